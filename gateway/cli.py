@@ -1,0 +1,118 @@
+"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lms-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL gateway (configured by environment)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+
+    simulator = commands.add_parser("simulator", help="run the TalentLMS v1 simulator standalone")
+    simulator.add_argument("--host", default="127.0.0.1")
+    simulator.add_argument("--port", type=int, default=8001)
+    simulator.add_argument("--seed", type=int, default=7)
+    simulator.add_argument("--users", type=int, default=60)
+    simulator.add_argument("--courses", type=int, default=12)
+    simulator.add_argument("--units-per-course", type=int, default=10)
+    simulator.add_argument("--enrollments-per-user", type=int, default=4)
+    simulator.add_argument("--latency-ms", type=float, default=0.0)
+    simulator.add_argument(
+        "--date-format", default="DDMMYYYY", choices=["DDMMYYYY", "MMDDYYYY", "YYYYMMDD"]
+    )
+    simulator.add_argument("--twelve-hour", action="store_true", help="render 12-hour times")
+    simulator.add_argument("--api-key", default=None, help="key the simulator accepts")
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "simulator":
+        return _simulator(args)
+    return _export(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.config import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
+            print(f"lms-gateway: {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    url = f"http://{args.host}:{args.port}/graphql"
+    if settings.demo:
+        print(
+            "lms-gateway: no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the "
+            f"embedded TalentLMS simulator ({settings.lms_gateway_demo_users} users, "
+            f"{settings.lms_gateway_demo_courses} courses, seed {settings.lms_gateway_demo_seed}).",
+            file=sys.stderr,
+        )
+    else:
+        target = settings.talentlms_base_url or settings.talentlms_domain
+        print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
+    print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.simulator import SimulatorConfig, create_simulator_app
+
+    options = {
+        "seed": args.seed,
+        "users": args.users,
+        "courses": args.courses,
+        "units_per_course": args.units_per_course,
+        "enrollments_per_user": args.enrollments_per_user,
+        "latency_ms": args.latency_ms,
+        "date_format": args.date_format,
+        "twelve_hour": args.twelve_hour,
+    }
+    if args.api_key:
+        options["api_key"] = args.api_key
+    config = SimulatorConfig(**options)
+    print(
+        f"lms-gateway simulator: TalentLMS v1 at http://{args.host}:{args.port}/api/v1 "
+        f"(API key {config.api_key!r}); call counts at /_simulator/stats",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_simulator_app(config), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Configuration, read from the environment (or passed in whole by tests).
+
+Every setting is an environment variable of the same name in upper case; the README's
+configuration table lists them. With no TalentLMS credentials the gateway runs against
+its embedded simulator ("demo mode").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEMO_BASE_URL", "AccountConfig", "ConfigError", "Settings", "UsersPaging"]
+
+# The embedded simulator answers on this made-up host through an in-process transport.
+DEMO_BASE_URL = "http://talentlms-simulator.invalid/api/v1"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot work; the message says which variable to fix."""
+
+
+class UsersPaging(StrEnum):
+    """How ``/users`` is paged. Paging parameters are [T] in the reference, so it is a setting."""
+
+    PATH = "path"  # send page_size:/page_number:, tolerate portals that ignore them
+    NONE = "none"  # always download the whole list and page in the gateway
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One LMS account (a TalentLMS portal) the gateway serves."""
+
+    id: str
+    provider: Literal["talentlms"]
+    base_url: str
+    api_key: str
+    date_format: str | None  # overrides siteinfo.date_format when set
+    timezone: ZoneInfo
+    users_paging: UsersPaging
+    demo: bool
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    # --- TalentLMS account ---------------------------------------------------------------
+    talentlms_domain: str | None = Field(
+        default=None, description="Portal host, e.g. acme.talentlms.com (https is used)."
+    )
+    talentlms_base_url: str | None = Field(
+        default=None, description="Full API base URL; wins over the domain (proxies, test doubles)."
+    )
+    talentlms_api_key: SecretStr | None = Field(default=None, description="The portal's API key.")
+    talentlms_date_format: str | None = Field(
+        default=None,
+        description="DDMMYYYY, MMDDYYYY or YYYYMMDD; skips reading siteinfo.date_format.",
+    )
+    talentlms_timezone: str = Field(
+        default="UTC", description="Zone in which the portal renders formatted dates."
+    )
+    talentlms_users_paging: UsersPaging = Field(
+        default=UsersPaging.PATH, description="path: page /users upstream; none: page locally."
+    )
+    talentlms_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # --- gateway ---------------------------------------------------------------------------
+    lms_gateway_upstream_extension: bool = Field(
+        default=True, description="Report upstream calls in extensions.upstream."
+    )
+    lms_gateway_graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers.")
+
+    # --- demo mode (embedded simulator) ---------------------------------------------------
+    lms_gateway_demo_seed: int = 7
+    lms_gateway_demo_users: int = Field(default=60, ge=1, le=100_000)
+    lms_gateway_demo_courses: int = Field(default=12, ge=1, le=10_000)
+    lms_gateway_demo_units_per_course: int = Field(default=10, ge=2, le=500)
+    lms_gateway_demo_enrollments_per_user: int = Field(default=4, ge=0, le=1000)
+    lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
+    lms_gateway_demo_date_format: str = "DDMMYYYY"
+
+    @field_validator("talentlms_domain")
+    @classmethod
+    def _bare_domain(cls, value: str | None) -> str | None:
+        # Like the official library: accept "https://acme.talentlms.com/" and keep the host.
+        if value is None or not value.strip():
+            return None
+        host = value.strip().removeprefix("https://").removeprefix("http://").strip("/")
+        if not host or "/" in host or " " in host:
+            raise ValueError("TALENTLMS_DOMAIN must be a host name such as acme.talentlms.com")
+        return host
+
+    @field_validator("talentlms_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("TALENTLMS_BASE_URL must be an http(s) URL ending in /api/v1")
+        return value.strip().rstrip("/")
+
+    @field_validator("talentlms_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TALENTLMS_TIMEZONE is not an IANA zone: {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Settings:
+        has_target = bool(self.talentlms_domain or self.talentlms_base_url)
+        has_key = self.talentlms_api_key is not None and bool(
+            self.talentlms_api_key.get_secret_value()
+        )
+        if has_target and not has_key:
+            raise ValueError(
+                "TALENTLMS_API_KEY is required with TALENTLMS_DOMAIN/TALENTLMS_BASE_URL"
+            )
+        if has_key and not has_target:
+            raise ValueError(
+                "TALENTLMS_API_KEY is set but neither TALENTLMS_DOMAIN nor "
+                "TALENTLMS_BASE_URL says which portal"
+            )
+        return self
+
+    @property
+    def demo(self) -> bool:
+        """No credentials: serve the embedded simulator."""
+        return self.talentlms_api_key is None
+
+    def default_account(self, demo_api_key: str = "") -> AccountConfig:
+        if self.demo:
+            base_url, key = DEMO_BASE_URL, demo_api_key
+            date_format = None
+        else:
+            assert self.talentlms_api_key is not None
+            base_url = self.talentlms_base_url or f"https://{self.talentlms_domain}/api/v1"
+            key = self.talentlms_api_key.get_secret_value()
+            date_format = self.talentlms_date_format
+        return AccountConfig(
+            id="default",
+            provider="talentlms",
+            base_url=base_url,
+            api_key=key,
+            date_format=date_format,
+            timezone=ZoneInfo(self.talentlms_timezone),
+            users_paging=self.talentlms_users_paging,
+            demo=self.demo,
+        )

@@ -1,0 +1,31 @@
+"""The typed per-operation context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from strawberry.types.info import Info as _Info
+
+from gateway.loaders import Loaders
+from gateway.providers.base import LmsProvider
+from gateway.usage import UpstreamUsage
+
+__all__ = ["Context", "Info"]
+
+
+@dataclass(slots=True)
+class Context:
+    """One GraphQL operation against one account."""
+
+    account_id: str
+    provider: LmsProvider
+    usage: UpstreamUsage
+    loaders: Loaders = field(init=False)
+    report_upstream: bool = True
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.provider)
+
+
+Info: TypeAlias = _Info[Context, None]

@@ -1,0 +1,1 @@
+"""LMS providers behind one interface (``gateway.providers.base.LmsProvider``)."""

@@ -1,0 +1,56 @@
+"""The interface every LMS provider implements for the loaders.
+
+A provider object lives for one GraphQL operation and one account. Its batch methods take
+many keys and return one result per key, in order: the value, ``None`` for "does not
+exist", or an exception instance for a key that failed (the dataloaders raise it at that
+key's path only, so one failing record leaves the rest of the response intact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from gateway.model import Category, Course, CourseEnrollment, CourseItem, User
+
+__all__ = ["LmsProvider", "Page", "Result"]
+
+T = TypeVar("T")
+Result = T | None | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One window of a list: ``items`` start at ``offset``; ``has_next`` says more follow."""
+
+    items: list[T]
+    offset: int
+    has_next: bool
+
+
+class LmsProvider(Protocol):
+    name: str
+    # GraphQL type name → model fields that list payloads lack; a resolver that needs one
+    # of them on a ``partial`` model loads the detail record first.
+    detail_only_fields: Mapping[str, frozenset[str]]
+
+    def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
+        """Told, before execution, which ``(GraphQL type, field)`` pairs the operation selects."""
+
+    async def list_users(self, offset: int, limit: int) -> Page[User]: ...
+    async def list_courses(self, offset: int, limit: int) -> Page[Course]: ...
+
+    async def get_users(self, ids: Sequence[str]) -> list[Result[User]]: ...
+    async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]: ...
+    async def get_categories(self, ids: Sequence[str]) -> list[Result[Category]]: ...
+    async def get_enrollments(self, ids: Sequence[str]) -> list[Result[CourseEnrollment]]: ...
+    async def get_course_items(
+        self, course_ids: Sequence[str]
+    ) -> list[Result[list[CourseItem]]]: ...
+    async def get_user_enrollments(
+        self, user_ids: Sequence[str]
+    ) -> list[Result[list[CourseEnrollment]]]: ...
+    async def get_course_enrollments(
+        self, course_ids: Sequence[str]
+    ) -> list[Result[list[CourseEnrollment]]]: ...

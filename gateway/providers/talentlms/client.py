@@ -1,0 +1,219 @@
+"""TalentLMS v1 HTTP client: requests out, JSON or a typed error back. HTTP only, no mapping.
+
+One ``httpx.AsyncClient`` is shared by the whole process (opened and closed by the app's
+lifespan); a ``TalentLmsClient`` is a cheap per-operation view of it that knows the
+account's base URL and key and records every call in the operation's ``UpstreamUsage``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from gateway.errors import (
+    UpstreamAuthFailed,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamForbidden,
+    UpstreamGone,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from gateway.providers.talentlms.params import endpoint_name, path_for
+from gateway.usage import UpstreamUsage
+
+__all__ = ["PROVIDER", "TalentLmsClient", "error_for_response"]
+
+PROVIDER = "talentlms"
+Params = Sequence[tuple[str, object]]
+
+# Messages that mean "this record is not there" rather than "your request is wrong".
+_NOT_FOUND_MARKERS = ("does not exist", "there is no group with such key", "is not enrolled")
+_GONE_MARKER = "no longer available"
+_ACTION_MISSING = "the requested api action does not exist"
+
+
+class TalentLmsClient:
+    """Calls one TalentLMS portal. Every method returns decoded JSON or raises ``UpstreamError``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        usage: UpstreamUsage,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._auth = httpx.BasicAuth(api_key, "")
+        self._usage = usage
+
+    # --- read endpoints -----------------------------------------------------------------
+
+    async def users(self, *, page_size: int | None = None, page_number: int | None = None) -> Any:
+        params: list[tuple[str, object]] = []
+        if page_size is not None:
+            params = [("page_size", page_size), ("page_number", page_number or 1)]
+        return await self.get("users", params)
+
+    async def user(
+        self, *, id: str | None = None, email: str | None = None, username: str | None = None
+    ) -> Any:
+        key, value = _exactly_one(id=id, email=email, username=username)
+        return await self.get("users", [(key, value)])
+
+    async def courses(self) -> Any:
+        return await self.get("courses")
+
+    async def course(self, course_id: str) -> Any:
+        return await self.get("courses", [("id", course_id)])
+
+    async def categories(self) -> Any:
+        return await self.get("categories")
+
+    async def user_status_in_course(self, *, course_id: str, user_id: str) -> Any:
+        return await self.get(
+            "getuserstatusincourse", [("course_id", course_id), ("user_id", user_id)]
+        )
+
+    async def users_progress_in_units(self, *, unit_id: str, user_id: str | None = None) -> Any:
+        params: list[tuple[str, object]] = [("unit_id", unit_id)]
+        if user_id is not None:
+            params.append(("user_id", user_id))
+        return await self.get("getusersprogressinunits", params)
+
+    async def site_info(self) -> Any:
+        return await self.get("siteinfo")
+
+    async def rate_limit(self) -> Any:
+        return await self.get("ratelimit")
+
+    # --- write endpoints (never retried by callers) -----------------------------------
+
+    async def add_user_to_course(
+        self, *, user_id: str, course_id: str, role: str = "learner"
+    ) -> Any:
+        return await self.post(
+            "addusertocourse", {"user_id": user_id, "course_id": course_id, "role": role}
+        )
+
+    async def remove_user_from_course(self, *, user_id: str, course_id: str) -> Any:
+        return await self.get(
+            "removeuserfromcourse", [("user_id", user_id), ("course_id", course_id)]
+        )
+
+    # --- transport --------------------------------------------------------------------
+
+    async def get(self, endpoint: str, params: Params = ()) -> Any:
+        url = self._base_url + path_for(endpoint, params)
+        return await self._send("GET", url, endpoint_name(endpoint, params))
+
+    async def post(self, endpoint: str, form: Mapping[str, object]) -> Any:
+        # TalentLMS refuses JSON bodies and empty optional values: form-encode, omit unset.
+        data = {key: str(value) for key, value in form.items() if value is not None}
+        url = self._base_url + path_for(endpoint)
+        return await self._send("POST", url, endpoint_name(endpoint), data=data)
+
+    async def _send(
+        self, method: str, url: str, name: str, data: dict[str, str] | None = None
+    ) -> Any:
+        self._usage.record(name)
+        try:
+            response = await self._http.request(
+                method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
+            )
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(
+                f"TalentLMS did not answer in time ({type(exc).__name__})",
+                provider=PROVIDER,
+                endpoint=name,
+            ) from None
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(
+                f"TalentLMS could not be reached ({type(exc).__name__})",
+                provider=PROVIDER,
+                endpoint=name,
+            ) from None
+        return decode_response(response, name)
+
+
+def decode_response(response: httpx.Response, name: str) -> Any:
+    """JSON of a successful response; otherwise raise the matching ``UpstreamError``."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+        if response.is_success:
+            raise UpstreamBadResponse(
+                "TalentLMS sent a response that is not JSON",
+                provider=PROVIDER,
+                endpoint=name,
+                status_code=response.status_code,
+            ) from None
+    # TalentLMS may report an error with a 200: the body decides, not the status alone.
+    if isinstance(body, dict) and "error" in body:
+        raise error_for_response(response.status_code, body["error"], name, response.headers)
+    if not response.is_success:
+        raise error_for_response(response.status_code, None, name, response.headers)
+    return body
+
+
+def error_for_response(
+    status: int, error: object, name: str, headers: Mapping[str, str] | None = None
+) -> UpstreamError:
+    """Classify a TalentLMS error by its message first and its HTTP status second."""
+    message = ""
+    if isinstance(error, dict):
+        message = str(error.get("message") or "")
+    elif isinstance(error, str):
+        message = error
+    lowered = message.lower()
+    where: dict[str, Any] = {"provider": PROVIDER, "endpoint": name, "status_code": status}
+    shown = message or f"TalentLMS answered HTTP {status}"
+
+    if status == 401 or "api key" in lowered:
+        return UpstreamAuthFailed(
+            "TalentLMS rejected the API key" if not message else f"TalentLMS: {message}", **where
+        )
+    if status == 403:
+        return UpstreamForbidden(f"TalentLMS refused access: {shown}", **where)
+    if status == 429 or "rate limit" in lowered:
+        return UpstreamRateLimited(
+            f"TalentLMS rate limit reached: {shown}",
+            retry_after=_retry_after(headers),
+            **where,
+        )
+    if _GONE_MARKER in lowered:
+        return UpstreamGone(message, **where)
+    if lowered != _ACTION_MISSING and (
+        any(marker in lowered for marker in _NOT_FOUND_MARKERS) or (status == 404 and not message)
+    ):
+        return UpstreamNotFound(shown, **where)
+    if status >= 500 or (isinstance(error, dict) and error.get("type") == "api_error"):
+        return UpstreamError(f"TalentLMS failed: {shown}", **where)
+    if 400 <= status < 500 or message:
+        return UpstreamRejected(f"TalentLMS refused the request: {shown}", **where)
+    return UpstreamBadResponse(f"TalentLMS answered HTTP {status}", **where)
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _exactly_one(**lookups: str | None) -> tuple[str, str]:
+    given = [(key, value) for key, value in lookups.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError("look a user up by exactly one of id, email or username")
+    return given[0]

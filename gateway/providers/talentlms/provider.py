@@ -1,0 +1,313 @@
+"""TalentLMS behind the provider interface: which v1 calls answer which question.
+
+Call plan (each distinct upstream resource at most once per operation):
+
+* users list → ``/users/page_size:N,page_number:M`` (one page that covers the window plus
+  one row to learn whether more follow), or the whole ``/users`` when paging is off;
+* a user, their enrollments, an enrollment by id → ``/users/id:{id}`` (its ``courses[]``
+  carries each enrollment's status, progress and dates);
+* a course, its items, its roster → ``/courses/id:{id}`` (``units[]`` and ``users[]``);
+* courses list → ``/courses``; category names → ``/categories``;
+* formatted dates without a timestamp twin → ``/siteinfo`` once per portal (process-wide),
+  and only when the operation selects such a field.
+
+Roster rows from ``courses/id:`` have no completion status; the status (and URL) of such
+a *partial* enrollment is read from the learner's ``users/id:`` record when selected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from gateway.config import AccountConfig, UsersPaging
+from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
+from gateway.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
+from gateway.providers.base import Page, Result
+from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
+from gateway.providers.talentlms.mapping import (
+    PortalConventions,
+    map_category,
+    map_course,
+    map_course_items,
+    map_roster_enrollment,
+    map_user,
+    map_user_enrollment,
+    split_enrollment_id,
+)
+from gateway.providers.talentlms.values import DateFormat
+
+__all__ = ["MAX_PAGE_SIZE", "TalentLmsPortal", "TalentLmsProvider", "users_page_plan"]
+
+# Largest page_size we ask for; clients report portals accepting up to 1000 ([T]).
+MAX_PAGE_SIZE: Final = 1000
+
+# (GraphQL type, field) whose values exist only as formatted dates in TalentLMS.
+PORTAL_DATE_FIELDS: Final = frozenset(
+    {("User", "createdAt"), ("Course", "createdAt"), ("Course", "updatedAt")}
+)
+
+_GONE: Final = object()  # a deleted user: "The requested user is no longer available"
+Raw = dict[str, Any]
+
+
+class TalentLmsPortal:
+    """Process-wide state of one TalentLMS account: its date conventions, read once."""
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+        configured = DateFormat.parse(account.date_format) if account.date_format else None
+        self._conventions = (
+            PortalConventions(date_format=configured, timezone=account.timezone)
+            if configured
+            else None
+        )
+        self._loading: asyncio.Future[PortalConventions] | None = None
+
+    @property
+    def known_conventions(self) -> PortalConventions:
+        """What is known without a call; the date format may still be unknown."""
+        return self._conventions or PortalConventions(timezone=self.account.timezone)
+
+    async def conventions(self, client: TalentLmsClient) -> PortalConventions:
+        """The portal's conventions, reading ``/siteinfo`` once for all concurrent callers."""
+        if self._conventions is not None:
+            return self._conventions
+        if self._loading is None or (self._loading.done() and self._loading.exception()):
+            self._loading = asyncio.ensure_future(self._read_site_info(client))
+        return await asyncio.shield(self._loading)
+
+    async def _read_site_info(self, client: TalentLmsClient) -> PortalConventions:
+        info = await client.site_info()
+        date_format = DateFormat.parse(info.get("date_format")) if isinstance(info, dict) else None
+        if date_format is None:
+            raise UpstreamBadResponse(
+                "TalentLMS siteinfo has no usable date_format",
+                provider=PROVIDER,
+                endpoint="siteinfo",
+            )
+        self._conventions = PortalConventions(
+            date_format=date_format, timezone=self.account.timezone
+        )
+        return self._conventions
+
+
+def users_page_plan(
+    offset: int, count: int, max_size: int = MAX_PAGE_SIZE
+) -> list[tuple[int, int]]:
+    """``(page_size, page_number)`` requests that cover rows ``[offset, offset + count)``.
+
+    One page is enough when some page size puts the whole window on one page; the smallest
+    such size downloads the fewest rows. Otherwise two pages of size ``count`` do.
+    """
+    last = offset + count - 1
+    for size in range(count, max_size + 1):
+        if offset // size == last // size:
+            return [(size, offset // size + 1)]
+    first_page = offset // count + 1
+    return [(count, first_page), (count, first_page + 1)]
+
+
+class TalentLmsProvider:
+    """One operation's view of one TalentLMS portal (see the module docstring)."""
+
+    name = PROVIDER
+    detail_only_fields: Final = {
+        "User": frozenset({"organization"}),
+        "CourseEnrollment": frozenset({"status", "urls"}),
+    }
+
+    def __init__(self, portal: TalentLmsPortal, client: TalentLmsClient, *, now: datetime) -> None:
+        self._portal = portal
+        self._client = client
+        self._now = now
+        self._needs_portal_dates = False
+        self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+
+    def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
+        self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
+
+    # --- lists ------------------------------------------------------------------------
+
+    async def list_users(self, offset: int, limit: int) -> Page[User]:
+        conventions = await self._conventions()
+        rows = await self._user_rows(offset, limit + 1)  # one extra row answers has_next
+        users = [map_user(raw, conventions, partial=True) for raw in rows[:limit]]
+        return Page(items=users, offset=offset, has_next=len(rows) > limit)
+
+    async def list_courses(self, offset: int, limit: int) -> Page[Course]:
+        conventions = await self._conventions()
+        rows = _rows(await self._once(("courses",), self._client.courses), "courses")
+        window = rows[offset : offset + limit]
+        courses = [map_course(raw, conventions, partial=True) for raw in window]
+        return Page(items=courses, offset=offset, has_next=len(rows) > offset + limit)
+
+    async def _user_rows(self, offset: int, count: int) -> list[Raw]:
+        if self._portal.account.users_paging is UsersPaging.NONE:
+            return (await self._all_users())[offset : offset + count]
+        rows: list[Raw] = []
+        for size, number in users_page_plan(offset, count):
+            page = _rows(
+                await self._once(
+                    ("users", size, number), self._client.users, page_size=size, page_number=number
+                ),
+                "users",
+            )
+            if len(page) > size:  # the portal ignored the paging parameters: it sent them all
+                return page[offset : offset + count]
+            start = (number - 1) * size
+            rows.extend(page[max(0, offset - start) : offset + count - start])
+            if len(page) < size:
+                break
+        return rows
+
+    async def _all_users(self) -> list[Raw]:
+        return _rows(await self._once(("users",), self._client.users), "users")
+
+    # --- records ------------------------------------------------------------------------
+
+    async def get_users(self, ids: Sequence[str]) -> list[Result[User]]:
+        conventions = await self._conventions()
+
+        def build(user_id: str, raw: Raw | object | None) -> User | None:
+            if raw is _GONE:
+                return User(id=user_id, status=UserStatus.DELETED)
+            return map_user(raw, conventions, partial=False) if isinstance(raw, dict) else None
+
+        return await self._per_key(ids, self._user_detail, build)
+
+    async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]:
+        conventions = await self._conventions()
+        return await self._per_key(
+            ids,
+            self._course_detail,
+            lambda _id, raw: map_course(raw, conventions, partial=False) if raw else None,
+        )
+
+    async def get_categories(self, ids: Sequence[str]) -> list[Result[Category]]:
+        rows = _rows(await self._once(("categories",), self._client.categories), "categories")
+        by_id = {str(row.get("id")): row for row in rows}
+        return [map_category(by_id[i]) if i in by_id else None for i in ids]
+
+    async def get_course_items(self, course_ids: Sequence[str]) -> list[Result[list[CourseItem]]]:
+        return await self._per_key(
+            course_ids,
+            self._course_detail,
+            lambda _id, raw: map_course_items(raw) if raw else None,
+        )
+
+    async def get_user_enrollments(
+        self, user_ids: Sequence[str]
+    ) -> list[Result[list[CourseEnrollment]]]:
+        conventions = await self._conventions()
+
+        def build(_id: str, raw: Raw | object | None) -> list[CourseEnrollment] | None:
+            if raw is _GONE:
+                return []
+            if not isinstance(raw, dict):
+                return None
+            return [
+                map_user_enrollment(raw, entry, conventions, now=self._now)
+                for entry in _entries(raw, "courses")
+            ]
+
+        return await self._per_key(user_ids, self._user_detail, build)
+
+    async def get_course_enrollments(
+        self, course_ids: Sequence[str]
+    ) -> list[Result[list[CourseEnrollment]]]:
+        conventions = await self._conventions()
+
+        def build(_id: str, raw: Raw | None) -> list[CourseEnrollment] | None:
+            if raw is None:
+                return None
+            return [
+                map_roster_enrollment(raw, entry, conventions, now=self._now)
+                for entry in _entries(raw, "users")
+            ]
+
+        return await self._per_key(course_ids, self._course_detail, build)
+
+    async def get_enrollments(self, ids: Sequence[str]) -> list[Result[CourseEnrollment]]:
+        pairs = [split_enrollment_id(i) for i in ids]
+        user_ids = sorted({pair[0] for pair in pairs if pair})
+        by_user = dict(zip(user_ids, await self.get_user_enrollments(user_ids), strict=True))
+        results: list[Result[CourseEnrollment]] = []
+        for enrollment_id, pair in zip(ids, pairs, strict=True):
+            found = by_user.get(pair[0]) if pair else None
+            if isinstance(found, BaseException):
+                results.append(found)
+            else:
+                results.append(next((e for e in found or () if e.id == enrollment_id), None))
+        return results
+
+    # --- upstream calls, each made once per operation ---------------------------------
+
+    async def _conventions(self) -> PortalConventions:
+        if self._needs_portal_dates:
+            return await self._portal.conventions(self._client)
+        return self._portal.known_conventions
+
+    async def _user_detail(self, user_id: str) -> Raw | object | None:
+        try:
+            raw = await self._once(("users/id", user_id), self._client.user, id=user_id)
+        except UpstreamGone:
+            return _GONE
+        except UpstreamNotFound:
+            return None
+        return _record(raw, "users/id")
+
+    async def _course_detail(self, course_id: str) -> Raw | None:
+        try:
+            raw = await self._once(("courses/id", course_id), self._client.course, course_id)
+        except UpstreamNotFound:
+            return None
+        return _record(raw, "courses/id")
+
+    def _once(
+        self, key: tuple[Any, ...], call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        """Share one upstream call among everything in this operation that needs it."""
+        future = self._calls.get(key)
+        if future is None:
+            future = self._calls[key] = asyncio.ensure_future(call(*args, **kwargs))
+        return future
+
+    @staticmethod
+    async def _per_key(
+        keys: Sequence[str],
+        fetch: Callable[[str], Awaitable[Any]],
+        build: Callable[[str, Any], Any],
+    ) -> list[Any]:
+        """Fetch every key concurrently; a failing key yields its exception, not the batch's."""
+        raws = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
+        return [
+            raw if isinstance(raw, BaseException) else build(key, raw)
+            for key, raw in zip(keys, raws, strict=True)
+        ]
+
+
+def _rows(body: Any, endpoint: str) -> list[Raw]:
+    """A list endpoint's rows; some answer with an id-keyed object instead of an array."""
+    if isinstance(body, dict):
+        body = list(body.values())
+    if not isinstance(body, list):
+        raise UpstreamBadResponse(
+            f"TalentLMS {endpoint} did not return a list", provider=PROVIDER, endpoint=endpoint
+        )
+    return [row for row in body if isinstance(row, dict)]
+
+
+def _record(body: Any, endpoint: str) -> Raw:
+    if not isinstance(body, dict):
+        raise UpstreamBadResponse(
+            f"TalentLMS {endpoint} did not return an object", provider=PROVIDER, endpoint=endpoint
+        )
+    return body
+
+
+def _entries(raw: Raw, key: str) -> list[Raw]:
+    value = raw.get(key)
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []

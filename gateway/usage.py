@@ -1,0 +1,31 @@
+"""Upstream call accounting for one GraphQL operation (``extensions.upstream``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+__all__ = ["UpstreamUsage"]
+
+
+class UpstreamUsage:
+    """Counts the upstream HTTP calls one operation made, per endpoint name.
+
+    Endpoint names follow one convention shared with the simulator's statistics:
+    the lower-cased endpoint, plus ``/{key}`` for record lookups such as ``users/id``.
+    Every call that left the gateway counts, failed ones included: they cost quota too.
+    """
+
+    __slots__ = ("by_endpoint",)
+
+    def __init__(self) -> None:
+        self.by_endpoint: Counter[str] = Counter()
+
+    def record(self, endpoint: str) -> None:
+        self.by_endpoint[endpoint] += 1
+
+    @property
+    def calls(self) -> int:
+        return sum(self.by_endpoint.values())
+
+    def as_extension(self) -> dict[str, object]:
+        return {"calls": self.calls, "byEndpoint": dict(sorted(self.by_endpoint.items()))}
