@@ -77,10 +77,17 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The gateway for ``settings`` (read from the environment when not given)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The gateway for ``settings`` (read from the environment when not given).
+
+    ``upstream_transport`` replaces the network for upstream calls (tests, fault injection).
+    """
     settings = settings or Settings()
-    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     simulator = None
     if settings.demo:
         simulator_config = demo_simulator_config(settings)
@@ -96,7 +103,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.talentlms_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout, mounts=mounts) as http:
+        async with httpx.AsyncClient(
+            timeout=timeout, mounts=mounts, transport=upstream_transport
+        ) as http:
             runtime.http = http
             yield
             runtime.http = None

@@ -18,6 +18,7 @@ from gateway.providers.base import LmsProvider
 __all__ = [
     "CategoryByIdLoader",
     "CourseByIdLoader",
+    "CourseItemByIdLoader",
     "CourseItemsByCourseIdLoader",
     "EnrollmentByIdLoader",
     "EnrollmentsByCourseIdLoader",
@@ -55,6 +56,10 @@ class CategoryByIdLoader(_ProviderLoader[Category | None]):
     """Course categories."""
 
 
+class CourseItemByIdLoader(_ProviderLoader[CourseItem | None]):
+    """Course items by their own id."""
+
+
 class CourseItemsByCourseIdLoader(_ProviderLoader[list[CourseItem] | None]):
     """All items of a course, flat and in curriculum order."""
 
@@ -77,6 +82,7 @@ class Loaders:
     __slots__ = (
         "category_by_id",
         "course_by_id",
+        "course_item_by_id",
         "course_items_by_course_id",
         "enrollment_by_id",
         "enrollments_by_course_id",
@@ -88,6 +94,7 @@ class Loaders:
         self.user_by_id = UserByIdLoader(provider.get_users)
         self.course_by_id = CourseByIdLoader(provider.get_courses)
         self.category_by_id = CategoryByIdLoader(provider.get_categories)
+        self.course_item_by_id = CourseItemByIdLoader(provider.get_course_items_by_id)
         self.course_items_by_course_id = CourseItemsByCourseIdLoader(provider.get_course_items)
         self.enrollments_by_user_id = EnrollmentsByUserIdLoader(provider.get_user_enrollments)
         self.enrollments_by_course_id = EnrollmentsByCourseIdLoader(provider.get_course_enrollments)

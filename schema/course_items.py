@@ -54,7 +54,9 @@ class CourseItem:
         description="Items that belong to this one, in order. A plain list: a section's "
         "units are few and come with the course in one call."
     )
-    async def children(root: strawberry.Parent[model.CourseItem], info: Info) -> list[CourseItem]:
+    async def children(
+        root: strawberry.Parent[model.CourseItem], info: Info
+    ) -> list[CourseItem] | None:
         if root.course is None:
             return []
         items = await info.context.loaders.course_items_by_course_id.load(root.course.id) or []

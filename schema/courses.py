@@ -51,7 +51,7 @@ class Course:
         info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> Connection[_Item]:
+    ) -> Connection[_Item] | None:
         items = await info.context.loaders.course_items_by_course_id.load(root.id) or []
         top_level = [item for item in items if item.parent is None]
         return connection_from_list("Course.items", top_level, first, after)  # type: ignore[return-value]
@@ -62,6 +62,6 @@ class Course:
         info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> Connection[_Enrollment]:
+    ) -> Connection[_Enrollment] | None:
         roster = await info.context.loaders.enrollments_by_course_id.load(root.id) or []
         return connection_from_list("Course.enrollments", roster, first, after)  # type: ignore[return-value]

@@ -24,7 +24,7 @@ class Query:
     @strawberry.field(description="Users in the provider's order (TalentLMS: by id).")
     async def users(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         offset, limit = page_window("users", first, after)
         page = await info.context.provider.list_users(offset, limit)
         return Connection(
@@ -38,7 +38,7 @@ class Query:
     @strawberry.field(description="Courses in the provider's order (TalentLMS: catalog order).")
     async def courses(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[Course]:
+    ) -> Connection[Course] | None:
         offset, limit = page_window("courses", first, after)
         page = await info.context.provider.list_courses(offset, limit)
         return Connection(
@@ -47,9 +47,7 @@ class Query:
 
     @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
     async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:
-        course_id, _, _ = str(id).partition(":")
-        items = await info.context.loaders.course_items_by_course_id.load(course_id) or []
-        return next((item for item in items if item.id == id), None)  # type: ignore[return-value]
+        return await info.context.loaders.course_item_by_id.load(str(id))  # type: ignore[return-value]
 
     @strawberry.field(description="An enrollment by id (`{userId}:{courseId}` for TalentLMS).")
     async def course_enrollment(self, info: Info, id: strawberry.ID) -> CourseEnrollment | None:
@@ -64,7 +62,7 @@ class Query:
         filter: CourseEnrollmentFilter,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> Connection[CourseEnrollment]:
+    ) -> Connection[CourseEnrollment] | None:
         loaders = info.context.loaders
         user_id = str(filter.user_id) if filter.user_id is not None else None
         course_id = str(filter.course_id) if filter.course_id is not None else None

@@ -58,6 +58,6 @@ class User:
         info: Info,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> Connection[_Enrollment]:
+    ) -> Connection[_Enrollment] | None:
         enrollments = await info.context.loaders.enrollments_by_user_id.load(root.id) or []
         return connection_from_list("User.enrollments", enrollments, first, after)  # type: ignore[return-value]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
 
 
 @contextmanager
@@ -37,9 +40,11 @@ def serve_over_http(app: Any) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def gateway_client(settings: Settings | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway_client(
+    settings: Settings | None = None, upstream: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client wired to a fresh gateway in process (its lifespan runs)."""
-    app = create_app(settings or Settings(_env_file=None))
+    app = create_app(settings or Settings(), upstream_transport=upstream)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
@@ -53,3 +58,60 @@ def demo_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return Settings()
+
+
+QUERIES = Path(__file__).resolve().parent.parent / "queries"
+
+
+def query_text(name: str) -> str:
+    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def simulator_stats(client: httpx.AsyncClient) -> dict[str, int]:
+    """Calls the embedded simulator has answered, per endpoint name."""
+    return client.app.state.runtime.simulator.state.stats.by_endpoint  # type: ignore[attr-defined]
+
+
+class RecordingUpstream(httpx.AsyncBaseTransport):
+    """A simulator behind a transport that records requests and can inject failures.
+
+    ``faults`` maps a regular expression on the request path to a response (or an
+    exception to raise) used instead of the simulator's answer.
+    """
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.simulator = create_simulator_app(config or SimulatorConfig())
+        self._inner = httpx.ASGITransport(app=self.simulator)
+        self.faults: dict[str, httpx.Response | Exception] = {}
+        self.rewrites: list[tuple[str, str]] = []
+        self.paths: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode()
+        self.paths.append(path)
+        for pattern, fault in self.faults.items():
+            if re.search(pattern, path):
+                if isinstance(fault, Exception):
+                    raise fault
+                return fault
+        for pattern, replacement in self.rewrites:
+            path = re.sub(pattern, replacement, path)
+        request.url = request.url.copy_with(raw_path=path.encode())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+
+def upstream_settings(**overrides: Any) -> Settings:
+    """Settings for a gateway pointed at a TalentLMS double (not demo mode)."""
+    values: dict[str, Any] = {
+        "talentlms_base_url": "http://upstream.test/api/v1",
+        "talentlms_api_key": SimulatorConfig().api_key,
+    }
+    values.update(overrides)
+    return Settings(**values)

@@ -35,11 +35,18 @@ from gateway.providers.talentlms.mapping import (
     map_roster_enrollment,
     map_user,
     map_user_enrollment,
+    split_course_item_id,
     split_enrollment_id,
 )
 from gateway.providers.talentlms.values import DateFormat
 
-__all__ = ["MAX_PAGE_SIZE", "TalentLmsPortal", "TalentLmsProvider", "users_page_plan"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "TalentLmsPortal",
+    "TalentLmsProvider",
+    "is_talentlms_id",
+    "users_page_plan",
+]
 
 # Largest page_size we ask for; clients report portals accepting up to 1000 ([T]).
 MAX_PAGE_SIZE: Final = 1000
@@ -198,6 +205,15 @@ class TalentLmsProvider:
             lambda _id, raw: map_course_items(raw) if raw else None,
         )
 
+    async def get_course_items_by_id(self, ids: Sequence[str]) -> list[Result[CourseItem]]:
+        pairs = [split_course_item_id(i) for i in ids]
+        course_ids = sorted({pair[0] for pair in pairs if pair})
+        by_course = dict(zip(course_ids, await self.get_course_items(course_ids), strict=True))
+        return [
+            _find(by_course.get(pair[0]) if pair else None, item_id)
+            for item_id, pair in zip(ids, pairs, strict=True)
+        ]
+
     async def get_user_enrollments(
         self, user_ids: Sequence[str]
     ) -> list[Result[list[CourseEnrollment]]]:
@@ -234,14 +250,10 @@ class TalentLmsProvider:
         pairs = [split_enrollment_id(i) for i in ids]
         user_ids = sorted({pair[0] for pair in pairs if pair})
         by_user = dict(zip(user_ids, await self.get_user_enrollments(user_ids), strict=True))
-        results: list[Result[CourseEnrollment]] = []
-        for enrollment_id, pair in zip(ids, pairs, strict=True):
-            found = by_user.get(pair[0]) if pair else None
-            if isinstance(found, BaseException):
-                results.append(found)
-            else:
-                results.append(next((e for e in found or () if e.id == enrollment_id), None))
-        return results
+        return [
+            _find(by_user.get(pair[0]) if pair else None, enrollment_id)
+            for enrollment_id, pair in zip(ids, pairs, strict=True)
+        ]
 
     # --- upstream calls, each made once per operation ---------------------------------
 
@@ -251,6 +263,8 @@ class TalentLmsProvider:
         return self._portal.known_conventions
 
     async def _user_detail(self, user_id: str) -> Raw | object | None:
+        if not is_talentlms_id(user_id):
+            return None
         try:
             raw = await self._once(("users/id", user_id), self._client.user, id=user_id)
         except UpstreamGone:
@@ -260,6 +274,8 @@ class TalentLmsProvider:
         return _record(raw, "users/id")
 
     async def _course_detail(self, course_id: str) -> Raw | None:
+        if not is_talentlms_id(course_id):
+            return None
         try:
             raw = await self._once(("courses/id", course_id), self._client.course, course_id)
         except UpstreamNotFound:
@@ -289,15 +305,29 @@ class TalentLmsProvider:
         ]
 
 
+def _find(records: Result[list[Any]], record_id: str) -> Any:
+    """The record with ``record_id`` in one key's result (passing a failure through)."""
+    if isinstance(records, BaseException):
+        return records
+    return next((record for record in records or () if record.id == record_id), None)
+
+
+def is_talentlms_id(value: str) -> bool:
+    """TalentLMS ids are short digit strings; anything else names no record (and is not sent)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def _rows(body: Any, endpoint: str) -> list[Raw]:
     """A list endpoint's rows; some answer with an id-keyed object instead of an array."""
     if isinstance(body, dict):
         body = list(body.values())
-    if not isinstance(body, list):
+    if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
         raise UpstreamBadResponse(
-            f"TalentLMS {endpoint} did not return a list", provider=PROVIDER, endpoint=endpoint
+            f"TalentLMS {endpoint} did not return a list of records",
+            provider=PROVIDER,
+            endpoint=endpoint,
         )
-    return [row for row in body if isinstance(row, dict)]
+    return body
 
 
 def _record(body: Any, endpoint: str) -> Raw:

@@ -1,0 +1,191 @@
+"""Every operation in queries/ against the embedded simulator: results and exact call counts.
+
+Expected values come from the simulator's raw TalentLMS records, so each test states how
+many upstream calls the TalentLMS v1 API needs at the least for that query, and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.simulator import generate_portal
+from tests.conftest import QUERIES, gateway_client, query_text, simulator_stats
+
+PORTAL = generate_portal()  # the data the demo gateway serves (default seed and sizes)
+
+# Lower-case users/id: tokens → GraphQL enum values (reference §9; the simulator never
+# sends an expired enrollment to these queries' defaults, see the status tests elsewhere).
+STATUS = {
+    "not_attempted": "ENROLLED",
+    "incomplete": "IN_PROGRESS",
+    "completed": "COMPLETED",
+    "passed": "PASSED",
+    "failed": "FAILED",
+}
+
+
+async def run(name: str, variables: dict | None = None, settings=None):
+    async with gateway_client(settings) as client:
+        response = await client.post(
+            "/graphql", json={"query": query_text(name), "variables": variables or {}}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        upstream = body["extensions"]["upstream"]
+        # The gateway's own accounting agrees with what the simulator saw.
+        assert upstream["byEndpoint"] == simulator_stats(client)
+        return body["data"], upstream
+
+
+def expected_status(entry: dict) -> str:
+    if entry.get("expired_on_timestamp") and not entry.get("completed_on_timestamp"):
+        return "EXPIRED"
+    return STATUS[entry["completion_status"]]
+
+
+async def test_learner_dashboard_uses_the_fewest_calls_the_api_allows():
+    data, upstream = await run("learner_dashboard")
+    first_five = PORTAL.user_ids[:5]
+    courses = {c["id"] for uid in first_five for c in PORTAL.user_detail(uid)["courses"]}
+    # Minimum for TalentLMS v1:
+    #   1 × /users/page_size:6,page_number:1  — names, emails and roles of the first five
+    #       (the sixth row only says whether a next page exists);
+    #   5 × /users/id:{id}    — v1 has no other source of a user's enrollment statuses;
+    #   D × /courses/id:{id}  — one per distinct course: its units[] give items and children.
+    # Course titles come with users/id courses[]; nothing is fetched twice.
+    assert upstream == {
+        "calls": 1 + 5 + len(courses),
+        "byEndpoint": {"users": 1, "users/id": 5, "courses/id": len(courses)},
+    }
+    assert len(courses) == 12  # the default portal: user 1 teaches every course but one
+
+    users = data["users"]["nodes"]
+    assert [u["name"] for u in users] == [
+        f"{PORTAL.user_detail(uid)['first_name']} {PORTAL.user_detail(uid)['last_name']}"
+        for uid in first_five
+    ]
+    for user, uid in zip(users, first_five, strict=True):
+        raw = PORTAL.user_detail(uid)
+        assert user["emails"] == [{"email": raw["email"]}]
+        entries = raw["courses"]
+        nodes = user["enrollments"]["nodes"]
+        assert [n["course"]["title"] for n in nodes] == [e["name"] for e in entries]
+        assert [n["status"] for n in nodes] == [expected_status(e) for e in entries]
+        assert [n["progressPercent"] for n in nodes] == [
+            float(e["completion_percentage"]) for e in entries
+        ]
+        for node, entry in zip(nodes, entries, strict=True):
+            units = PORTAL.course_detail(entry["id"])["units"]
+            items = node["course"]["items"]["nodes"]
+            assert_outline(items, units)
+            if entry["completed_on_timestamp"]:
+                assert node["completedAt"].endswith("Z")
+            else:
+                assert node["completedAt"] is None
+    assert users[0]["role"] == "ADMIN" and users[1]["role"] == "LEARNER"
+
+
+def assert_outline(items: list[dict], units: list[dict]) -> None:
+    """Top-level items are Sections and units before the first Section, in order."""
+    top, children_of, current = [], {}, None
+    for index, unit in enumerate(units):
+        if unit["type"] == "Section":
+            current = unit["name"]
+            top.append((unit["name"], index))
+            children_of[unit["name"]] = []
+        elif current is None:
+            top.append((unit["name"], index))
+        else:
+            children_of[current].append(unit["name"])
+    assert [(i["title"], i["position"]) for i in items] == top
+    for item in items:
+        expected = children_of.get(item["title"], []) if item["type"] == "section" else []
+        assert [c["title"] for c in item["children"]] == expected
+
+
+async def test_learner_transcript_is_one_call():
+    data, upstream = await run("learner_transcript", {"userId": "8"})
+    # users/id:8 carries the user and every enrollment with its course title.
+    assert upstream == {"calls": 1, "byEndpoint": {"users/id": 1}}
+    raw = PORTAL.user_detail("8")
+    user = data["user"]
+    assert user["username"] == raw["login"]
+    assert user["emails"] == [{"email": raw["email"], "isPrimary": True}]
+    assert [n["id"] for n in user["enrollments"]["nodes"]] == [
+        f"8:{c['id']}" for c in raw["courses"]
+    ]
+    assert [n["timeSpentSeconds"] for n in user["enrollments"]["nodes"]] == [
+        c["total_time_seconds"] for c in raw["courses"]
+    ]
+
+
+async def test_course_roster_reads_statuses_from_each_learner():
+    data, upstream = await run("course_roster", {"courseId": "101"})
+    roster = PORTAL.course_detail("101")["users"]
+    # courses/id:101 lists the roster but carries no completion status, so each member's
+    # status (and name and email) comes from users/id — one call per member, none twice.
+    assert upstream == {
+        "calls": 1 + len(roster),
+        "byEndpoint": {"courses/id": 1, "users/id": len(roster)},
+    }
+    nodes = data["course"]["enrollments"]["nodes"]
+    assert [n["user"]["id"] for n in nodes] == [u["id"] for u in roster]
+    for node in nodes:
+        raw_user = PORTAL.user_detail(node["user"]["id"])
+        entry = next(c for c in raw_user["courses"] if c["id"] == "101")
+        assert node["status"] == expected_status(entry)
+        assert node["user"]["name"] == f"{raw_user['first_name']} {raw_user['last_name']}"
+
+
+async def test_catalog_page_is_two_calls():
+    data, upstream = await run("catalog_page", {"first": 5})
+    # /courses (v1 does not page it) and /categories for the category names.
+    assert upstream == {"calls": 2, "byEndpoint": {"courses": 1, "categories": 1}}
+    courses = PORTAL.courses
+    names = {c["id"]: c["name"] for c in PORTAL.categories}
+    nodes = data["courses"]["nodes"]
+    assert [n["title"] for n in nodes] == [c["name"] for c in courses[:5]]
+    assert [n["categories"] for n in nodes] == [
+        [{"id": c["category_id"], "name": names[c["category_id"]]}] for c in courses[:5]
+    ]
+    assert data["courses"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_catalog_categories_by_id_only_cost_nothing_extra():
+    async with gateway_client() as client:
+        response = await client.post(
+            "/graphql", json={"query": "{ courses(first: 3) { nodes { categories { id } } } }"}
+        )
+    assert response.json()["extensions"]["upstream"]["byEndpoint"] == {"courses": 1}
+
+
+async def test_course_outline_is_one_call():
+    data, upstream = await run("course_outline", {"courseId": "101"})
+    assert upstream == {"calls": 1, "byEndpoint": {"courses/id": 1}}
+    units = PORTAL.course_detail("101")["units"]
+    assert_outline(data["course"]["items"]["nodes"], units)
+    for item in data["course"]["items"]["nodes"]:
+        for child in item["children"]:
+            assert child["parent"] == {"id": item["id"], "title": item["title"]}
+            assert child["id"].startswith("101:")
+
+
+async def test_enrollment_detail_is_one_call():
+    data, upstream = await run("enrollment_detail", {"id": "8:104"})
+    # users/id:8 has the enrollment, its URL, the learner and the course title.
+    assert upstream == {"calls": 1, "byEndpoint": {"users/id": 1}}
+    entry = next(c for c in PORTAL.user_detail("8")["courses"] if c["id"] == "104")
+    enrollment = data["courseEnrollment"]
+    assert enrollment["status"] == expected_status(entry)
+    assert enrollment["course"] == {"id": "104", "title": entry["name"]}
+    assert enrollment["user"]["id"] == "8"
+
+
+@pytest.mark.parametrize("path", sorted(QUERIES.glob("*.graphql")), ids=lambda p: p.stem)
+async def test_every_example_query_runs_with_its_default_variables(path: Path):
+    data, upstream = await run(path.stem)
+    assert data and all(value is not None for value in data.values())
+    assert upstream["calls"] >= 1
