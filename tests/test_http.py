@@ -1,0 +1,175 @@
+"""Over real HTTP, as users run it: uvicorn on 127.0.0.1, and the console script itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
+from tests.conftest import query_text, serve_over_http
+
+DASHBOARD = query_text("learner_dashboard")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in list(os.environ):
+        if name.startswith(("TALENTLMS_", "LMS_GATEWAY_")):
+            monkeypatch.delenv(name)
+    return dict(os.environ)
+
+
+def test_demo_gateway_speaks_graphql_over_http(clean_env):
+    with serve_over_http(create_app(Settings())) as base, httpx.Client(base_url=base) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+
+        posted = http.post("/graphql", json={"query": DASHBOARD})
+        assert posted.status_code == 200
+        assert posted.headers["content-type"].startswith("application/json")
+        body = posted.json()
+        assert len(body["data"]["users"]["nodes"]) == 5
+        assert body["extensions"]["upstream"]["calls"] == 18
+
+        fetched = http.get("/graphql", params={"query": '{ user(id: "8") { name } }'})
+        assert fetched.status_code == 200
+        assert fetched.json()["data"]["user"]["name"]
+
+        page = http.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        assert "graphiql" in page.text.lower()
+
+        not_json = http.post(
+            "/graphql", content=b"{ users", headers={"Content-Type": "application/json"}
+        )
+        assert not_json.status_code == 400
+
+
+def test_graphiql_can_be_switched_off(clean_env):
+    app = create_app(Settings(lms_gateway_graphiql=False))
+    with serve_over_http(app) as base:
+        page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+
+
+def test_gateway_pointed_at_a_talentlms_server_over_http(clean_env):
+    """TALENTLMS_BASE_URL at any v1 server: here the simulator, served by uvicorn too."""
+    config = SimulatorConfig(date_format="MMDDYYYY", twelve_hour=True)
+    with serve_over_http(create_simulator_app(config)) as simulator:
+        settings = Settings(
+            talentlms_base_url=f"{simulator}/api/v1", talentlms_api_key=config.api_key
+        )
+        with serve_over_http(create_app(settings)) as gateway:
+            body = httpx.post(f"{gateway}/graphql", json={"query": DASHBOARD}).json()
+            dated = httpx.post(
+                f"{gateway}/graphql", json={"query": "{ courses { nodes { createdAt } } }"}
+            ).json()
+        stats = httpx.get(f"{simulator}/_simulator/stats").json()
+    assert "errors" not in body and "errors" not in dated
+    assert body["extensions"]["upstream"]["byEndpoint"] == {
+        "courses/id": 12,
+        "users": 1,
+        "users/id": 5,
+    }
+    assert all(node["createdAt"].endswith("Z") for node in dated["data"]["courses"]["nodes"])
+    assert stats["byEndpoint"] == {
+        "courses": 1,
+        "courses/id": 12,
+        "siteinfo": 1,
+        "users": 1,
+        "users/id": 5,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def console_script() -> list[str]:
+    found = shutil.which("lms-gateway", path=os.path.dirname(sys.executable))
+    return [found] if found else [sys.executable, "-m", "gateway"]
+
+
+class Output:
+    stderr = ""
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[Output]:
+    """Run the console script until the block ends; its stderr is readable afterwards."""
+    output = Output()
+    process = subprocess.Popen(
+        console_script() + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"exited early: {process.communicate()[1]}")
+            try:
+                if httpx.get(ready_url, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("did not start in time")
+            time.sleep(0.1)
+        yield output
+    finally:
+        process.terminate()
+        output.stderr = process.communicate(timeout=10)[1]
+
+
+def test_lms_gateway_serve_shows_demo_data_out_of_the_box(clean_env):
+    port = free_port()
+    with running(
+        ["serve", "--port", str(port)], clean_env, f"http://127.0.0.1:{port}/healthz"
+    ) as p:
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": DASHBOARD}, timeout=10
+        ).json()
+        page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"})
+    banner = p.stderr
+    assert "DEMO DATA" in banner and f"http://127.0.0.1:{port}/graphql" in banner
+    assert len(body["data"]["users"]["nodes"]) == 5
+    assert "graphiql" in page.text.lower()
+
+
+def test_lms_gateway_simulator_command(clean_env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(
+        ["simulator", "--port", str(port), "--users", "9"], clean_env, f"{url}/_simulator/health"
+    ):
+        users = httpx.get(f"{url}/api/v1/users", auth=(SimulatorConfig().api_key, ""))
+        anonymous = httpx.get(f"{url}/api/v1/users")
+    assert len(users.json()) == 9
+    assert anonymous.status_code == 401
+
+
+def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
+    env = {**clean_env, "TALENTLMS_API_KEY": "abc"}
+    result = subprocess.run(
+        console_script() + ["serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "TALENTLMS_DOMAIN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "abc" not in result.stderr
