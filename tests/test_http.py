@@ -163,7 +163,7 @@ def test_lms_gateway_simulator_command(clean_env):
 def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
     env = {**clean_env, "TALENTLMS_API_KEY": "abc"}
     result = subprocess.run(
-        console_script() + ["serve", "--port", str(free_port())],
+        [*console_script(), "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
