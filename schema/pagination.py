@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
 
 from gateway.errors import BadUserInput
+from gateway.providers.base import Page
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -22,6 +23,7 @@ __all__ = [
     "Edge",
     "PageInfo",
     "connection_from_list",
+    "connection_from_provider",
     "decode_cursor",
     "encode_cursor",
     "page_window",
@@ -91,6 +93,20 @@ class Connection(Generic[T]):
             else None
         )
         return PageInfo(has_next_page=self._has_next, end_cursor=end)
+
+
+async def connection_from_provider(
+    list_name: str,
+    first: int,
+    after: str | None,
+    fetch: Callable[[int, int], Awaitable[Page[T]]],
+) -> Connection[T]:
+    """A page the provider cuts itself (e.g. TalentLMS pages ``/users`` upstream)."""
+    offset, limit = page_window(list_name, first, after)
+    page = await fetch(offset, limit)
+    return Connection(
+        nodes=page.items, _list_name=list_name, _offset=offset, _has_next=page.has_next
+    )
 
 
 def connection_from_list(

@@ -9,7 +9,12 @@ from gateway.errors import BadUserInput
 from schema.course_items import CourseItem
 from schema.courses import Course
 from schema.enrollments import CourseEnrollment, CourseEnrollmentFilter
-from schema.pagination import DEFAULT_PAGE_SIZE, Connection, connection_from_list, page_window
+from schema.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Connection,
+    connection_from_list,
+    connection_from_provider,
+)
 from schema.users import User
 
 __all__ = ["Query"]
@@ -25,11 +30,9 @@ class Query:
     async def users(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[User] | None:
-        offset, limit = page_window("users", first, after)
-        page = await info.context.provider.list_users(offset, limit)
-        return Connection(
-            nodes=page.items, _list_name="users", _offset=offset, _has_next=page.has_next
-        )  # type: ignore[arg-type]
+        return await connection_from_provider(  # type: ignore[return-value]
+            "users", first, after, info.context.provider.list_users
+        )
 
     @strawberry.field(description="A course by id; null when there is none.")
     async def course(self, info: Info, id: strawberry.ID) -> Course | None:
@@ -39,11 +42,9 @@ class Query:
     async def courses(
         self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Course] | None:
-        offset, limit = page_window("courses", first, after)
-        page = await info.context.provider.list_courses(offset, limit)
-        return Connection(
-            nodes=page.items, _list_name="courses", _offset=offset, _has_next=page.has_next
-        )  # type: ignore[arg-type]
+        return await connection_from_provider(  # type: ignore[return-value]
+            "courses", first, after, info.context.provider.list_courses
+        )
 
     @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
     async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from gateway.simulator import (
@@ -30,6 +28,7 @@ from gateway.simulator import (
     generate_portal,
     parse_api_path,
 )
+from tests.conftest import serve_over_http as serve
 
 KEY = SimulatorConfig().api_key
 ERROR_TYPE = "invalid_request_error"
@@ -41,28 +40,6 @@ TITLE = {
     "passed": "Passed",
     "failed": "Failed",
 }
-
-
-@contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Run ``app`` with uvicorn on 127.0.0.1 at a free port (port 0); yields the base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager

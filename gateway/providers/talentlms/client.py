@@ -128,17 +128,11 @@ class TalentLmsClient:
             response = await self._http.request(
                 method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
             )
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(
-                f"TalentLMS did not answer in time ({type(exc).__name__})",
-                provider=PROVIDER,
-                endpoint=name,
-            ) from None
         except httpx.TransportError as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            what = "did not answer in time" if timed_out else "could not be reached"
             raise UpstreamUnavailable(
-                f"TalentLMS could not be reached ({type(exc).__name__})",
-                provider=PROVIDER,
-                endpoint=name,
+                f"TalentLMS {what} ({type(exc).__name__})", provider=PROVIDER, endpoint=name
             ) from None
         return decode_response(response, name)
 
