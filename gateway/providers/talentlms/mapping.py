@@ -62,6 +62,7 @@ from gateway.providers.talentlms.values import (
     duration_seconds,
     flag,
     integer,
+    is_id,
     number,
     portal_datetime,
     price,
@@ -102,8 +103,6 @@ class PortalConventions:
 
 # --- synthetic ids ----------------------------------------------------------------------
 
-_DIGITS = re.compile(r"[0-9]+")
-
 
 def enrollment_id(user_id: str, course_id: str) -> str:
     """The id of a user-course enrollment; TalentLMS has none of its own."""
@@ -134,7 +133,7 @@ def _split_pair(value: object) -> tuple[str, str] | None:
     if not isinstance(value, str):
         return None
     parts = value.split(":")
-    if len(parts) != 2 or not all(_DIGITS.fullmatch(part) for part in parts):
+    if len(parts) != 2 or not all(is_id(part) for part in parts):
         return None
     return parts[0], parts[1]
 

@@ -38,13 +38,12 @@ from gateway.providers.talentlms.mapping import (
     split_course_item_id,
     split_enrollment_id,
 )
-from gateway.providers.talentlms.values import DateFormat
+from gateway.providers.talentlms.values import DateFormat, is_id
 
 __all__ = [
     "MAX_PAGE_SIZE",
     "TalentLmsPortal",
     "TalentLmsProvider",
-    "is_talentlms_id",
     "users_page_plan",
 ]
 
@@ -263,7 +262,7 @@ class TalentLmsProvider:
         return self._portal.known_conventions
 
     async def _user_detail(self, user_id: str) -> Raw | object | None:
-        if not is_talentlms_id(user_id):
+        if not is_id(user_id):
             return None
         try:
             raw = await self._once(("users/id", user_id), self._client.user, id=user_id)
@@ -274,7 +273,7 @@ class TalentLmsProvider:
         return _record(raw, "users/id")
 
     async def _course_detail(self, course_id: str) -> Raw | None:
-        if not is_talentlms_id(course_id):
+        if not is_id(course_id):
             return None
         try:
             raw = await self._once(("courses/id", course_id), self._client.course, course_id)
@@ -310,11 +309,6 @@ def _find(records: Result[list[Any]], record_id: str) -> Any:
     if isinstance(records, BaseException):
         return records
     return next((record for record in records or () if record.id == record_id), None)
-
-
-def is_talentlms_id(value: str) -> bool:
-    """TalentLMS ids are short digit strings; anything else names no record (and is not sent)."""
-    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def _rows(body: Any, endpoint: str) -> list[Raw]:

@@ -24,6 +24,7 @@ __all__ = [
     "duration_seconds",
     "flag",
     "integer",
+    "is_id",
     "number",
     "portal_datetime",
     "price",
@@ -62,6 +63,11 @@ _DATE_FORMAT_ALIASES: dict[str, DateFormat] = {
     "YYYYMMDD": DateFormat.YYYYMMDD,
     "YMD": DateFormat.YYYYMMDD,
 }
+
+
+def is_id(value: object) -> bool:
+    """TalentLMS ids are short decimal strings; anything else names no record."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def text(value: object) -> str | None:
