@@ -24,7 +24,9 @@ __all__ = [
     "EnrollmentsByCourseIdLoader",
     "EnrollmentsByUserIdLoader",
     "Loaders",
+    "UserByEmailLoader",
     "UserByIdLoader",
+    "UserByUsernameLoader",
 ]
 
 V = TypeVar("V")
@@ -46,6 +48,14 @@ class _ProviderLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
 
 class UserByIdLoader(_ProviderLoader[User | None]):
     """Full user records."""
+
+
+class UserByEmailLoader(_ProviderLoader[User | None]):
+    """Full user records by email address."""
+
+
+class UserByUsernameLoader(_ProviderLoader[User | None]):
+    """Full user records by login name."""
 
 
 class CourseByIdLoader(_ProviderLoader[Course | None]):
@@ -87,11 +97,15 @@ class Loaders:
         "enrollment_by_id",
         "enrollments_by_course_id",
         "enrollments_by_user_id",
+        "user_by_email",
         "user_by_id",
+        "user_by_username",
     )
 
     def __init__(self, provider: LmsProvider) -> None:
         self.user_by_id = UserByIdLoader(provider.get_users)
+        self.user_by_email = UserByEmailLoader(provider.get_users_by_email)
+        self.user_by_username = UserByUsernameLoader(provider.get_users_by_username)
         self.course_by_id = CourseByIdLoader(provider.get_courses)
         self.category_by_id = CategoryByIdLoader(provider.get_categories)
         self.course_item_by_id = CourseItemByIdLoader(provider.get_course_items_by_id)

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway import model
+from gateway import model, querying
 from gateway.context import Info
-from schema.enums import CourseLevel, CourseStatus, CourseType
-from schema.pagination import DEFAULT_PAGE_SIZE, Connection, connection_from_list
+from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
+from schema.enums import CourseLevel, CourseOrderField, CourseStatus, CourseType, OrderDirection
+from schema.lists import page_args
+from schema.pagination import Connection, Cursors, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Category, Organization, Url
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from schema.course_items import CourseItem
     from schema.enrollments import CourseEnrollment
 
-__all__ = ["Course"]
+__all__ = ["Course", "CourseFilter", "CourseOrder"]
 
 _Item = Annotated["CourseItem", strawberry.lazy("schema.course_items")]
 _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.enrollments")]
@@ -49,19 +51,71 @@ class Course:
     async def items(
         root: strawberry.Parent[model.Course],
         info: Info,
-        first: int = DEFAULT_PAGE_SIZE,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[_Item] | None:
         items = await info.context.loaders.course_items_by_course_id.load(root.id) or []
         top_level = [item for item in items if item.parent is None]
-        return connection_from_list("Course.items", top_level, first, after)  # type: ignore[return-value]
+        cursors = Cursors(info.context.account_id, "Course.items", root.id)
+        return connection_from_list(cursors, top_level, page_args(first, after, last, before))  # type: ignore[return-value]
 
-    @strawberry.field(description="Who is enrolled in this course.")
+    @strawberry.field(description="Who is enrolled in this course, in the provider's order.")
     async def enrollments(
         root: strawberry.Parent[model.Course],
         info: Info,
-        first: int = DEFAULT_PAGE_SIZE,
+        filter: CourseEnrollmentFilter | None = None,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[_Enrollment] | None:
         roster = await info.context.loaders.enrollments_by_course_id.load(root.id) or []
-        return connection_from_list("Course.enrollments", roster, first, after)  # type: ignore[return-value]
+        return await enrollment_connection(  # type: ignore[return-value]
+            info,
+            "Course.enrollments",
+            root.id,
+            roster,
+            filter,
+            page_args(first, after, last, before),
+        )
+
+
+@strawberry.input(
+    description="Which courses to list. Date bounds: …After is inclusive, …Before exclusive."
+)
+class CourseFilter:
+    status: list[CourseStatus] | None = None
+    category: str | None = strawberry.field(
+        default=None, description="A category id, or its name (any case)."
+    )
+    code: str | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Part of the title or code, any case."
+    )
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+    def to_query(self) -> querying.CourseFilter:
+        return querying.CourseFilter(
+            status=frozenset(self.status or ()),  # type: ignore[arg-type]
+            category=self.category,
+            code=self.code,
+            search=self.search,
+            created_after=self.created_after,
+            created_before=self.created_before,
+            updated_after=self.updated_after,
+            updated_before=self.updated_before,
+        )
+
+
+@strawberry.input(description="How to sort courses; ties keep the provider's order.")
+class CourseOrder:
+    field: CourseOrderField
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
+
+    def to_query(self) -> querying.Order:
+        return querying.Order(self.field, self.direction)  # type: ignore[arg-type]

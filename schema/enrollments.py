@@ -9,8 +9,11 @@ import strawberry
 
 from gateway import model
 from gateway.context import Info
+from gateway.querying import EnrollmentFilter, filter_enrollments
 from schema.enums import EnrollmentStatus
 from schema.links import course_from_ref, user_from_ref
+from schema.lists import full_enrollments
+from schema.pagination import Connection, Cursors, PageArgs, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Url, with_detail
 
@@ -18,16 +21,58 @@ if TYPE_CHECKING:
     from schema.courses import Course
     from schema.users import User
 
-__all__ = ["CourseEnrollment", "CourseEnrollmentFilter"]
+__all__ = ["CourseEnrollment", "CourseEnrollmentFilter", "enrollment_connection"]
 
 _User = Annotated["User", strawberry.lazy("schema.users")]
 _Course = Annotated["Course", strawberry.lazy("schema.courses")]
 
 
-@strawberry.input(description="Which enrollments to list: those of a user, of a course, or both.")
+@strawberry.input(
+    description="Which enrollments to list. Date bounds: …After is inclusive, …Before exclusive."
+)
 class CourseEnrollmentFilter:
     user_id: strawberry.ID | None = None
     course_id: strawberry.ID | None = None
+    status: list[EnrollmentStatus] | None = strawberry.field(
+        default=None, description="One or more statuses."
+    )
+    completed_after: datetime | None = None
+    completed_before: datetime | None = None
+    enrolled_after: datetime | None = None
+    enrolled_before: datetime | None = None
+    min_progress: float | None = strawberry.field(
+        default=None, description="Least progressPercent, 0 to 100."
+    )
+
+    def to_query(self) -> EnrollmentFilter:
+        return EnrollmentFilter(
+            user_id=str(self.user_id) if self.user_id is not None else None,
+            course_id=str(self.course_id) if self.course_id is not None else None,
+            status=frozenset(self.status or ()),  # type: ignore[arg-type]
+            completed_after=self.completed_after,
+            completed_before=self.completed_before,
+            enrolled_after=self.enrolled_after,
+            enrolled_before=self.enrolled_before,
+            min_progress=self.min_progress,
+        )
+
+
+async def enrollment_connection(
+    info: Info,
+    list_name: str,
+    parent_id: str,
+    enrollments: list[model.CourseEnrollment],
+    filter: CourseEnrollmentFilter | None,
+    args: PageArgs,
+) -> Connection[CourseEnrollment]:
+    """A page of enrollments after ``filter``; statuses of partial rows are loaded first."""
+    query = filter.to_query() if filter is not None else None
+    if query is not None:
+        if query.uses_status:
+            enrollments = await full_enrollments(info, enrollments)
+        enrollments = filter_enrollments(enrollments, query)
+    cursors = Cursors(info.context.account_id, list_name, parent_id, query)
+    return connection_from_list(cursors, enrollments, args)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A user's enrollment in a course: status, progress, dates.")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway import model
+from gateway import model, querying
 
 __all__ = [
     "CourseLevel",
+    "CourseOrderField",
     "CourseStatus",
     "CourseType",
     "EnrollmentStatus",
+    "OrderDirection",
+    "UserOrderField",
     "UserRole",
     "UserStatus",
 ]
@@ -23,3 +26,7 @@ CourseLevel = strawberry.enum(model.CourseLevel, description="Difficulty level o
 EnrollmentStatus = strawberry.enum(
     model.EnrollmentStatus, description="A user's lifecycle status in one course."
 )
+
+OrderDirection = strawberry.enum(querying.OrderDirection, description="Sort direction.")
+UserOrderField = strawberry.enum(querying.UserOrderField, description="What users sort by.")
+CourseOrderField = strawberry.enum(querying.CourseOrderField, description="What courses sort by.")

@@ -1,50 +1,126 @@
-"""The root ``Query``: lookups by id and the top-level lists."""
+"""The root ``Query``: lookups and the top-level lists."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import strawberry
 
 from gateway.context import Info
 from gateway.errors import BadUserInput
+from gateway.querying import filter_courses, filter_users, order_courses, order_users
 from schema.course_items import CourseItem
-from schema.courses import Course
-from schema.enrollments import CourseEnrollment, CourseEnrollmentFilter
-from schema.pagination import (
-    DEFAULT_PAGE_SIZE,
-    Connection,
-    connection_from_list,
-    connection_from_provider,
-)
-from schema.users import User
+from schema.courses import Course, CourseFilter, CourseOrder
+from schema.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
+from schema.lists import page_args, remote_params, wants_total
+from schema.pagination import Connection, Cursors, connection_from_list, connection_from_provider
+from schema.scalars import JSON
+from schema.users import User, UserFilter, UserOrder
 
 __all__ = ["Query"]
+
+_MAX_LOOKUP = 254  # the longest valid email address
+RemoteQuery = Annotated[
+    JSON | None,
+    strawberry.argument(
+        description="Provider list parameters passed through, checked against an allow-list "
+        "(TalentLMS: custom_field_value on users and courses)."
+    ),
+]
+
+
+def _lookup_value(name: str, value: str) -> str:
+    """A lookup value that can name a record: printable, bounded, and an email has an @."""
+    if not value or len(value) > _MAX_LOOKUP or not value.isprintable() or value != value.strip():
+        raise BadUserInput(f"{name} must be 1 to {_MAX_LOOKUP} printable characters")
+    if name == "email" and ("@" not in value or " " in value):
+        raise BadUserInput("email is not an email address")
+    return value
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A user by id; null when there is none.")
-    async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        return await info.context.loaders.user_by_id.load(str(id))  # type: ignore[return-value]
+    @strawberry.field(description="A user by exactly one of id, email or username; null if none.")
+    async def user(
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        email: str | None = None,
+        username: str | None = None,
+    ) -> User | None:
+        given = [(k, v) for k, v in (("id", id), ("email", email), ("username", username)) if v]
+        if len(given) != 1 or any(v is not None and v == "" for v in (id, email, username)):
+            raise BadUserInput("user needs exactly one of id, email or username")
+        loaders = info.context.loaders
+        if id is not None:
+            return await loaders.user_by_id.load(str(id))  # type: ignore[return-value]
+        if email is not None:
+            return await loaders.user_by_email.load(_lookup_value("email", email))  # type: ignore[return-value]
+        return await loaders.user_by_username.load(_lookup_value("username", username or ""))  # type: ignore[return-value]
 
-    @strawberry.field(description="Users in the provider's order (TalentLMS: by id).")
+    @strawberry.field(description="Users; by default in the provider's order (TalentLMS: by id).")
     async def users(
-        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self,
+        info: Info,
+        filter: UserFilter | None = None,
+        order_by: UserOrder | None = None,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[User] | None:
-        return await connection_from_provider(  # type: ignore[return-value]
-            "users", first, after, info.context.provider.list_users
-        )
+        args = page_args(first, after, last, before)
+        query = filter.to_query() if filter is not None else None
+        order = order_by.to_query() if order_by is not None else None
+        remote = remote_params(info, "users", remote_query)
+        cursors = Cursors(info.context.account_id, "users", query, order, remote)
+        provider = info.context.provider
+        if (
+            query is None
+            and order is None
+            and not remote
+            and not args.needs_total
+            and not (wants_total(info))
+        ):
+            # Only a window is needed: let the provider page upstream.
+            return await connection_from_provider(cursors, args, provider.list_users)  # type: ignore[return-value]
+        users = await provider.all_users(query, order, remote)
+        if query is not None:
+            users = filter_users(users, query)
+        return connection_from_list(cursors, order_users(users, order), args)  # type: ignore[return-value]
 
     @strawberry.field(description="A course by id; null when there is none.")
     async def course(self, info: Info, id: strawberry.ID) -> Course | None:
         return await info.context.loaders.course_by_id.load(str(id))  # type: ignore[return-value]
 
-    @strawberry.field(description="Courses in the provider's order (TalentLMS: catalog order).")
+    @strawberry.field(description="Courses; by default in the provider's (catalog) order.")
     async def courses(
-        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self,
+        info: Info,
+        filter: CourseFilter | None = None,
+        order_by: CourseOrder | None = None,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Course] | None:
-        return await connection_from_provider(  # type: ignore[return-value]
-            "courses", first, after, info.context.provider.list_courses
-        )
+        args = page_args(first, after, last, before)
+        query = filter.to_query() if filter is not None else None
+        order = order_by.to_query() if order_by is not None else None
+        remote = remote_params(info, "courses", remote_query)
+        cursors = Cursors(info.context.account_id, "courses", query, order, remote)
+        courses = await info.context.provider.all_courses(query, order, remote)
+        if query is not None:
+            names: dict[str, str] = {}
+            if query.category and not query.category.isdigit():
+                # A category named, not numbered: its name costs one categories call.
+                ids = sorted({c.id for course in courses for c in course.categories})
+                loaded = await info.context.loaders.category_by_id.load_many(ids)
+                names = {c.id: c.name for c in loaded if c is not None and c.name}
+            courses = filter_courses(courses, query, names)
+        return connection_from_list(cursors, order_courses(courses, order), args)  # type: ignore[return-value]
 
     @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
     async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:
@@ -55,24 +131,34 @@ class Query:
         return await info.context.loaders.enrollment_by_id.load(str(id))  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Enrollments of a user, of a course, or of one user in one course."
+        description="Enrollments of a user or of a course (one of userId and courseId is "
+        "required, as TalentLMS has no list of all enrollments), narrowed by the filter."
     )
     async def course_enrollments(
         self,
         info: Info,
         filter: CourseEnrollmentFilter,
-        first: int = DEFAULT_PAGE_SIZE,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[CourseEnrollment] | None:
+        remote_params(info, "courseEnrollments", remote_query)
         loaders = info.context.loaders
-        user_id = str(filter.user_id) if filter.user_id is not None else None
-        course_id = str(filter.course_id) if filter.course_id is not None else None
-        if user_id is None and course_id is None:
-            raise BadUserInput("courseEnrollments needs filter.userId or filter.courseId")
-        if user_id is not None:
-            enrollments = await loaders.enrollments_by_user_id.load(user_id) or []
-            if course_id is not None:
-                enrollments = [e for e in enrollments if e.course and e.course.id == course_id]
+        if filter.user_id is not None:
+            parent = f"user:{filter.user_id}"
+            enrollments = await loaders.enrollments_by_user_id.load(str(filter.user_id)) or []
+        elif filter.course_id is not None:
+            parent = f"course:{filter.course_id}"
+            enrollments = await loaders.enrollments_by_course_id.load(str(filter.course_id)) or []
         else:
-            enrollments = await loaders.enrollments_by_course_id.load(course_id) or []  # type: ignore[arg-type]
-        return connection_from_list("courseEnrollments", enrollments, first, after)  # type: ignore[return-value]
+            raise BadUserInput("courseEnrollments needs filter.userId or filter.courseId")
+        return await enrollment_connection(  # type: ignore[return-value]
+            info,
+            "courseEnrollments",
+            parent,
+            enrollments,
+            filter,
+            page_args(first, after, last, before),
+        )

@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway import model
+from gateway import model, querying
 from gateway.context import Info
-from schema.enums import UserRole, UserStatus
-from schema.pagination import DEFAULT_PAGE_SIZE, Connection, connection_from_list
+from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
+from schema.enums import OrderDirection, UserOrderField, UserRole, UserStatus
+from schema.lists import page_args
+from schema.pagination import Connection
 from schema.scalars import JSON
 from schema.shared import Email, Organization, Phone, with_detail
 
 if TYPE_CHECKING:
     from schema.enrollments import CourseEnrollment
 
-__all__ = ["User"]
+__all__ = ["User", "UserFilter", "UserOrder"]
 
 _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.enrollments")]
 
@@ -52,12 +54,61 @@ class User:
             return None
         return await info.context.loaders.user_by_id.load(root.manager.id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Courses this user is enrolled in.")
+    @strawberry.field(description="Courses this user is enrolled in, in the provider's order.")
     async def enrollments(
         root: strawberry.Parent[model.User],
         info: Info,
-        first: int = DEFAULT_PAGE_SIZE,
+        filter: CourseEnrollmentFilter | None = None,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[_Enrollment] | None:
         enrollments = await info.context.loaders.enrollments_by_user_id.load(root.id) or []
-        return connection_from_list("User.enrollments", enrollments, first, after)  # type: ignore[return-value]
+        return await enrollment_connection(  # type: ignore[return-value]
+            info,
+            "User.enrollments",
+            root.id,
+            enrollments,
+            filter,
+            page_args(first, after, last, before),
+        )
+
+
+@strawberry.input(
+    description="Which users to list. Date bounds: …After is inclusive, …Before exclusive."
+)
+class UserFilter:
+    status: list[UserStatus] | None = None
+    role: list[UserRole] | None = None
+    email: str | None = None
+    username: str | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Part of the name, username or email, any case."
+    )
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+    def to_query(self) -> querying.UserFilter:
+        return querying.UserFilter(
+            status=frozenset(self.status or ()),  # type: ignore[arg-type]
+            role=frozenset(self.role or ()),  # type: ignore[arg-type]
+            email=self.email,
+            username=self.username,
+            search=self.search,
+            created_after=self.created_after,
+            created_before=self.created_before,
+            updated_after=self.updated_after,
+            updated_before=self.updated_before,
+        )
+
+
+@strawberry.input(description="How to sort users; ties keep the provider's order.")
+class UserOrder:
+    field: UserOrderField
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
+
+    def to_query(self) -> querying.Order:
+        return querying.Order(self.field, self.direction)  # type: ignore[arg-type]

@@ -177,9 +177,15 @@ def test_users_page_plan_falls_back_to_two_pages_past_the_largest_page():
 async def test_portal_that_ignores_paging_parameters_still_pages_correctly():
     upstream = RecordingUpstream()
     upstream.rewrites.append((r"^/api/v1/users/page_size:\d+,page_number:\d+$", "/api/v1/users"))
+    query = "query($after: String) { users(first: 3, after: $after) { nodes { id } "
+    query += "pageInfo { endCursor } } }"
     async with gateway_client(upstream_settings(), upstream) as client:
-        body = await post(client, '{ users(first: 3, after: "dXNlcnM6Mg==") { nodes { id } } }')
-    assert [n["id"] for n in body["data"]["users"]["nodes"]] == PORTAL.user_ids[3:6]
+        first = await post(client, query)
+        second = await post(
+            client, query, {"after": first["data"]["users"]["pageInfo"]["endCursor"]}
+        )
+    assert [n["id"] for n in first["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
+    assert [n["id"] for n in second["data"]["users"]["nodes"]] == PORTAL.user_ids[3:6]
 
 
 async def test_paging_off_downloads_the_list_once():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from gateway.model import Category, Course, CourseEnrollment, CourseItem, User
+from gateway.querying import CourseFilter, Order, UserFilter
 
 __all__ = ["LmsProvider", "Page", "Result"]
 
@@ -38,8 +39,24 @@ class LmsProvider(Protocol):
     def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
         """Told, before execution, which ``(GraphQL type, field)`` pairs the operation selects."""
 
-    async def list_users(self, offset: int, limit: int) -> Page[User]: ...
-    async def list_courses(self, offset: int, limit: int) -> Page[Course]: ...
+    # List parameters of the provider's own that clients may pass through, per list.
+    remote_query_keys: Mapping[str, frozenset[str]]
+
+    async def list_users(self, offset: int, limit: int) -> Page[User]:
+        """One window of users in the provider's order, paged upstream where it can."""
+
+    async def all_users(
+        self, f: UserFilter | None, order: Order | None, remote_query: Mapping[str, str]
+    ) -> list[User]:
+        """Every user that may match ``f``; the gateway filters and orders exactly afterwards."""
+
+    async def all_courses(
+        self, f: CourseFilter | None, order: Order | None, remote_query: Mapping[str, str]
+    ) -> list[Course]:
+        """Every course that may match ``f``, in the provider's order."""
+
+    async def get_users_by_email(self, emails: Sequence[str]) -> list[Result[User]]: ...
+    async def get_users_by_username(self, usernames: Sequence[str]) -> list[Result[User]]: ...
 
     async def get_users(self, ids: Sequence[str]) -> list[Result[User]]: ...
     async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]: ...

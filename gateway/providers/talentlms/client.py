@@ -68,6 +68,12 @@ class TalentLmsClient:
         key, value = _exactly_one(id=id, email=email, username=username)
         return await self.get("users", [(key, value)])
 
+    async def users_by_custom_field(self, value: str) -> Any:
+        return await self.get("getusersbycustomfield", [("custom_field_value", value)])
+
+    async def courses_by_custom_field(self, value: str) -> Any:
+        return await self.get("getcoursesbycustomfield", [("custom_field_value", value)])
+
     async def courses(self) -> Any:
         return await self.get("courses")
 

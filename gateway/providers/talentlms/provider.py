@@ -18,7 +18,7 @@ a *partial* enrollment is read from the learner's ``users/id:`` record when sele
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -39,6 +39,7 @@ from gateway.providers.talentlms.mapping import (
     split_enrollment_id,
 )
 from gateway.providers.talentlms.values import DateFormat, is_id
+from gateway.querying import CourseFilter, CourseOrderField, Order, UserFilter, UserOrderField
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -124,6 +125,12 @@ class TalentLmsProvider:
         "User": frozenset({"organization"}),
         "CourseEnrollment": frozenset({"status", "urls"}),
     }
+    # TalentLMS's own list parameters a client may pass through (``remoteQuery``).
+    remote_query_keys: Final = {
+        "users": frozenset({"custom_field_value"}),
+        "courses": frozenset({"custom_field_value"}),
+        "courseEnrollments": frozenset(),
+    }
 
     def __init__(self, portal: TalentLmsPortal, client: TalentLmsClient, *, now: datetime) -> None:
         self._portal = portal
@@ -143,24 +150,51 @@ class TalentLmsProvider:
         users = [map_user(raw, conventions, partial=True) for raw in rows[:limit]]
         return Page(items=users, offset=offset, has_next=len(rows) > limit)
 
-    async def list_courses(self, offset: int, limit: int) -> Page[Course]:
-        conventions = await self._conventions()
-        rows = _rows(await self._once(("courses",), self._client.courses), "courses")
-        window = rows[offset : offset + limit]
-        courses = [map_course(raw, conventions, partial=True) for raw in window]
-        return Page(items=courses, offset=offset, has_next=len(rows) > offset + limit)
+    async def all_users(
+        self, f: UserFilter | None, order: Order | None, remote_query: Mapping[str, str]
+    ) -> list[User]:
+        dated = (f is not None and f.uses_created_at) or (
+            order is not None and order.field is UserOrderField.CREATED_AT
+        )
+        conventions = await self._conventions(force=dated)
+        if "custom_field_value" in remote_query:
+            body = await self._once(
+                ("getusersbycustomfield", remote_query["custom_field_value"]),
+                self._client.users_by_custom_field,
+                remote_query["custom_field_value"],
+            )
+            rows = [] if body == [] else _rows(body, "getusersbycustomfield")
+            return [map_user(raw, conventions, partial=True) for raw in rows]
+        if f is not None and (f.email or f.username):
+            # One lookup call instead of the whole list; the gateway applies the rest.
+            key, value = ("email", f.email) if f.email else ("username", f.username)
+            found = await self._user_lookup(key, value)  # type: ignore[arg-type]
+            return [map_user(found, conventions, partial=False)] if found else []
+        return [map_user(raw, conventions, partial=True) for raw in await self._all_users()]
+
+    async def all_courses(
+        self, f: CourseFilter | None, order: Order | None, remote_query: Mapping[str, str]
+    ) -> list[Course]:
+        dated = (f is not None and f.uses_dates) or (
+            order is not None and order.field is not CourseOrderField.TITLE
+        )
+        conventions = await self._conventions(force=dated)
+        if "custom_field_value" in remote_query:
+            value = remote_query["custom_field_value"]
+            body = await self._once(
+                ("getcoursesbycustomfield", value), self._client.courses_by_custom_field, value
+            )
+            rows = [] if body == [] else _rows(body, "getcoursesbycustomfield")
+        else:
+            rows = _rows(await self._once(("courses",), self._client.courses), "courses")
+        return [map_course(raw, conventions, partial=True) for raw in rows]
 
     async def _user_rows(self, offset: int, count: int) -> list[Raw]:
         if self._portal.account.users_paging is UsersPaging.NONE:
             return (await self._all_users())[offset : offset + count]
         rows: list[Raw] = []
         for size, number in users_page_plan(offset, count):
-            page = _rows(
-                await self._once(
-                    ("users", size, number), self._client.users, page_size=size, page_number=number
-                ),
-                "users",
-            )
+            page = await self._users_page(size, number)
             if len(page) > size:  # the portal ignored the paging parameters: it sent them all
                 return page[offset : offset + count]
             start = (number - 1) * size
@@ -170,7 +204,25 @@ class TalentLmsProvider:
         return rows
 
     async def _all_users(self) -> list[Raw]:
-        return _rows(await self._once(("users",), self._client.users), "users")
+        """Every user row: pages of the largest size until a short page (or one bare call)."""
+        if self._portal.account.users_paging is UsersPaging.NONE:
+            return _rows(await self._once(("users",), self._client.users), "users")
+        rows: list[Raw] = []
+        number = 1
+        while True:
+            page = await self._users_page(MAX_PAGE_SIZE, number)
+            if len(page) > MAX_PAGE_SIZE:  # paging ignored: this is the whole list
+                return page
+            rows.extend(page)
+            if len(page) < MAX_PAGE_SIZE:
+                return rows
+            number += 1
+
+    async def _users_page(self, size: int, number: int) -> list[Raw]:
+        body = await self._once(
+            ("users", size, number), self._client.users, page_size=size, page_number=number
+        )
+        return _rows(body, "users")
 
     # --- records ------------------------------------------------------------------------
 
@@ -256,10 +308,41 @@ class TalentLmsProvider:
 
     # --- upstream calls, each made once per operation ---------------------------------
 
-    async def _conventions(self) -> PortalConventions:
-        if self._needs_portal_dates:
+    async def _conventions(self, *, force: bool = False) -> PortalConventions:
+        """The portal's conventions, read from ``/siteinfo`` only when dates need them."""
+        if force or self._needs_portal_dates:
             return await self._portal.conventions(self._client)
         return self._portal.known_conventions
+
+    async def get_users_by_email(self, emails: Sequence[str]) -> list[Result[User]]:
+        return await self._users_by("email", emails)
+
+    async def get_users_by_username(self, usernames: Sequence[str]) -> list[Result[User]]:
+        return await self._users_by("username", usernames)
+
+    async def _users_by(self, key: str, values: Sequence[str]) -> list[Result[User]]:
+        conventions = await self._conventions()
+        return await self._per_key(
+            values,
+            lambda value: self._user_lookup(key, value),
+            lambda _value, raw: map_user(raw, conventions, partial=False) if raw else None,
+        )
+
+    async def _user_lookup(self, key: str, value: str) -> Raw | None:
+        """A user by email or username; the record then also answers ``users/id:`` needs."""
+        try:
+            raw = _record(
+                await self._once((f"users/{key}", value), self._client.user, **{key: value}),
+                f"users/{key}",
+            )
+        except UpstreamNotFound:  # deleted users included: a lookup by name finds nobody
+            return None
+        user_id = str(raw.get("id", ""))
+        if user_id and ("users/id", user_id) not in self._calls:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(raw)
+            self._calls[("users/id", user_id)] = done
+        return raw
 
     async def _user_detail(self, user_id: str) -> Raw | object | None:
         if not is_id(user_id):
