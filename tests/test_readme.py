@@ -1,0 +1,38 @@
+"""The README's GraphQL examples run against the demo gateway as printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import gateway_client
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+EXAMPLES = re.findall(r"```graphql\n(.*?)```", README, re.S)
+
+
+def test_the_readme_has_examples():
+    assert len(EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: " ".join(e.split())[:40])
+async def test_readme_example_runs_without_errors(example):
+    async with gateway_client() as client:
+        body = (await client.post("/graphql", json={"query": example})).json()
+    assert "errors" not in body
+    assert all(value is not None for value in body["data"].values())
+
+
+async def test_readme_example_result_is_what_the_gateway_answers():
+    async with gateway_client() as client:
+        body = (await client.post("/graphql", json={"query": EXAMPLES[0]})).json()
+    user = body["data"]["user"]
+    assert (user["name"], user["role"]) == ("Ingrid Rossi", "LEARNER")
+    statuses = [n["status"] for n in user["enrollments"]["nodes"]]
+    assert statuses == ["ENROLLED", "COMPLETED"]
+    assert body["extensions"]["upstream"] == {
+        "calls": 3,
+        "byEndpoint": {"courses/id": 2, "users/id": 1},
+    }
