@@ -9,10 +9,11 @@ import strawberry
 
 from gateway import model, querying
 from gateway.context import Info
+from gateway.pagination import Cursors
 from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.enums import CourseLevel, CourseOrderField, CourseStatus, CourseType, OrderDirection
 from schema.lists import page_args
-from schema.pagination import Connection, Cursors, connection_from_list
+from schema.pagination import Connection, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Category, Organization, Url
 

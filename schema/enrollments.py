@@ -9,11 +9,12 @@ import strawberry
 
 from gateway import model
 from gateway.context import Info
+from gateway.pagination import Cursors, PageArgs
 from gateway.querying import EnrollmentFilter, filter_enrollments
 from schema.enums import EnrollmentStatus
 from schema.links import course_from_ref, user_from_ref
 from schema.lists import full_enrollments
-from schema.pagination import Connection, Cursors, PageArgs, connection_from_list
+from schema.pagination import Connection, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Url, with_detail
 

@@ -8,7 +8,7 @@ from typing import Any
 from gateway import model
 from gateway.context import Info
 from gateway.errors import BadUserInput
-from schema.pagination import PageArgs
+from gateway.pagination import PageArgs
 from schema.selection import field_names
 
 __all__ = ["MAX_REMOTE_VALUE", "full_enrollments", "page_args", "remote_params", "wants_total"]

@@ -8,12 +8,13 @@ import strawberry
 
 from gateway.context import Info
 from gateway.errors import BadUserInput
+from gateway.pagination import Cursors
 from gateway.querying import filter_courses, filter_users, order_courses, order_users
 from schema.course_items import CourseItem
 from schema.courses import Course, CourseFilter, CourseOrder
 from schema.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
 from schema.lists import page_args, remote_params, wants_total
-from schema.pagination import Connection, Cursors, connection_from_list, connection_from_provider
+from schema.pagination import Connection, connection_from_list, connection_from_provider
 from schema.scalars import JSON
 from schema.users import User, UserFilter, UserOrder
 

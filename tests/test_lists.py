@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.errors import BadUserInput
+from gateway.pagination import Cursors, PageArgs
 from gateway.simulator import generate_portal
-from schema.pagination import Cursors, PageArgs
 from tests.conftest import RecordingUpstream, gateway_client, query_text, upstream_settings
 from tests.test_gateway import codes, post
 
