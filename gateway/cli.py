@@ -38,28 +38,79 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
 
+    hashing = commands.add_parser(
+        "hash-key", help="print the SHA-256 of a gateway API key read from standard input"
+    )
+    hashing.add_argument(
+        "--generate", action="store_true", help="make a new random key and print it too"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "simulator":
         return _simulator(args)
+    if args.command == "hash-key":
+        return _hash_key(args)
     return _export(args)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _hash_key(args: argparse.Namespace) -> int:
+    import secrets
+
+    from gateway.accounts import hash_key
+
+    if args.generate:
+        key = "lmsg_" + secrets.token_urlsafe(32)
+        print(f"key:    {key}")
+        print(f"sha256: {hash_key(key)}")
+        return 0
+    key = sys.stdin.readline().strip()
+    if not key:
+        print("lms-gateway: give the key on standard input", file=sys.stderr)
+        return 2
+    print(hash_key(key))
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gateway.accounts import AccountsError
     from gateway.app import create_app
     from gateway.config import Settings
 
     try:
         settings = Settings()
+        app = create_app(settings)
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
             print(f"lms-gateway: {where}: {error['msg']}", file=sys.stderr)
         return 2
+    except AccountsError as exc:
+        print(f"lms-gateway: {exc}", file=sys.stderr)
+        return 2
     url = f"http://{args.host}:{args.port}/graphql"
+    open_to_network = args.host not in LOOPBACK
+    if open_to_network and not app.state.runtime.tenancy.requires_keys:
+        if not settings.demo and not settings.lms_gateway_allow_anonymous:
+            print(
+                f"lms-gateway: refusing to serve real portals on {args.host} without gateway "
+                "API keys: anyone who reaches it would act with the portals' admin keys. "
+                "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
+                "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            "lms-gateway: WARNING: no gateway API keys are configured and the server is bound "
+            f"to {args.host}: ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            file=sys.stderr,
+        )
     if settings.demo:
         print(
             "lms-gateway: no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the "
@@ -71,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
         target = settings.talentlms_base_url or settings.talentlms_domain
         print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
     print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

@@ -7,8 +7,9 @@ its embedded simulator ("demo mode").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,7 +41,7 @@ class AccountConfig:
     id: str
     provider: Literal["talentlms"]
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)  # a super-admin secret: never in a repr or a log
     date_format: str | None  # overrides siteinfo.date_format when set
     timezone: ZoneInfo
     users_paging: UsersPaging
@@ -77,6 +78,28 @@ class Settings(BaseSettings):
         default=True, description="Report upstream calls in extensions.upstream."
     )
     lms_gateway_graphiql: bool = Field(default=True, description="Serve GraphiQL to browsers.")
+
+    # --- tenancy and security ----------------------------------------------------------
+    lms_gateway_accounts_file: Path | None = Field(
+        default=None, description="TOML or JSON file of accounts and gateway API keys."
+    )
+    lms_gateway_allow_anonymous: bool = Field(
+        default=False,
+        description="Serve real portals without gateway API keys even when not on loopback.",
+    )
+    lms_gateway_max_upstream_calls: int = Field(
+        default=250, ge=1, description="Refuse operations estimated to need more upstream calls."
+    )
+    lms_gateway_max_depth: int = Field(default=10, ge=1)
+    lms_gateway_max_aliases: int = Field(default=15, ge=0)
+    lms_gateway_max_directives: int = Field(default=20, ge=0)
+    lms_gateway_max_root_fields: int = Field(default=10, ge=1)
+    lms_gateway_max_tokens: int = Field(default=2000, ge=10)
+    lms_gateway_max_body_bytes: int = Field(default=262_144, ge=1024)
+    lms_gateway_max_batch_operations: int = Field(default=10, ge=1)
+    lms_gateway_deadline_seconds: float = Field(default=30.0, gt=0)
+    lms_gateway_introspection: bool = Field(default=True)
+    lms_gateway_hide_suggestions: bool = Field(default=False)
 
     # --- demo mode (embedded simulator) ---------------------------------------------------
     lms_gateway_demo_seed: int = 7

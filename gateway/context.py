@@ -23,6 +23,7 @@ class Context:
     usage: UpstreamUsage
     loaders: Loaders = field(init=False)
     report_upstream: bool = True
+    max_upstream_calls: int = 250
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.provider)

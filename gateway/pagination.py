@@ -81,6 +81,10 @@ class Cursors:
             )
         return value
 
+    def check(self, args: PageArgs) -> None:
+        """Refuse arguments this list cannot accept, before anything is fetched for it."""
+        self.window(args, 0 if args.needs_total else None)
+
     def window(self, args: PageArgs, total: int | None) -> Window:
         """The rows ``args`` ask for; ``total`` may be ``None`` unless ``args.needs_total``."""
         if args.first is not None and args.last is not None:
@@ -116,6 +120,7 @@ def peek_offset(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition(":")[2])
+        offset = int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition(":")[2])
     except (ValueError, UnicodeError, binascii.Error):
         return None
+    return offset if offset >= 0 else None

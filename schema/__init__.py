@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError
-from schema.extensions import ErrorCodes, UpstreamAccounting
+from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting
+from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
 from schema.scalars import scalar_overrides
 
-__all__ = ["SDL_PATH", "GatewaySchema", "schema"]
+__all__ = ["SDL_PATH", "GatewaySchema", "build_schema", "schema"]
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 logger = logging.getLogger("gateway.graphql")
@@ -33,8 +37,22 @@ class GatewaySchema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=original)
 
 
-schema = GatewaySchema(
-    query=Query,
-    scalar_overrides=scalar_overrides,
-    extensions=[UpstreamAccounting, ErrorCodes],
-)
+def build_schema(limits: OperationLimits, max_batch_operations: int = 10) -> GatewaySchema:
+    """The schema with one app's operation limits (the SDL is the same for every app)."""
+    return GatewaySchema(
+        query=Query,
+        scalar_overrides=scalar_overrides,
+        extensions=[
+            partial(AddValidationRules, limit_rules(limits)),
+            UpstreamAccounting,
+            DemandControl,
+            partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+        ],
+        config=StrawberryConfig(
+            batching_config={"max_operations": max_batch_operations},
+            disable_field_suggestions=limits.hide_suggestions,
+        ),
+    )
+
+
+schema = build_schema(OperationLimits())

@@ -72,12 +72,11 @@ class Course:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[_Enrollment] | None:
-        roster = await info.context.loaders.enrollments_by_course_id.load(root.id) or []
         return await enrollment_connection(  # type: ignore[return-value]
             info,
             "Course.enrollments",
             root.id,
-            roster,
+            lambda: info.context.loaders.enrollments_by_course_id.load(root.id),
             filter,
             page_args(first, after, last, before),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,21 +59,32 @@ class CourseEnrollmentFilter:
         )
 
 
+def enrollment_cursors(
+    info: Info, list_name: str, parent_id: str, filter: CourseEnrollmentFilter | None
+) -> tuple[Cursors, EnrollmentFilter | None]:
+    query = filter.to_query() if filter is not None else None
+    return Cursors(info.context.account_id, list_name, parent_id, query), query
+
+
 async def enrollment_connection(
     info: Info,
     list_name: str,
     parent_id: str,
-    enrollments: list[model.CourseEnrollment],
+    load: Callable[[], Awaitable[list[model.CourseEnrollment] | None]],
     filter: CourseEnrollmentFilter | None,
     args: PageArgs,
 ) -> Connection[CourseEnrollment]:
-    """A page of enrollments after ``filter``; statuses of partial rows are loaded first."""
-    query = filter.to_query() if filter is not None else None
+    """A page of enrollments after ``filter``; statuses of partial rows are loaded first.
+
+    The arguments are checked before ``load`` runs, so a bad cursor costs no call.
+    """
+    cursors, query = enrollment_cursors(info, list_name, parent_id, filter)
+    cursors.check(args)
+    enrollments = await load() or []
     if query is not None:
         if query.uses_status:
             enrollments = await full_enrollments(info, enrollments)
         enrollments = filter_enrollments(enrollments, query)
-    cursors = Cursors(info.context.account_id, list_name, parent_id, query)
     return connection_from_list(cursors, enrollments, args)  # type: ignore[return-value]
 
 

@@ -10,10 +10,13 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.context import Context
+from gateway.cost import CostEstimate
 from gateway.errors import GatewayError
+from schema.cost import cost_rule
+from schema.limits import hide_suggestions
 from schema.selection import selected_fields
 
-__all__ = ["ErrorCodes", "UpstreamAccounting"]
+__all__ = ["DemandControl", "ErrorCodes", "UpstreamAccounting"]
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -35,21 +38,70 @@ class UpstreamAccounting(SchemaExtension):
         return {}
 
 
+class DemandControl(SchemaExtension):
+    """Estimates the operation's upstream calls before execution; refuses it over the limit.
+
+    The estimate, the limit and the actual count are reported in ``extensions.cost``.
+    """
+
+    def __init__(self) -> None:
+        self._estimate: CostEstimate | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        context = ctx.context
+        if isinstance(context, Context):
+            rule = cost_rule(
+                context.provider.cost_table,
+                ctx.variables,
+                ctx.operation_name,
+                context.max_upstream_calls,
+                self._keep,
+            )
+            ctx.validation_rules = (*ctx.validation_rules, rule)
+        yield
+
+    def _keep(self, estimate: CostEstimate) -> None:
+        self._estimate = estimate
+
+    def get_results(self) -> dict[str, object]:
+        context = self.execution_context.context
+        if self._estimate is None or not isinstance(context, Context):
+            return {}
+        return {
+            "cost": {
+                **self._estimate.as_extension(),
+                "maxCalls": context.max_upstream_calls,
+                "actualCalls": context.usage.calls,
+            }
+        }
+
+
 class ErrorCodes(SchemaExtension):
-    """Codes for every error; unexpected exceptions are masked as INTERNAL."""
+    """Codes for every error; unexpected exceptions are masked as INTERNAL.
+
+    With ``hide_suggestions``, every "Did you mean …?" is removed, not only the field
+    suggestions Strawberry's own switch removes.
+    """
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self._hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [_with_code(error) for error in errors]
+            result.errors = [_with_code(error, self._hide_suggestions) for error in errors]
 
 
-def _with_code(error: GraphQLError) -> GraphQLError:
+def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
     original = error.original_error
-    if original is None:
-        code = "GRAPHQL_VALIDATION_FAILED"
+    if error.extensions and "code" in error.extensions:
+        code, message = str(error.extensions["code"]), error.message
+    elif original is None:
+        parse_error = error.message.startswith("Syntax Error")
+        code = "GRAPHQL_PARSE_FAILED" if parse_error else "GRAPHQL_VALIDATION_FAILED"
         message = error.message
     elif isinstance(original, GatewayError):
         code, message = original.code, original.message
@@ -58,7 +110,7 @@ def _with_code(error: GraphQLError) -> GraphQLError:
     else:
         code, message = "INTERNAL", "Internal server error"
     return GraphQLError(
-        message,
+        hide_suggestions(message) if hide else message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -64,12 +64,11 @@ class User:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[_Enrollment] | None:
-        enrollments = await info.context.loaders.enrollments_by_user_id.load(root.id) or []
         return await enrollment_connection(  # type: ignore[return-value]
             info,
             "User.enrollments",
             root.id,
-            enrollments,
+            lambda: info.context.loaders.enrollments_by_user_id.load(root.id),
             filter,
             page_args(first, after, last, before),
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from gateway.providers.talentlms.provider import users_page_plan
+from gateway.providers.talentlms.portal import users_page_plan
 from gateway.simulator import SimulatorConfig, generate_portal
 from tests.conftest import RecordingUpstream, gateway_client, query_text, upstream_settings
 
@@ -352,7 +352,7 @@ async def test_invalid_documents_are_refused_before_any_call():
         unknown = await post(client, "{ users { nodes { nope } } }")
         syntax = await client.post("/graphql", json={"query": "{ users { "})
     assert codes(unknown) == ["GRAPHQL_VALIDATION_FAILED"]
-    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
     assert simulator_total(client) == 0
 
 

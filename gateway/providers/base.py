@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from gateway.cost import CostTable
 from gateway.model import Category, Course, CourseEnrollment, CourseItem, User
 from gateway.querying import CourseFilter, Order, UserFilter
 
@@ -41,6 +42,8 @@ class LmsProvider(Protocol):
 
     # List parameters of the provider's own that clients may pass through, per list.
     remote_query_keys: Mapping[str, frozenset[str]]
+    # What each GraphQL field costs upstream, for demand control.
+    cost_table: CostTable
 
     async def list_users(self, offset: int, limit: int) -> Page[User]:
         """One window of users in the provider's order, paged upstream where it can."""

@@ -22,11 +22,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from gateway.config import AccountConfig, UsersPaging
+from gateway.config import UsersPaging
 from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
 from gateway.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
 from gateway.providers.base import Page, Result
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
+from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
     PortalConventions,
     map_category,
@@ -38,83 +39,19 @@ from gateway.providers.talentlms.mapping import (
     split_course_item_id,
     split_enrollment_id,
 )
-from gateway.providers.talentlms.values import DateFormat, is_id
+from gateway.providers.talentlms.portal import (
+    MAX_PAGE_SIZE,
+    PORTAL_DATE_FIELDS,
+    TalentLmsPortal,
+    users_page_plan,
+)
+from gateway.providers.talentlms.values import is_id
 from gateway.querying import CourseFilter, CourseOrderField, Order, UserFilter, UserOrderField
 
-__all__ = [
-    "MAX_PAGE_SIZE",
-    "TalentLmsPortal",
-    "TalentLmsProvider",
-    "users_page_plan",
-]
-
-# Largest page_size we ask for; clients report portals accepting up to 1000 ([T]).
-MAX_PAGE_SIZE: Final = 1000
-
-# (GraphQL type, field) whose values exist only as formatted dates in TalentLMS.
-PORTAL_DATE_FIELDS: Final = frozenset(
-    {("User", "createdAt"), ("Course", "createdAt"), ("Course", "updatedAt")}
-)
+__all__ = ["TalentLmsProvider"]
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
-
-
-class TalentLmsPortal:
-    """Process-wide state of one TalentLMS account: its date conventions, read once."""
-
-    def __init__(self, account: AccountConfig) -> None:
-        self.account = account
-        configured = DateFormat.parse(account.date_format) if account.date_format else None
-        self._conventions = (
-            PortalConventions(date_format=configured, timezone=account.timezone)
-            if configured
-            else None
-        )
-        self._loading: asyncio.Future[PortalConventions] | None = None
-
-    @property
-    def known_conventions(self) -> PortalConventions:
-        """What is known without a call; the date format may still be unknown."""
-        return self._conventions or PortalConventions(timezone=self.account.timezone)
-
-    async def conventions(self, client: TalentLmsClient) -> PortalConventions:
-        """The portal's conventions, reading ``/siteinfo`` once for all concurrent callers."""
-        if self._conventions is not None:
-            return self._conventions
-        if self._loading is None or (self._loading.done() and self._loading.exception()):
-            self._loading = asyncio.ensure_future(self._read_site_info(client))
-        return await asyncio.shield(self._loading)
-
-    async def _read_site_info(self, client: TalentLmsClient) -> PortalConventions:
-        info = await client.site_info()
-        date_format = DateFormat.parse(info.get("date_format")) if isinstance(info, dict) else None
-        if date_format is None:
-            raise UpstreamBadResponse(
-                "TalentLMS siteinfo has no usable date_format",
-                provider=PROVIDER,
-                endpoint="siteinfo",
-            )
-        self._conventions = PortalConventions(
-            date_format=date_format, timezone=self.account.timezone
-        )
-        return self._conventions
-
-
-def users_page_plan(
-    offset: int, count: int, max_size: int = MAX_PAGE_SIZE
-) -> list[tuple[int, int]]:
-    """``(page_size, page_number)`` requests that cover rows ``[offset, offset + count)``.
-
-    One page is enough when some page size puts the whole window on one page; the smallest
-    such size downloads the fewest rows. Otherwise two pages of size ``count`` do.
-    """
-    last = offset + count - 1
-    for size in range(count, max_size + 1):
-        if offset // size == last // size:
-            return [(size, offset // size + 1)]
-    first_page = offset // count + 1
-    return [(count, first_page), (count, first_page + 1)]
 
 
 class TalentLmsProvider:
@@ -138,6 +75,7 @@ class TalentLmsProvider:
         self._now = now
         self._needs_portal_dates = False
         self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self.cost_table = TalentLmsCostTable(portal)
 
     def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
@@ -206,17 +144,22 @@ class TalentLmsProvider:
     async def _all_users(self) -> list[Raw]:
         """Every user row: pages of the largest size until a short page (or one bare call)."""
         if self._portal.account.users_paging is UsersPaging.NONE:
-            return _rows(await self._once(("users",), self._client.users), "users")
-        rows: list[Raw] = []
+            rows = _rows(await self._once(("users",), self._client.users), "users")
+            self._portal.observe("users", len(rows))
+            return rows
+        rows = []
         number = 1
         while True:
             page = await self._users_page(MAX_PAGE_SIZE, number)
             if len(page) > MAX_PAGE_SIZE:  # paging ignored: this is the whole list
-                return page
+                rows = page
+                break
             rows.extend(page)
             if len(page) < MAX_PAGE_SIZE:
-                return rows
+                break
             number += 1
+        self._portal.observe("users", len(rows))
+        return rows
 
     async def _users_page(self, size: int, number: int) -> list[Raw]:
         body = await self._once(
@@ -362,7 +305,10 @@ class TalentLmsProvider:
             raw = await self._once(("courses/id", course_id), self._client.course, course_id)
         except UpstreamNotFound:
             return None
-        return _record(raw, "courses/id")
+        course = _record(raw, "courses/id")
+        self._portal.observe("roster", len(_entries(course, "users")))
+        self._portal.observe("units", len(_entries(course, "units")))
+        return course
 
     def _once(
         self, key: tuple[Any, ...], call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any

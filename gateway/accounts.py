@@ -1,0 +1,576 @@
+"""Tenancy and access: which LMS accounts the gateway serves, and who may use which.
+
+The gateway holds TalentLMS keys with super-admin power over whole portals, for several
+customers at once, so this module is deliberately strict:
+
+* Accounts come from an accounts file (``LMS_GATEWAY_ACCOUNTS_FILE``, TOML or JSON) plus the
+  single account of the ``TALENTLMS_*`` variables, which keeps the id ``"default"``. The file
+  names the *environment variable* that holds each TalentLMS key, never the key itself: a
+  file is copied, committed and pasted into tickets; an environment is not.
+* Clients authenticate with ``Authorization: Bearer <key>``. Gateway keys are configured as
+  SHA-256 hashes, each scoped to account ids (or ``"*"``), so the file holds nothing that
+  grants access by itself. The presented key is compared with every configured hash in
+  constant time, without an early exit that would tell which entry matched.
+* Nothing here puts a secret into an exception, a message or a ``repr``: configuration errors
+  name the file, the entry and the field, never a value that could be a key (a key pasted
+  into the wrong field is the likeliest mistake), and :class:`AccessDenied` never echoes the
+  presented key.
+
+The file format (``docs/accounts.example.toml`` is a commented example)::
+
+    [[accounts]]
+    id = "acme"                       # 1-64 of A-Z a-z 0-9 _ . -
+    provider = "talentlms"
+    domain = "acme.talentlms.com"     # or base_url = "https://…/api/v1", exactly one
+    api_key_env = "ACME_TALENTLMS_KEY"
+    date_format = "DDMMYYYY"          # optional
+    timezone = "Europe/Athens"        # optional, IANA, default UTC
+    users_paging = "path"             # optional, "path" (default) or "none"
+
+    [[api_keys]]
+    name = "acme-frontend"
+    sha256 = "…64 hex digits…"        # lms-gateway hash-key
+    accounts = ["acme"]               # or ["*"] for every account
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import SplitResult, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateway.config import AccountConfig, ConfigError, Settings, UsersPaging
+from gateway.providers.talentlms.values import DateFormat
+
+__all__ = [
+    "Access",
+    "AccessDenied",
+    "AccountsError",
+    "ApiKey",
+    "Tenancy",
+    "authorize",
+    "hash_key",
+    "load_tenancy",
+]
+
+DEFAULT_ACCOUNT_ID = "default"
+ALL_ACCOUNTS = "*"
+MAX_PRESENTED_KEY = 512
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# Upper case only: a TalentLMS key pasted here by mistake (mixed-case letters and digits) is
+# then refused without being echoed in "variable … is not set".
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+_HEX_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
+_PRESENTED_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_PRESENTED_KEY}}}")
+
+_ACCOUNT_FIELDS = frozenset(
+    {
+        "id",
+        "provider",
+        "domain",
+        "base_url",
+        "api_key_env",
+        "date_format",
+        "timezone",
+        "users_paging",
+    }
+)
+_API_KEY_FIELDS = frozenset({"name", "sha256", "accounts"})
+_TOP_LEVEL_FIELDS = frozenset({"accounts", "api_keys"})
+_INLINE_SECRET_FIELDS = frozenset(
+    {"api_key", "apikey", "key", "secret", "password", "token", "api_secret", "api_token"}
+)
+_PROVIDERS = ("talentlms",)
+
+
+class AccountsError(ConfigError):
+    """The accounts configuration cannot work.
+
+    The message names the file, the entry (``accounts[1] 'globex'``) and what to fix. It never
+    contains a configured value that could be a secret: not an environment variable's value,
+    not a ``sha256`` (which may hold a raw key pasted by mistake), not a ``base_url``.
+    """
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A gateway API key, known only by its SHA-256, scoped to some accounts.
+
+    The hash is left out of ``repr``: it is not the key, but nothing about a key (not even
+    material for an offline guess) belongs in logs.
+    """
+
+    name: str
+    sha256: bytes = field(repr=False)
+    accounts: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sha256, bytes) or len(self.sha256) != 32:
+            raise AccountsError(f"api key {self.name!r}: sha256 must be 32 bytes")
+        if not self.accounts:
+            raise AccountsError(f"api key {self.name!r}: accounts must not be empty")
+
+    def allows(self, account_id: str) -> bool:
+        """Whether this key may use ``account_id`` (existence is checked by the caller)."""
+        return ALL_ACCOUNTS in self.accounts or account_id in self.accounts
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    """Every account the gateway serves and every gateway key that may use them."""
+
+    accounts: dict[str, AccountConfig]  # by id, in file order, then "default"
+    api_keys: tuple[ApiKey, ...] = ()
+
+    @property
+    def requires_keys(self) -> bool:
+        """Configured keys make a key mandatory; without any, access is anonymous."""
+        return bool(self.api_keys)
+
+    def __repr__(self) -> str:
+        # Written out rather than generated: AccountConfig carries the TalentLMS key.
+        accounts = ", ".join(f"{a.id!r}: {_safe_url(a.base_url)!r}" for a in self.accounts.values())
+        return f"Tenancy(accounts={{{accounts}}}, api_keys={self.api_keys!r})"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a request may do: the account it runs against, and the key that allowed it."""
+
+    account: AccountConfig
+    key_name: str | None  # None: no keys are configured (anonymous; the caller decides)
+
+    def __repr__(self) -> str:
+        return f"Access(account={self.account.id!r}, key_name={self.key_name!r})"
+
+
+class AccessDenied(Exception):
+    """A request is refused before any upstream call.
+
+    ``status`` is the HTTP status, ``code`` goes to ``extensions.code``; ``message`` is safe to
+    show: it never echoes the presented key, and an unknown account reads exactly like an
+    account outside the key's scope, so ids cannot be probed.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"AccessDenied({self.status}, {self.code!r}, {self.message!r})"
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without any user:password part (a base URL from TALENTLMS_BASE_URL may have one)."""
+    parts = _split(url)
+    if parts is None:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def hash_key(key: str) -> str:
+    """The hex SHA-256 of a gateway key: what the accounts file stores instead of the key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_tenancy(
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    *,
+    accounts_file: Path | None = None,
+    demo_api_key: str = "",
+) -> Tenancy:
+    """Build the tenancy from ``accounts_file`` (if any) and the ``TALENTLMS_*`` settings.
+
+    The ``"default"`` account comes from ``settings`` when its variables configure a portal,
+    or, with no file at all, is the demo simulator (``demo_api_key``). Each file account's
+    TalentLMS key is read from ``environ[api_key_env]`` (``os.environ`` when not given).
+    Raises :class:`AccountsError` for anything that cannot work.
+    """
+    env = os.environ if environ is None else environ
+    accounts: dict[str, AccountConfig] = {}
+    api_keys: tuple[ApiKey, ...] = ()
+    with_default = accounts_file is None or not settings.demo
+    if accounts_file is not None:
+        data = _read(Path(accounts_file))
+        source = _Source(Path(accounts_file))
+        source.check_fields(data, _TOP_LEVEL_FIELDS, "the file")
+        reserved = DEFAULT_ACCOUNT_ID if with_default else None
+        for index, entry in enumerate(source.table_list(data, "accounts")):
+            account = _account(source, index, entry, env, reserved)
+            if account.id in accounts:
+                source.fail(
+                    f"accounts[{index}]", f"id {account.id!r} is used twice; ids must be unique"
+                )
+            accounts[account.id] = account
+        if with_default:
+            accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
+        if not accounts:
+            source.fail(
+                "accounts",
+                "no account is configured; add [[accounts]] entries or set TALENTLMS_DOMAIN "
+                "and TALENTLMS_API_KEY",
+            )
+        api_keys = _api_keys(source, source.table_list(data, "api_keys"), accounts)
+    else:
+        accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
+    return Tenancy(accounts=accounts, api_keys=api_keys)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where configuration came from; builds error messages that say where to look."""
+
+    path: Path
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        raise AccountsError(f"{self.path}: {where}: {problem}")
+
+    def check_fields(self, entry: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+        # Field names only, sorted; values never appear in the message.
+        inline = sorted(name for name in entry if name not in allowed and _looks_secret(name))
+        if inline:
+            fix = (
+                "give the key's sha256 instead (lms-gateway hash-key)"
+                if "sha256" in allowed
+                else "put the key in an environment variable and name it in api_key_env"
+            )
+            self.fail(where, f"{_names(inline)}: keys never inline; {fix}")
+        unknown = sorted(name for name in entry if name not in allowed)
+        if unknown:
+            self.fail(where, f"unknown field {_names(unknown)}; known fields: {_names(allowed)}")
+
+    def table_list(self, data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.fail(name, f"must be a list of tables ([[{name}]] in TOML, objects in JSON)")
+        return value
+
+    def string(
+        self, entry: Mapping[str, Any], name: str, where: str, *, required: bool = True
+    ) -> str | None:
+        value = entry.get(name)
+        if value is None:
+            if required:
+                self.fail(where, f"{name} is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, f"{name} must be a non-empty string")
+        return value.strip()
+
+
+def _looks_secret(name: str) -> bool:
+    """A field that would hold a key itself (``api_key``, ``talentlms_api_key``, ``token``…)."""
+    lowered = name.lower()
+    return (
+        lowered in _INLINE_SECRET_FIELDS
+        or lowered.endswith(("_key", "-key", "apikey"))
+        or any(word in lowered for word in ("secret", "password", "passwd", "token"))
+    )
+
+
+def _names(names: Any) -> str:
+    return ", ".join(repr(name) for name in sorted(names))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The parsed file; errors keep the parser's position but none of the file's text."""
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise AccountsError(
+            f"{path}: the accounts file must end in .toml or .json (LMS_GATEWAY_ACCOUNTS_FILE)"
+        )
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AccountsError(
+            f"{path}: accounts file not found (LMS_GATEWAY_ACCOUNTS_FILE)"
+        ) from None
+    except OSError as exc:
+        raise AccountsError(f"{path}: cannot read the accounts file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AccountsError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    if suffix == ".toml":
+        try:
+            data: object = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise AccountsError(f"{path}: invalid TOML: {_toml_problem(exc)}") from None
+    else:
+        try:
+            data = json.loads(text, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            raise AccountsError(f"{path}: invalid JSON: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise AccountsError(
+                f"{path}: invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            ) from None
+    if not isinstance(data, dict):
+        raise AccountsError(f"{path}: the top level must be a table (an object in JSON)")
+    return data
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
+    # tomllib's messages may quote a character or key of the file ("Found invalid character
+    # 'x'", "Cannot declare ('a',) twice"): keep the words before any quote, and the position.
+    text = str(exc)
+    position = re.search(r"\(at (line \d+, column \d+|end of document)\)\s*$", text)
+    words = text[: position.start()] if position else text
+    words = re.split(r"['\"(]", words, maxsplit=1)[0].strip() or "syntax error"
+    return f"{words} at {position.group(1)}" if position else words
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON lets the last duplicate win silently; a second "api_key_env" is a mistake to show.
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise _DuplicateKey(f"field {name!r} appears twice in one object")
+        found[name] = value
+    return found
+
+
+def _account(
+    source: _Source,
+    index: int,
+    entry: Mapping[str, Any],
+    env: Mapping[str, str],
+    reserved: str | None,
+) -> AccountConfig:
+    where = f"accounts[{index}]"
+    raw_id = entry.get("id")
+    if isinstance(raw_id, str) and _ID.fullmatch(raw_id):
+        where = f"accounts[{index}] {raw_id!r}"
+    source.check_fields(entry, _ACCOUNT_FIELDS, where)
+    account_id = source.string(entry, "id", where)
+    assert account_id is not None
+    if not _ID.fullmatch(account_id):
+        source.fail(where, "id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    if account_id == reserved:
+        source.fail(
+            where,
+            f"id {reserved!r} is the account of the TALENTLMS_* variables; rename this "
+            "account or unset TALENTLMS_DOMAIN/TALENTLMS_BASE_URL/TALENTLMS_API_KEY",
+        )
+    provider = source.string(entry, "provider", where)
+    if provider not in _PROVIDERS:
+        source.fail(where, f"provider must be one of {_names(_PROVIDERS)}")
+    base_url = _base_url(source, entry, where)
+    key = _key_from_env(source, entry, env, where)
+    date_format = source.string(entry, "date_format", where, required=False)
+    if date_format is not None:
+        parsed = DateFormat.parse(date_format)
+        if parsed is None:
+            source.fail(where, f"date_format must be one of {_names(f.value for f in DateFormat)}")
+        date_format = parsed.value
+    zone_name = source.string(entry, "timezone", where, required=False) or "UTC"
+    zone = _zone(zone_name)
+    if zone is None:
+        source.fail(where, f"timezone is not an IANA zone: {zone_name!r}")
+    paging = source.string(entry, "users_paging", where, required=False) or UsersPaging.PATH
+    if paging not in set(UsersPaging):
+        source.fail(where, f"users_paging must be one of {_names(p.value for p in UsersPaging)}")
+    return AccountConfig(
+        id=account_id,
+        provider="talentlms",
+        base_url=base_url,
+        api_key=key,
+        date_format=date_format,
+        timezone=zone,
+        users_paging=UsersPaging(paging),
+        demo=False,
+    )
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _base_url(source: _Source, entry: Mapping[str, Any], where: str) -> str:
+    """``https://{domain}/api/v1`` or the given http(s) URL, like the TALENTLMS_* settings.
+
+    Values are not echoed: a base URL may carry credentials, and that is refused.
+    """
+    domain = source.string(entry, "domain", where, required=False)
+    base_url = source.string(entry, "base_url", where, required=False)
+    if (domain is None) == (base_url is None):
+        source.fail(where, "give exactly one of domain (acme.talentlms.com) and base_url")
+    if domain is not None:
+        host = domain.removeprefix("https://").removeprefix("http://").strip("/")
+        if not host or "/" in host or any(c.isspace() for c in host) or "@" in host:
+            source.fail(where, "domain must be a host name such as acme.talentlms.com")
+        return f"https://{host}/api/v1"
+    assert base_url is not None
+    parts = _split(base_url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        source.fail(where, "base_url must be an http(s) URL ending in /api/v1")
+    if parts.username is not None or parts.password is not None:
+        source.fail(where, "base_url must not contain credentials; keys never inline")
+    return base_url.rstrip("/")
+
+
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit``, or ``None`` for what it refuses (its error would quote the URL)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.hostname, parts.port
+    except ValueError:
+        return None
+    return parts
+
+
+def _key_from_env(
+    source: _Source, entry: Mapping[str, Any], env: Mapping[str, str], where: str
+) -> str:
+    variable = source.string(entry, "api_key_env", where)
+    assert variable is not None
+    if not _ENV_NAME.fullmatch(variable):
+        # Not echoed: a value that is not a variable name may well be the key itself.
+        source.fail(
+            where,
+            "api_key_env must be the NAME of an environment variable (A-Z 0-9 _, such as "
+            "ACME_TALENTLMS_KEY), not the key",
+        )
+    key = env.get(variable, "").strip()
+    if not key:
+        source.fail(where, f"environment variable {variable} (api_key_env) is not set or empty")
+    return key
+
+
+def _api_keys(
+    source: _Source, entries: list[Mapping[str, Any]], accounts: Mapping[str, AccountConfig]
+) -> tuple[ApiKey, ...]:
+    keys: list[ApiKey] = []
+    names: set[str] = set()
+    hashes: dict[bytes, str] = {}
+    for index, entry in enumerate(entries):
+        where = f"api_keys[{index}]"
+        raw_name = entry.get("name")
+        if isinstance(raw_name, str) and _ID.fullmatch(raw_name):
+            where = f"api_keys[{index}] {raw_name!r}"
+        source.check_fields(entry, _API_KEY_FIELDS, where)
+        name = source.string(entry, "name", where)
+        assert name is not None
+        if not _ID.fullmatch(name):
+            source.fail(where, "name must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        if name in names:
+            source.fail(where, f"name {name!r} is used twice; names must be unique")
+        names.add(name)
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or not _HEX_SHA256.fullmatch(digest.strip()):
+            # Not echoed: the likeliest wrong value is the raw key itself.
+            source.fail(
+                where,
+                "sha256 must be the 64 hex digits of the key's SHA-256 (lms-gateway hash-key), "
+                "never the key",
+            )
+        sha256 = bytes.fromhex(digest.strip())
+        if sha256 in hashes:
+            source.fail(
+                where, f"sha256 is also api key {hashes[sha256]!r}'s; every key needs its own"
+            )
+        hashes[sha256] = name
+        scope = entry.get("accounts")
+        if (
+            not isinstance(scope, list)
+            or not scope
+            or not all(isinstance(item, str) for item in scope)
+        ):
+            source.fail(where, 'accounts must be a non-empty list of account ids, or ["*"]')
+        if ALL_ACCOUNTS in scope and len(scope) > 1:
+            source.fail(where, '"*" already means every account; give ["*"] alone')
+        unknown = [item for item in scope if item != ALL_ACCOUNTS and item not in accounts]
+        if unknown:
+            source.fail(
+                where,
+                f"accounts lists unknown account {_names(unknown)}; "
+                f"configured accounts: {_names(accounts)}",
+            )
+        keys.append(ApiKey(name=name, sha256=sha256, accounts=frozenset(scope)))
+    return tuple(keys)
+
+
+# --- per request -----------------------------------------------------------------------------
+
+
+def authorize(tenancy: Tenancy, authorization: str | None, account_header: str | None) -> Access:
+    """Who is asking and for which account, from the two request headers.
+
+    Raises :class:`AccessDenied`: 401 for a missing, malformed or unknown key, 403 for an
+    account the key may not use (or that does not exist: the two look the same), 400 when
+    the key may use several accounts and ``X-LMS-Account`` does not say which.
+    """
+    key, token = _authenticate(tenancy, authorization) if tenancy.requires_keys else (None, "")
+    key_name = key.name if key else None
+    allowed = [a for a in tenancy.accounts.values() if key is None or key.allows(a.id)]
+    requested = (account_header or "").strip()
+    if requested:
+        account = tenancy.accounts.get(requested)
+        if account is None or account not in allowed:
+            # Shown only when it looks like an id and is not the key pasted in the wrong header.
+            echo = _ID.fullmatch(requested) and requested != token
+            shown = repr(requested) if echo else "in X-LMS-Account"
+            scope = " for this key" if key else ""
+            raise AccessDenied(403, "FORBIDDEN", f"account {shown} is not allowed{scope}")
+        return Access(account=account, key_name=key_name)
+    if len(allowed) == 1:
+        return Access(account=allowed[0], key_name=key_name)
+    if not allowed:
+        raise AccessDenied(403, "FORBIDDEN", "no account is allowed for this key")
+    raise AccessDenied(
+        400,
+        "BAD_USER_INPUT",
+        "X-LMS-Account header is required: this key can use several accounts",
+    )
+
+
+def _authenticate(tenancy: Tenancy, authorization: str | None) -> tuple[ApiKey, str]:
+    """The configured key matching the bearer token, and the token (never put in a message)."""
+    parts = (authorization or "").split()
+    well_formed = (
+        len(parts) == 2
+        and parts[0].lower() == "bearer"
+        and bool(_PRESENTED_KEY.fullmatch(parts[1]))
+    )
+    # Every configured hash is compared, each in constant time, whatever the header held:
+    # timing tells neither whether the header parsed nor which entry matched.
+    presented = hashlib.sha256(parts[1].encode("ascii")).digest() if well_formed else bytes(32)
+    matched: ApiKey | None = None
+    for candidate in tenancy.api_keys:
+        same = hmac.compare_digest(presented, candidate.sha256)
+        if same and matched is None:
+            matched = candidate
+    if not authorization:
+        raise AccessDenied(
+            401, "UNAUTHENTICATED", "an API key is required: send Authorization: Bearer <key>"
+        )
+    if not well_formed:
+        raise AccessDenied(401, "UNAUTHENTICATED", "the Authorization header must be: Bearer <key>")
+    if matched is None:
+        raise AccessDenied(401, "UNAUTHENTICATED", "the API key is not valid")
+    return matched, parts[1]
