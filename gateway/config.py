@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     lms_gateway_max_upstream_calls: int = Field(
         default=250, ge=1, description="Refuse operations estimated to need more upstream calls."
     )
-    lms_gateway_max_depth: int = Field(default=10, ge=1)
+    lms_gateway_max_depth: int = Field(default=13, ge=1)
     lms_gateway_max_aliases: int = Field(default=15, ge=0)
     lms_gateway_max_directives: int = Field(default=20, ge=0)
     lms_gateway_max_root_fields: int = Field(default=10, ge=1)

@@ -69,10 +69,10 @@ class OperationLimits:
     * ``max_depth`` — fields on the deepest path, the root field counting 1 (as Apollo
       Router counts); fragments and inline fragments add nothing. The deepest useful
       query of our schema, users → nodes → enrollments → nodes → course → items → nodes →
-      children → title (``queries/learner_dashboard.graphql``), has depth 9, i.e. 8
-      levels below its root field; 10 leaves one level of headroom. GraphQL Armor's 6
-      would refuse our own example queries. The same path through ``edges { node }``
-      instead of ``nodes`` is deeper (12) and is refused: use ``nodes``.
+      children → title (``queries/learner_dashboard.graphql``), has depth 9; written the
+      Relay way, through ``edges { node }``, it has depth 12. 13 admits both with one
+      level of headroom; GraphQL Armor's 6 would refuse our own example queries. Depth is
+      a cheap first guard: the cost limit is what bounds upstream work.
     * ``max_aliases`` — aliased fields the operation expands to; 15 as GraphQL Armor.
       Aliases are how one request asks for the same expensive field many times.
     * ``max_directives`` — directive uses the operation expands to. Armor allows 50; our
@@ -90,7 +90,7 @@ class OperationLimits:
       client without introspection cannot discover the schema from typos.
     """
 
-    max_depth: int = 10
+    max_depth: int = 13
     max_aliases: int = 15
     max_directives: int = 20
     max_root_fields: int = 10

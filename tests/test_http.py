@@ -173,3 +173,59 @@ def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
     assert "TALENTLMS_DOMAIN" in result.stderr
     assert "Traceback" not in result.stderr
     assert "abc" not in result.stderr
+
+
+def test_demo_bound_to_all_interfaces_without_keys_warns_loudly(clean_env):
+    port = free_port()
+    with running(
+        ["serve", "--host", "0.0.0.0", "--port", str(port)],
+        clean_env,
+        f"http://127.0.0.1:{port}/healthz",
+    ) as output:
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": '{ user(id: "2") { id } }'}
+        ).json()
+    assert body["data"] == {"user": {"id": "2"}}
+    assert "ANYONE WHO CAN REACH IT CAN QUERY IT" in output.stderr
+
+
+def test_real_portal_on_all_interfaces_without_keys_is_refused(clean_env):
+    env = {
+        **clean_env,
+        "TALENTLMS_BASE_URL": "http://127.0.0.1:9/api/v1",
+        "TALENTLMS_API_KEY": "portal-key-not-to-be-shown",
+    }
+    result = subprocess.run(
+        [*console_script(), "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "without gateway API keys" in result.stderr
+    assert "portal-key-not-to-be-shown" not in result.stderr + result.stdout
+
+
+def test_hash_key_command(clean_env):
+    from gateway.accounts import hash_key
+
+    hashed = subprocess.run(
+        [*console_script(), "hash-key"],
+        input="my-secret-key\n",
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    generated = subprocess.run(
+        [*console_script(), "hash-key", "--generate"],
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert hashed.stdout.strip() == hash_key("my-secret-key")
+    key_line, hash_line = generated.stdout.splitlines()
+    key = key_line.split()[-1]
+    assert len(key) > 40 and hash_line.split()[-1] == hash_key(key)

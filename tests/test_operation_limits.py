@@ -1,0 +1,180 @@
+"""Operation limits as configured on a running gateway, with fragments in every form."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gateway.config import Settings
+from tests.conftest import gateway_client
+from tests.test_gateway import codes, post
+
+
+def settings_with(demo_settings: Settings, **limits: object) -> Settings:
+    return demo_settings.model_copy(update={f"lms_gateway_{k}": v for k, v in limits.items()})
+
+
+# Each over-limit shape written plainly, through a named fragment, an inline fragment and a
+# fragment named `__schema` (which some limiters wrongly skip as introspection).
+SHAPES = {
+    "depth": (
+        {"max_depth": 3},
+        [
+            '{ user(id: "2") { enrollments { nodes { id } } } }',
+            '{ user(id: "2") { ...F } } fragment F on User { enrollments { nodes { id } } }',
+            '{ user(id: "2") { ... on User { enrollments { ... { nodes { id } } } } } }',
+            '{ user(id: "2") { ...__schema } } '
+            "fragment __schema on User { enrollments { nodes { id } } }",
+        ],
+    ),
+    "aliases": (
+        {"max_aliases": 2},
+        [
+            '{ user(id: "2") { a: id b: id c: id } }',
+            '{ user(id: "2") { ...F } } fragment F on User { a: id b: id c: id }',
+            '{ user(id: "2") { ... on User { a: id b: id c: id } } }',
+            '{ user(id: "2") { ...__schema } } fragment __schema on User { a: id b: id c: id }',
+        ],
+    ),
+    "directives": (
+        {"max_directives": 2},
+        [
+            '{ user(id: "2") { id @skip(if: false) name @skip(if: false) role @skip(if: false) } }',
+            '{ user(id: "2") { ...F } } fragment F on User '
+            "{ id @skip(if: false) name @skip(if: false) role @skip(if: false) }",
+            '{ user(id: "2") { ... on User @skip(if: false) { id @skip(if: false) '
+            "name @skip(if: false) } } }",
+            '{ user(id: "2") { ...__schema } } fragment __schema on User '
+            "{ id @skip(if: false) name @skip(if: false) role @skip(if: false) }",
+        ],
+    ),
+    "root_fields": (
+        {"max_root_fields": 2},
+        [
+            '{ a: user(id: "2") { id } b: user(id: "3") { id } c: user(id: "4") { id } }',
+            '{ ...F } fragment F on Query { a: user(id: "2") { id } b: user(id: "3") { id } '
+            'c: user(id: "4") { id } }',
+            '{ ... on Query { a: user(id: "2") { id } b: user(id: "3") { id } '
+            'c: user(id: "4") { id } } }',
+            '{ ...__schema } fragment __schema on Query { a: user(id: "2") { id } '
+            'b: user(id: "3") { id } c: user(id: "4") { id } }',
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("limit", "form"),
+    [(limit, form) for limit in SHAPES for form in range(4)],
+    ids=lambda value: str(value),
+)
+async def test_configured_limits_refuse_every_form(demo_settings, limit, form):
+    limits, queries = SHAPES[limit]
+    relaxed = {"max_aliases": 15, "max_root_fields": 10}  # keep the other limits out of the way
+    async with gateway_client(settings_with(demo_settings, **{**relaxed, **limits})) as client:
+        body = await post(client, queries[form])
+        default = await post(client, queries[form].replace("__schema", "Plain"))
+    errors = [e for e in body["errors"] if e["extensions"].get("limit") == limit]
+    assert errors and errors[0]["extensions"]["code"] == "OPERATION_LIMIT_EXCEEDED"
+    assert body["extensions"]["upstream"]["calls"] == 0
+    assert default["errors"]  # the same shape under another fragment name is refused too
+
+
+async def test_within_the_limits_the_same_shapes_run(demo_settings):
+    async with gateway_client(demo_settings) as client:
+        for _limits, queries in SHAPES.values():
+            for query in queries:
+                body = await post(client, query)
+                assert "errors" not in body, (query, body.get("errors"))
+
+
+async def test_token_limit_is_checked_before_parsing(demo_settings):
+    async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
+        body = await post(client, "{ " + "__typename " * 30 + "}")
+        ok = await post(client, "{ __typename }")
+    assert codes(body) == ["OPERATION_LIMIT_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["limit"] == "tokens"
+    assert "errors" not in ok
+
+
+async def test_body_size_limit(demo_settings):
+    async with gateway_client(settings_with(demo_settings, max_body_bytes=2048)) as client:
+        big = await client.post(
+            "/graphql", json={"query": "{ __typename }", "variables": {"x": "y" * 3000}}
+        )
+        small = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert big.status_code == 413
+    assert big.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert small.status_code == 200
+
+
+async def test_batches_run_each_operation_with_its_own_accounting(demo_settings):
+    batch = [
+        {"query": '{ user(id: "2") { name } }'},
+        {"query": '{ course(id: "101") { title } }'},
+    ]
+    async with gateway_client(settings_with(demo_settings, max_batch_operations=2)) as client:
+        ok = await client.post("/graphql", json=batch)
+        flood = await client.post("/graphql", json=batch + batch[:1])
+    results = ok.json()
+    assert [r["extensions"]["upstream"]["byEndpoint"] for r in results] == [
+        {"users/id": 1},
+        {"courses/id": 1},
+    ]
+    assert flood.status_code == 400
+    assert flood.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_execution_deadline(demo_settings):
+    slow = settings_with(demo_settings, deadline_seconds=0.1, demo_latency_ms=400)
+    async with gateway_client(slow) as client:
+        body = await post(client, '{ user(id: "2") { name } }')
+        health = await client.get("/healthz")
+    assert codes(body) == ["DEADLINE_EXCEEDED"]
+    assert health.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { types { name } } }",
+        '{ __type(name: "User") { name } }',
+        "{ ...F } fragment F on Query { __schema { queryType { name } } }",
+        '{ ... on Query { __type(name: "User") { fields { name } } } }',
+    ],
+)
+async def test_introspection_can_be_switched_off(demo_settings, query):
+    async with gateway_client(settings_with(demo_settings, introspection=False)) as client:
+        refused = await post(client, query)
+        typename = await post(client, "{ __typename }")
+    async with gateway_client(demo_settings) as client:
+        allowed = await post(client, query)
+    assert codes(refused) == ["INTROSPECTION_DISABLED"]
+    assert typename["data"] == {"__typename": "Query"}
+    assert "errors" not in allowed
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ users { nodes { nmae } } }", None),
+        ("{ users(frist: 5) { totalCount } }", None),
+        ("{ users { nodes { ...F } } } fragment F on Usr { id }", None),
+        ("{ users(filter: {status: ACTIV}) { totalCount } }", None),
+        ("{ users(filter: {stauts: ACTIVE}) { totalCount } }", None),
+        ("{ users { nodes { manager } } }", None),
+        (
+            "query($f: UserFilter) { users(filter: $f) { totalCount } }",
+            {"f": {"stauts": "ACTIVE"}},
+        ),
+    ],
+)
+async def test_suggestions_can_be_hidden(demo_settings, query, variables):
+    async with gateway_client(settings_with(demo_settings, hide_suggestions=True)) as client:
+        hidden = await post(client, query, variables)
+    async with gateway_client(demo_settings) as client:
+        shown = await post(client, query, variables)
+    assert "Did you mean" not in json.dumps(hidden)
+    assert "Did you mean" in json.dumps(shown)
+    assert hidden["errors"][0]["message"]
