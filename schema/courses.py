@@ -12,7 +12,7 @@ from gateway.context import Info
 from gateway.pagination import Cursors
 from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.enums import CourseLevel, CourseOrderField, CourseStatus, CourseType, OrderDirection
-from schema.lists import page_args
+from schema.lists import page_args, to_query
 from schema.pagination import Connection, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Category, Organization, Url
@@ -100,16 +100,7 @@ class CourseFilter:
     updated_before: datetime | None = None
 
     def to_query(self) -> querying.CourseFilter:
-        return querying.CourseFilter(
-            status=frozenset(self.status or ()),  # type: ignore[arg-type]
-            category=self.category,
-            code=self.code,
-            search=self.search,
-            created_after=self.created_after,
-            created_before=self.created_before,
-            updated_after=self.updated_after,
-            updated_before=self.updated_before,
-        )
+        return to_query(self, querying.CourseFilter)
 
 
 @strawberry.input(description="How to sort courses; ties keep the provider's order.")
@@ -118,4 +109,4 @@ class CourseOrder:
     direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
 
     def to_query(self) -> querying.Order:
-        return querying.Order(self.field, self.direction)  # type: ignore[arg-type]
+        return to_query(self, querying.Order)

@@ -14,7 +14,7 @@ from gateway.pagination import Cursors, PageArgs
 from gateway.querying import EnrollmentFilter, filter_enrollments
 from schema.enums import EnrollmentStatus
 from schema.links import course_from_ref, user_from_ref
-from schema.lists import full_enrollments
+from schema.lists import full_enrollments, to_query
 from schema.pagination import Connection, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Url, with_detail
@@ -47,16 +47,7 @@ class CourseEnrollmentFilter:
     )
 
     def to_query(self) -> EnrollmentFilter:
-        return EnrollmentFilter(
-            user_id=str(self.user_id) if self.user_id is not None else None,
-            course_id=str(self.course_id) if self.course_id is not None else None,
-            status=frozenset(self.status or ()),  # type: ignore[arg-type]
-            completed_after=self.completed_after,
-            completed_before=self.completed_before,
-            enrolled_after=self.enrolled_after,
-            enrolled_before=self.enrolled_before,
-            min_progress=self.min_progress,
-        )
+        return to_query(self, EnrollmentFilter)
 
 
 def enrollment_cursors(

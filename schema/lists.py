@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway import model
 from gateway.context import Info
@@ -11,9 +12,32 @@ from gateway.errors import BadUserInput
 from gateway.pagination import PageArgs
 from schema.selection import field_names
 
-__all__ = ["MAX_REMOTE_VALUE", "full_enrollments", "page_args", "remote_params", "wants_total"]
+__all__ = [
+    "MAX_REMOTE_VALUE",
+    "full_enrollments",
+    "page_args",
+    "remote_params",
+    "to_query",
+    "wants_total",
+]
 
 MAX_REMOTE_VALUE = 200
+
+
+Q = TypeVar("Q")
+
+
+def to_query(source: object, target: type[Q]) -> Q:
+    """The ``gateway.querying`` value of a GraphQL input with the same field names.
+
+    Lists become frozensets; unset fields keep the target's defaults.
+    """
+    values = {}
+    for item in dataclasses.fields(target):  # type: ignore[arg-type]
+        value = getattr(source, item.name, None)
+        if value is not None:
+            values[item.name] = frozenset(value) if isinstance(value, list) else value
+    return target(**values)
 
 
 def page_args(

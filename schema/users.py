@@ -11,7 +11,7 @@ from gateway import model, querying
 from gateway.context import Info
 from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.enums import OrderDirection, UserOrderField, UserRole, UserStatus
-from schema.lists import page_args
+from schema.lists import page_args, to_query
 from schema.pagination import Connection
 from schema.scalars import JSON
 from schema.shared import Email, Organization, Phone, with_detail
@@ -91,17 +91,7 @@ class UserFilter:
     updated_before: datetime | None = None
 
     def to_query(self) -> querying.UserFilter:
-        return querying.UserFilter(
-            status=frozenset(self.status or ()),  # type: ignore[arg-type]
-            role=frozenset(self.role or ()),  # type: ignore[arg-type]
-            email=self.email,
-            username=self.username,
-            search=self.search,
-            created_after=self.created_after,
-            created_before=self.created_before,
-            updated_after=self.updated_after,
-            updated_before=self.updated_before,
-        )
+        return to_query(self, querying.UserFilter)
 
 
 @strawberry.input(description="How to sort users; ties keep the provider's order.")
@@ -110,4 +100,4 @@ class UserOrder:
     direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
 
     def to_query(self) -> querying.Order:
-        return querying.Order(self.field, self.direction)  # type: ignore[arg-type]
+        return to_query(self, querying.Order)
