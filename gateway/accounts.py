@@ -352,6 +352,27 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
+def _named_entry(
+    source: _Source,
+    section: str,
+    index: int,
+    entry: Mapping[str, Any],
+    key: str,
+    allowed: frozenset[str],
+) -> tuple[str, str]:
+    """Where an entry is (for messages) and its checked id or name."""
+    where = f"{section}[{index}]"
+    raw = entry.get(key)
+    if isinstance(raw, str) and _ID.fullmatch(raw):
+        where = f"{section}[{index}] {raw!r}"
+    source.check_fields(entry, allowed, where)
+    value = source.string(entry, key, where)
+    assert value is not None
+    if not _ID.fullmatch(value):
+        source.fail(where, f"{key} must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    return where, value
+
+
 def _account(
     source: _Source,
     index: int,
@@ -359,15 +380,7 @@ def _account(
     env: Mapping[str, str],
     reserved: str | None,
 ) -> AccountConfig:
-    where = f"accounts[{index}]"
-    raw_id = entry.get("id")
-    if isinstance(raw_id, str) and _ID.fullmatch(raw_id):
-        where = f"accounts[{index}] {raw_id!r}"
-    source.check_fields(entry, _ACCOUNT_FIELDS, where)
-    account_id = source.string(entry, "id", where)
-    assert account_id is not None
-    if not _ID.fullmatch(account_id):
-        source.fail(where, "id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    where, account_id = _named_entry(source, "accounts", index, entry, "id", _ACCOUNT_FIELDS)
     if account_id == reserved:
         source.fail(
             where,
@@ -469,15 +482,7 @@ def _api_keys(
     names: set[str] = set()
     hashes: dict[bytes, str] = {}
     for index, entry in enumerate(entries):
-        where = f"api_keys[{index}]"
-        raw_name = entry.get("name")
-        if isinstance(raw_name, str) and _ID.fullmatch(raw_name):
-            where = f"api_keys[{index}] {raw_name!r}"
-        source.check_fields(entry, _API_KEY_FIELDS, where)
-        name = source.string(entry, "name", where)
-        assert name is not None
-        if not _ID.fullmatch(name):
-            source.fail(where, "name must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        where, name = _named_entry(source, "api_keys", index, entry, "name", _API_KEY_FIELDS)
         if name in names:
             source.fail(where, f"name {name!r} is used twice; names must be unique")
         names.add(name)

@@ -66,12 +66,9 @@ class Order:
 
 
 @dataclass(frozen=True)
-class UserFilter:
-    status: frozenset[UserStatus] = frozenset()
-    role: frozenset[UserRole] = frozenset()
-    email: str | None = None
-    username: str | None = None
-    search: str | None = None
+class _RecordDates:
+    """Bounds on when a record was created and last updated."""
+
     created_after: datetime | None = None
     created_before: datetime | None = None
     updated_after: datetime | None = None
@@ -81,29 +78,28 @@ class UserFilter:
     def uses_created_at(self) -> bool:
         return self.created_after is not None or self.created_before is not None
 
+    @property
+    def uses_dates(self) -> bool:
+        return self.uses_created_at or (
+            self.updated_after is not None or self.updated_before is not None
+        )
+
 
 @dataclass(frozen=True)
-class CourseFilter:
+class UserFilter(_RecordDates):
+    status: frozenset[UserStatus] = frozenset()
+    role: frozenset[UserRole] = frozenset()
+    email: str | None = None
+    username: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class CourseFilter(_RecordDates):
     status: frozenset[CourseStatus] = frozenset()
     category: str | None = None  # a category id, or a name (case-insensitive)
     code: str | None = None
     search: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
-
-    @property
-    def uses_dates(self) -> bool:
-        return any(
-            bound is not None
-            for bound in (
-                self.created_after,
-                self.created_before,
-                self.updated_after,
-                self.updated_before,
-            )
-        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from gateway.context import Info
 from gateway.pagination import Cursors
 from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.enums import CourseLevel, CourseOrderField, CourseStatus, CourseType, OrderDirection
-from schema.lists import page_args, to_query
+from schema.lists import RecordDatesInput, page_args, to_query
 from schema.pagination import Connection, connection_from_list
 from schema.scalars import JSON
 from schema.shared import Category, Organization, Url
@@ -85,7 +85,7 @@ class Course:
 @strawberry.input(
     description="Which courses to list. Date bounds: …After is inclusive, …Before exclusive."
 )
-class CourseFilter:
+class CourseFilter(RecordDatesInput):
     status: list[CourseStatus] | None = None
     category: str | None = strawberry.field(
         default=None, description="A category id, or its name (any case)."
@@ -94,10 +94,6 @@ class CourseFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the title or code, any case."
     )
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
 
     def to_query(self) -> querying.CourseFilter:
         return to_query(self, querying.CourseFilter)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
+
+import strawberry
 
 from gateway import model
 from gateway.context import Info
@@ -14,6 +17,7 @@ from schema.selection import field_names
 
 __all__ = [
     "MAX_REMOTE_VALUE",
+    "RecordDatesInput",
     "full_enrollments",
     "page_args",
     "remote_params",
@@ -25,6 +29,14 @@ MAX_REMOTE_VALUE = 200
 
 
 Q = TypeVar("Q")
+
+
+@strawberry.input(description="Bounds on when records were created and last updated.")
+class RecordDatesInput:
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
 
 
 def to_query(source: object, target: type[Q]) -> Q:

@@ -11,7 +11,7 @@ from gateway import model, querying
 from gateway.context import Info
 from schema.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.enums import OrderDirection, UserOrderField, UserRole, UserStatus
-from schema.lists import page_args, to_query
+from schema.lists import RecordDatesInput, page_args, to_query
 from schema.pagination import Connection
 from schema.scalars import JSON
 from schema.shared import Email, Organization, Phone, with_detail
@@ -77,7 +77,7 @@ class User:
 @strawberry.input(
     description="Which users to list. Date bounds: …After is inclusive, …Before exclusive."
 )
-class UserFilter:
+class UserFilter(RecordDatesInput):
     status: list[UserStatus] | None = None
     role: list[UserRole] | None = None
     email: str | None = None
@@ -85,10 +85,6 @@ class UserFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the name, username or email, any case."
     )
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
 
     def to_query(self) -> querying.UserFilter:
         return to_query(self, querying.UserFilter)
