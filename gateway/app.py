@@ -205,6 +205,8 @@ class _GatewayGraphQL(GraphQL[Context, None]):
                 "DEADLINE_EXCEEDED",
                 f"The operation did not finish within {settings.lms_gateway_deadline_seconds:g} s",
             )
+        finally:
+            context.provider.close()
 
 
 class RequestGuard:

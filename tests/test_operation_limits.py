@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import gateway_client
+from gateway.providers.talentlms.client import TalentLmsClient
+from gateway.providers.talentlms.portal import TalentLmsPortal
+from gateway.providers.talentlms.provider import TalentLmsProvider
+from gateway.usage import UpstreamUsage
+from tests.conftest import gateway_client, upstream_settings
 from tests.test_gateway import codes, post
 
 
@@ -178,3 +185,24 @@ async def test_suggestions_can_be_hidden(demo_settings, query, variables):
     assert "Did you mean" not in json.dumps(hidden)
     assert "Did you mean" in json.dumps(shown)
     assert hidden["errors"][0]["message"]
+
+
+async def test_calls_in_flight_at_the_deadline_are_cancelled():
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=[])
+
+    account = upstream_settings().default_account()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as http:
+        client = TalentLmsClient(
+            http, base_url=account.base_url, api_key=account.api_key, usage=UpstreamUsage()
+        )
+        provider = TalentLmsProvider(TalentLmsPortal(account), client, now=datetime.now(UTC))
+        listing = asyncio.ensure_future(provider.list_users(0, 5))
+        await started.wait()
+        provider.close()  # what the deadline does when it ends the operation
+        with pytest.raises(asyncio.CancelledError):
+            await listing

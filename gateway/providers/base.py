@@ -37,6 +37,9 @@ class LmsProvider(Protocol):
     # of them on a ``partial`` model loads the detail record first.
     detail_only_fields: Mapping[str, frozenset[str]]
 
+    def close(self) -> None:
+        """The operation is over: cancel anything still in flight."""
+
     def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
         """Told, before execution, which ``(GraphQL type, field)`` pairs the operation selects."""
 

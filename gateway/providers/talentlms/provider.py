@@ -77,6 +77,14 @@ class TalentLmsProvider:
         self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         self.cost_table = TalentLmsCostTable(portal)
 
+    def close(self) -> None:
+        """End the operation: cancel calls still in flight (after a deadline, say)."""
+        for future in self._calls.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # retrieved: a failure nobody awaited is not an error
+
     def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
 
