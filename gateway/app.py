@@ -28,6 +28,7 @@ from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
+from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
 from gateway.providers.talentlms.client import TalentLmsClient
@@ -76,13 +77,21 @@ class Runtime:
     schema: GatewaySchema
     simulator: Starlette | None
     portals: dict[str, TalentLmsPortal] = field(default_factory=dict)
+    cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
 
-    def context_for(self, account: AccountConfig) -> Context:
+    def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
+        """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
         assert self.http is not None, "the app's lifespan has not started"
         usage = UpstreamUsage()
         client = TalentLmsClient(
-            self.http, base_url=account.base_url, api_key=account.api_key, usage=usage
+            self.http,
+            base_url=account.base_url,
+            api_key=account.api_key,
+            usage=usage,
+            cache=self.cache,
+            cache_scope=account.id,
+            fresh=fresh,
         )
         provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
         return Context(
@@ -127,7 +136,7 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
             account = next(iter(self._runtime.tenancy.accounts.values()))
-        return self._runtime.context_for(account)
+        return self._runtime.context_for(account, fresh=_wants_fresh(request))
 
     async def parse_http_body(self, request: Any) -> Any:
         # Strawberry trusts the JSON's shape; a body of `null`, `[1]` or `[]` must be a 400.
@@ -162,7 +171,9 @@ class _GatewayGraphQL(GraphQL[Context, None]):
                     request=request,
                     request_adapter=request_adapter,
                     sub_response=sub_response,
-                    context=context if index == 0 else self._runtime.context_for(account),
+                    context=context
+                    if index == 0
+                    else self._runtime.context_for(account, fresh=_wants_fresh(request)),
                     root_value=root_value,
                     request_data=data,
                 )
@@ -249,6 +260,13 @@ class RequestGuard:
         await self._app(scope, _replay(body), send)
 
 
+def _wants_fresh(request: Request) -> bool:
+    """``Cache-Control: no-cache`` (or ``no-store``, or ``Pragma: no-cache``) skips the cache."""
+    control = request.headers.get("cache-control", "").lower()
+    pragma = request.headers.get("pragma", "").lower()
+    return "no-cache" in control or "no-store" in control or "no-cache" in pragma
+
+
 def _wants_ide(request: Request) -> bool:
     return (
         request.method == "GET"
@@ -319,6 +337,12 @@ def create_app(
         schema=build_schema(operation_limits(settings), settings.lms_gateway_max_batch_operations),
         simulator=simulator,
         portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
+        cache=UpstreamCache(
+            MemoryCacheStore(settings.lms_gateway_cache_max_entries),
+            {**DEFAULT_TTLS, **settings.lms_gateway_cache_ttls},
+        )
+        if settings.lms_gateway_cache
+        else None,
     )
 
     @asynccontextmanager

@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     lms_gateway_introspection: bool = Field(default=True)
     lms_gateway_hide_suggestions: bool = Field(default=False)
 
+    # --- shared cache of upstream responses ----------------------------------------------
+    lms_gateway_cache: bool = Field(
+        default=True, description="Cache upstream reads across requests."
+    )
+    lms_gateway_cache_max_entries: int = Field(default=10_000, ge=1)
+    lms_gateway_cache_ttls: dict[str, float] = Field(
+        default_factory=dict,
+        description='Seconds per endpoint over the defaults, as JSON: {"users/id": 10}.',
+    )
+
     # --- demo mode (embedded simulator) ---------------------------------------------------
     lms_gateway_demo_seed: int = 7
     lms_gateway_demo_users: int = Field(default=60, ge=1, le=100_000)

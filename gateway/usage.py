@@ -15,17 +15,26 @@ class UpstreamUsage:
     Every call that left the gateway counts, failed ones included: they cost quota too.
     """
 
-    __slots__ = ("by_endpoint",)
+    __slots__ = ("by_endpoint", "cache_hits")
 
     def __init__(self) -> None:
         self.by_endpoint: Counter[str] = Counter()
+        self.cache_hits: Counter[str] = Counter()
 
     def record(self, endpoint: str) -> None:
         self.by_endpoint[endpoint] += 1
+
+    def record_cache_hit(self, endpoint: str) -> None:
+        """An answer served from the shared cache or another request's call in flight."""
+        self.cache_hits[endpoint] += 1
 
     @property
     def calls(self) -> int:
         return sum(self.by_endpoint.values())
 
     def as_extension(self) -> dict[str, object]:
-        return {"calls": self.calls, "byEndpoint": dict(sorted(self.by_endpoint.items()))}
+        return {
+            "calls": self.calls,
+            "byEndpoint": dict(sorted(self.by_endpoint.items())),
+            "cacheHits": sum(self.cache_hits.values()),
+        }

@@ -35,4 +35,5 @@ async def test_readme_example_result_is_what_the_gateway_answers():
     assert body["extensions"]["upstream"] == {
         "calls": 3,
         "byEndpoint": {"courses/id": 2, "users/id": 1},
+        "cacheHits": 0,
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from gateway.cache import UpstreamCache
 from gateway.errors import (
     UpstreamAuthFailed,
     UpstreamBadResponse,
@@ -27,10 +28,29 @@ from gateway.errors import (
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.usage import UpstreamUsage
 
-__all__ = ["PROVIDER", "TalentLmsClient", "error_for_response"]
+__all__ = ["PROVIDER", "WRITES", "TalentLmsClient", "error_for_response"]
 
 PROVIDER = "talentlms"
 Params = Sequence[tuple[str, object]]
+
+# v1 endpoints that change data although called with GET: never cached, never retried.
+WRITES = frozenset(
+    {
+        "usersetstatus",
+        "branchsetstatus",
+        "addusertogroup",
+        "removeuserfromgroup",
+        "addcoursetogroup",
+        "addusertobranch",
+        "removeuserfrombranch",
+        "addcoursetobranch",
+        "removeuserfromcourse",
+        "resetuserprogress",
+        "gotocourse",
+        "forgotusername",
+        "forgotpassword",
+    }
+)
 
 # Messages that mean "this record is not there" rather than "your request is wrong".
 _NOT_FOUND_MARKERS = ("does not exist", "there is no group with such key", "is not enrolled")
@@ -48,11 +68,17 @@ class TalentLmsClient:
         base_url: str,
         api_key: str,
         usage: UpstreamUsage,
+        cache: UpstreamCache | None = None,
+        cache_scope: str = "",
+        fresh: bool = False,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._auth = httpx.BasicAuth(api_key, "")
         self._usage = usage
+        self._cache = cache
+        self._scope = f"{cache_scope}|"
+        self._fresh = fresh
 
     # --- read endpoints -----------------------------------------------------------------
 
@@ -117,8 +143,17 @@ class TalentLmsClient:
     # --- transport --------------------------------------------------------------------
 
     async def get(self, endpoint: str, params: Params = ()) -> Any:
-        url = self._base_url + path_for(endpoint, params)
-        return await self._send("GET", url, endpoint_name(endpoint, params))
+        path = path_for(endpoint, params)
+        name = endpoint_name(endpoint, params)
+        url = self._base_url + path
+        if self._cache is None or endpoint in WRITES:
+            return await self._send("GET", url, name)
+        value, shared = await self._cache.fetch(
+            self._scope + path, name, lambda: self._send("GET", url, name), fresh=self._fresh
+        )
+        if shared:
+            self._usage.record_cache_hit(name)
+        return value
 
     async def post(self, endpoint: str, form: Mapping[str, object]) -> Any:
         # TalentLMS refuses JSON bodies and empty optional values: form-encode, omit unset.

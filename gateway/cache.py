@@ -1,0 +1,136 @@
+"""A shared cache of upstream responses, across requests, with in-flight deduplication.
+
+Keys name the account and the exact upstream request (``acme|/users/id:7``), so nothing is
+shared between accounts. Each endpoint has its own time to live; a client can ask for fresh
+data (``Cache-Control: no-cache``), which skips the read but refreshes the entry; writes
+drop the entries they affect. Concurrent requests for the same key share one upstream call.
+
+``CacheStore`` is the storage seam: ``MemoryCacheStore`` is bounded and per process; a
+shared store (Redis) implements the same three coroutines without touching resolvers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Protocol
+
+__all__ = ["DEFAULT_TTLS", "CacheStore", "MemoryCacheStore", "UpstreamCache"]
+
+# Seconds an answer stays fresh, by endpoint name. Short: LMS data changes during the day,
+# and the point is to absorb dashboard refreshes and concurrent identical requests.
+DEFAULT_TTLS: Final[Mapping[str, float]] = {
+    "users": 30.0,
+    "users/id": 30.0,
+    "users/email": 30.0,
+    "users/username": 30.0,
+    "courses": 60.0,
+    "courses/id": 60.0,
+    "categories": 300.0,
+    "getuserstatusincourse": 30.0,
+    "getusersbycustomfield": 30.0,
+    "getcoursesbycustomfield": 60.0,
+}
+
+_MISSING: Final = object()
+
+
+class CacheStore(Protocol):
+    async def get(self, key: str) -> Any:
+        """The value, or ``None`` when absent or expired."""
+        ...
+
+    async def set(self, key: str, value: Any, ttl: float) -> None: ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Drop every entry whose key starts with ``prefix``; how many were dropped."""
+        ...
+
+
+class MemoryCacheStore:
+    """An in-process LRU of at most ``max_entries`` entries, each with its own expiry."""
+
+    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._max_entries = max_entries
+        self._clock = clock
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: str) -> Any:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= self._clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: Any, ttl: float) -> None:
+        self._entries[key] = (self._clock() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        doomed = [key for key in self._entries if key.startswith(prefix)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
+
+class UpstreamCache:
+    """Reads through ``store`` with per-endpoint TTLs and shares calls in flight."""
+
+    def __init__(self, store: CacheStore, ttls: Mapping[str, float] = DEFAULT_TTLS) -> None:
+        self._store = store
+        self._ttls = dict(ttls)
+        self._in_flight: dict[str, asyncio.Future[Any]] = {}
+
+    def ttl(self, endpoint: str) -> float:
+        return self._ttls.get(endpoint, 0.0)
+
+    async def fetch(
+        self, key: str, endpoint: str, call: Callable[[], Awaitable[Any]], *, fresh: bool = False
+    ) -> tuple[Any, bool]:
+        """``(value, shared)``: ``shared`` is true when no call was made for this caller."""
+        ttl = self.ttl(endpoint)
+        if ttl <= 0:
+            return await call(), False
+        if not fresh:
+            cached = await self._store.get(key)
+            if cached is not None:
+                return cached, True
+        running = self._in_flight.get(key)
+        if running is not None:
+            try:
+                return await asyncio.shield(running), True
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise  # this caller was cancelled
+                return await call(), False  # the leader was: make the call ourselves
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            value = await call()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # followers see it; nobody else needs to
+            raise
+        else:
+            future.set_result(value)
+            await self._store.set(key, value, ttl)
+            return value, False
+        finally:
+            del self._in_flight[key]
+
+    async def invalidate(self, prefix: str) -> int:
+        return await self._store.delete_prefix(prefix)
