@@ -14,6 +14,7 @@ import binascii
 import hmac
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import Message
@@ -36,6 +37,7 @@ from .data import (
     format_datetime,
     generate_portal,
 )
+from .faults import FaultInjector, FaultRule, FaultTarget
 
 __all__ = ["API_PREFIX", "CallStats", "RateLimiter", "create_simulator_app", "parse_api_path"]
 
@@ -43,6 +45,7 @@ API_PREFIX = "/api/v1"
 LOOKUP_KEYS = ("id", "email", "username")
 DEFAULT_PAGED_SIZE = 20  # rows per page when page_size: is sent without a value (reference §13)
 WINDOW_SECONDS = 3600
+TIMESTAMP_LIMIT = 100_000  # arrival times kept; bounds memory on a long-running demo simulator
 
 UNAUTHORIZED_PAGE = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>
@@ -63,15 +66,26 @@ class CallStats:
     ``/{key}`` for ``users|courses|categories|groups|branches`` looked up by ``id|email|username``
     (``users/id``, ``courses/id``, ``users/email``); everything else is the bare endpoint.
     A lock keeps counts right when a test thread reads while the server thread writes.
+    Arrival times (``time.monotonic()``) are kept too, so pacing tests can count the calls in
+    any 5-second window (the burst cap, reference §12).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Clock = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self._monotonic = monotonic
+        self._timestamps: deque[tuple[float, str]] = deque(maxlen=TIMESTAMP_LIMIT)
 
     def record(self, name: str) -> None:
         with self._lock:
             self._counts[name] = self._counts.get(name, 0) + 1
+            self._timestamps.append((self._monotonic(), name))
+
+    @property
+    def timestamps(self) -> list[tuple[float, str]]:
+        """``(monotonic arrival time, endpoint name)`` per call, oldest first (a copy)."""
+        with self._lock:
+            return list(self._timestamps)
 
     @property
     def total(self) -> int:
@@ -91,6 +105,7 @@ class CallStats:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._timestamps.clear()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON body of ``GET /_simulator/stats``."""
@@ -127,6 +142,18 @@ class RateLimiter:
         with self._lock:
             self._roll()
             return max(0, self.limit - self._used)
+
+    def set_remaining(self, remaining: int) -> None:
+        """Leave ``remaining`` calls in the current window (quota tests and the admin endpoint)."""
+        if not 0 <= remaining <= self.limit:
+            raise ValueError(f"remaining must be between 0 and {self.limit}, not {remaining}")
+        with self._lock:
+            self._roll()
+            self._used = self.limit - remaining
+
+    def exhaust(self) -> None:
+        """Use up the current window: the ``quota_exhausted`` fault."""
+        self.set_remaining(0)
 
     @property
     def reset_at(self) -> int:
@@ -215,12 +242,17 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _missing_auth_response() -> Response:
+    """The HTML 401 a call without an ``Authorization`` header gets (reference §1)."""
+    headers = {"WWW-Authenticate": 'Basic realm="TalentLMS API"'}
+    return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401, headers=headers)
+
+
 def _check_auth(request: Request, api_key: str) -> Response | None:
     """HTTP Basic with the key as user name; the two failure forms differ (reference §1)."""
     header = request.headers.get("authorization")
     if header is None:
-        headers = {"WWW-Authenticate": 'Basic realm="TalentLMS API"'}
-        return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401, headers=headers)
+        return _missing_auth_response()
     scheme, _, token = header.partition(" ")
     user = ""
     if scheme.lower() == "basic":
@@ -303,6 +335,7 @@ class Simulator:
     stats: CallStats
     limiter: RateLimiter
     clock: Clock
+    faults: FaultInjector
 
     def now(self) -> int:
         """Timestamp for mutations: real time, but never before the generated data's "now"."""
@@ -467,12 +500,22 @@ HANDLERS: dict[str, Handler] = {
 
 
 async def _api(request: Request) -> Response:
-    """Every ``/api/v1`` request: count, delay, authenticate, rate-limit, then dispatch."""
+    """Every ``/api/v1`` request: count, delay, inject faults, then answer."""
     sim: Simulator = request.app.state.simulator
     path = parse_api_path(_raw_path(request.scope))
     sim.stats.record(path.stat_name)
     if sim.config.latency_ms > 0:
         await asyncio.sleep(sim.config.latency_ms / 1000)
+    target = FaultTarget(
+        answer=lambda: _answer(sim, path, request),
+        exhaust_quota=sim.limiter.exhaust,
+        missing_auth=_missing_auth_response,
+    )
+    return await sim.faults.intercept(path.stat_name, request, target)
+
+
+async def _answer(sim: Simulator, path: ApiPath, request: Request) -> Response:
+    """The normal answer: authenticate, rate-limit, then dispatch."""
     denied = _check_auth(request, sim.config.api_key)
     if denied is not None:
         return denied
@@ -491,7 +534,12 @@ async def _api(request: Request) -> Response:
 
 
 async def _admin_stats(request: Request) -> Response:
-    return JSONResponse(request.app.state.stats.as_dict())
+    """Counts; with ``?timestamps=1`` also ``timestamps``: ``[[monotonic time, name], …]``."""
+    stats: CallStats = request.app.state.stats
+    body = stats.as_dict()
+    if request.query_params.get("timestamps", "").lower() in ("1", "true", "yes", "on"):
+        body["timestamps"] = [[moment, name] for moment, name in stats.timestamps]
+    return JSONResponse(body)
 
 
 async def _admin_reset_stats(request: Request) -> Response:
@@ -503,6 +551,63 @@ async def _admin_health(_request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+def _admin_error(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, else ``ValueError`` with a message for the 400."""
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ValueError(f"the body must be JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
+async def _admin_faults(request: Request) -> Response:
+    """GET the active rules (``times`` = what is left), PUT to replace them, DELETE to clear.
+
+    PUT takes ``{"faults": [rule, …], "seed": n}`` (``seed`` optional, the config's by
+    default); it is all or nothing: one invalid rule leaves the active ones untouched.
+    """
+    injector: FaultInjector = request.app.state.faults
+    if request.method == "DELETE":
+        injector.clear()
+    elif request.method == "PUT":
+        try:
+            data = await _json_object(request)
+            unknown = sorted(set(data) - {"faults", "seed"})
+            if unknown:
+                raise ValueError(f"unknown key(s) {unknown}; expected 'faults' and 'seed'")
+            items, seed = data.get("faults"), data.get("seed")
+            if not isinstance(items, list):
+                raise ValueError("'faults' must be a list of fault objects")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise ValueError("'seed' must be an integer")
+            rules = [FaultRule.from_dict(item) for item in items]
+        except ValueError as exc:
+            return _admin_error(str(exc))
+        injector.replace(rules, seed=seed)
+    return JSONResponse({"faults": injector.snapshot()})
+
+
+async def _admin_quota(request: Request) -> Response:
+    """POST ``{"remaining": n}``: leave ``n`` calls in the current hourly window."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    try:
+        data = await _json_object(request)
+        remaining = data.get("remaining")
+        if set(data) != {"remaining"} or type(remaining) is not int:  # bool is not a count
+            raise ValueError('the body must be {"remaining": <integer>}')
+        limiter.set_remaining(remaining)
+    except ValueError as exc:
+        return _admin_error(str(exc))
+    body = {"limit": limiter.limit, "remaining": limiter.remaining, "reset": limiter.reset_at}
+    return JSONResponse(body)
+
+
 def create_simulator_app(
     config: SimulatorConfig | None = None,
     portal: Portal | None = None,
@@ -511,9 +616,10 @@ def create_simulator_app(
 ) -> Starlette:
     """Build a simulator app with its own copy of the portal data.
 
-    ``config`` drives auth, latency, limits, paging and date rendering; ``portal`` (copied, never
-    shared) supplies the data and defaults to ``generate_portal(config)``. ``clock`` exists so
-    tests can move the rate-limit window without waiting an hour.
+    ``config`` drives auth, latency, limits, paging, date rendering and the initial fault rules
+    (seeded by ``config.seed``); ``portal`` (copied, never shared) supplies the data and defaults
+    to ``generate_portal(config)``. ``clock`` exists so tests can move the rate-limit window
+    without waiting an hour.
     """
     config = config or (portal.config if portal is not None else SimulatorConfig())
     data = portal.copy(config) if portal is not None else generate_portal(config)
@@ -524,13 +630,17 @@ def create_simulator_app(
         Route("/_simulator/stats", _admin_stats, methods=["GET"]),
         Route("/_simulator/reset-stats", _admin_reset_stats, methods=["POST"]),
         Route("/_simulator/health", _admin_health, methods=["GET"]),
+        Route("/_simulator/faults", _admin_faults, methods=["GET", "PUT", "DELETE"]),
+        Route("/_simulator/quota", _admin_quota, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     stats = CallStats()
     limiter = RateLimiter(config.hourly_limit, clock)
-    app.state.simulator = Simulator(config, data, stats, limiter, clock)
+    faults = FaultInjector(config.faults, seed=config.seed)
+    app.state.simulator = Simulator(config, data, stats, limiter, clock, faults)
     app.state.stats = stats
     app.state.portal = data
     app.state.config = config
     app.state.rate_limiter = limiter
+    app.state.faults = faults
     return app

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .faults import FaultRule
+
 __all__ = [
     "COURSE_STATUS_TITLE",
     "DATE_FORMATS",
@@ -99,8 +101,15 @@ class SimulatorConfig:
     default_page_size: int | None = None
     domain: str = "demo.talentlms.local"
     now: int | None = None
+    # Misbehaviour from the first call on (see faults.py); mappings are accepted and converted.
+    faults: tuple[FaultRule, ...] = ()
 
     def __post_init__(self) -> None:
+        rules = tuple(
+            rule if isinstance(rule, FaultRule) else FaultRule.from_dict(rule)
+            for rule in self.faults
+        )
+        object.__setattr__(self, "faults", rules)
         if self.date_format not in DATE_FORMATS:
             raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {self.date_format!r}")
         if self.users < 1 or self.courses < 1:

@@ -131,14 +131,34 @@ class TalentLmsClient:
     async def add_user_to_course(
         self, *, user_id: str, course_id: str, role: str = "learner"
     ) -> Any:
-        return await self.post(
-            "addusertocourse", {"user_id": user_id, "course_id": course_id, "role": role}
-        )
+        try:
+            return await self.post(
+                "addusertocourse", {"user_id": user_id, "course_id": course_id, "role": role}
+            )
+        finally:
+            await self._forget_enrollment(user_id, course_id)
 
     async def remove_user_from_course(self, *, user_id: str, course_id: str) -> Any:
-        return await self.get(
-            "removeuserfromcourse", [("user_id", user_id), ("course_id", course_id)]
-        )
+        try:
+            return await self.get(
+                "removeuserfromcourse", [("user_id", user_id), ("course_id", course_id)]
+            )
+        finally:
+            await self._forget_enrollment(user_id, course_id)
+
+    async def _forget_enrollment(self, user_id: str, course_id: str) -> None:
+        """Drop the cached reads a changed enrollment makes stale, even when the write
+        failed: it may have happened before the error."""
+        if self._cache is None:
+            return
+        for endpoint, params in (
+            ("users", [("id", user_id)]),
+            ("courses", [("id", course_id)]),
+            ("getuserstatusincourse", [("course_id", course_id), ("user_id", user_id)]),
+        ):
+            await self._cache.invalidate(self._scope + path_for(endpoint, params))
+        for lookup in ("email", "username"):  # the same user under other keys
+            await self._cache.invalidate(f"{self._scope}/users/{lookup}:")
 
     # --- transport --------------------------------------------------------------------
 

@@ -1,0 +1,340 @@
+"""Fault injection for the TalentLMS v1 simulator: the failures a real portal and network produce.
+
+A gateway's retry, timeout and error handling is only as good as the failures it was tested
+against, and a real portal produces them rarely and never on demand. Rules here make the
+simulator misbehave per endpoint, a set number of times or with a seeded probability, so a test
+can say "the second ``users/id`` call times out" and get the same run every time.
+
+Rules are matched after the call is counted in ``CallStats`` (a failed call is still a call the
+gateway made) and before authentication, the hourly quota and the endpoint handler. Rules come
+from ``SimulatorConfig.faults`` or, at run time, from ``PUT /_simulator/faults``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import httpx
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+__all__ = [
+    "ERROR_STATUSES",
+    "FAULT_KINDS",
+    "MALFORMED_BODY",
+    "FaultInjector",
+    "FaultRule",
+    "FaultTarget",
+    "SimulatedConnectionReset",
+]
+
+FAULT_KINDS = (
+    "latency",
+    "error",
+    "rate_limited",
+    "timeout",
+    "reset",
+    "malformed_json",
+    "html_401",
+    "slow_body",
+    "quota_exhausted",
+    "revoked_key",
+)
+ERROR_STATUSES = (500, 502, 503, 504)  # what a PHP portal or its proxy answers when it breaks
+# A body cut off mid-string, as when a proxy drops the rest: never valid JSON.
+MALFORMED_BODY = b'{"id": "1", "login": "jo'
+SLOW_BODY_CHUNKS = 20  # small enough pieces that the gaps, not the size, make the body slow
+
+MSG_INTERNAL = "Internal server error"
+MSG_RATE_LIMITED = "You have exceeded the API rate limit"  # the app's own 429 wording
+MSG_INVALID_KEY = "Invalid API key provided"  # reference §11.2, the wrong-key 401
+
+_FLOAT_FIELDS = ("probability", "latency_ms", "latency_jitter_ms", "delay_s")
+
+
+class SimulatedConnectionReset(httpx.RemoteProtocolError):
+    """Raised by the ``reset`` fault after the response has started, to drop the connection.
+
+    Under uvicorn the exception makes the server close the socket mid-response, so a client sees
+    an incomplete read (httpx: ``RemoteProtocolError``). Over an in-process ``ASGITransport``
+    nothing turns it into a socket error: the exception itself reaches the caller. Subclassing
+    ``httpx.RemoteProtocolError`` means it is then the same kind of error real HTTP gives, so
+    code that handles ``httpx.TransportError`` behaves alike in both set-ups.
+    """
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One way to misbehave, for one endpoint name (or ``"*"``), some or all of the time.
+
+    ``endpoint`` is the name ``CallStats`` counts (``users``, ``users/id``, ``courses/id``,
+    ``siteinfo``, ``ratelimit`` …), compared case-insensitively, so a ``users/id`` rule leaves
+    ``users`` list calls alone. The other fields only matter for the kinds that read them.
+    Invalid values raise ``ValueError`` at construction, so a bad rule fails where it is written
+    rather than on the call it was meant to break.
+    """
+
+    kind: str
+    endpoint: str = "*"
+    times: int | None = None
+    probability: float = 1.0
+    status: int = 500
+    retry_after: float | None = None
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    delay_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if not isinstance(self.endpoint, str) or not self.endpoint.strip():
+            raise ValueError("fault endpoint must be an endpoint name such as 'users/id', or '*'")
+        object.__setattr__(self, "endpoint", self.endpoint.strip().lower())
+        times = self.times
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise ValueError(f"fault times must be a whole number or null, not {times!r}")
+        if times is not None and times < 0:
+            raise ValueError(f"fault times must not be negative, not {times}")
+        for name in _FLOAT_FIELDS:
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                raise ValueError(f"fault {name} must be a non-negative number, not {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.probability > 1:
+            raise ValueError(f"fault probability must be between 0 and 1, not {self.probability}")
+        if isinstance(self.status, bool) or self.status not in ERROR_STATUSES:
+            raise ValueError(f"fault status must be one of {ERROR_STATUSES}, not {self.status!r}")
+        if self.retry_after is not None:
+            if not _is_number(self.retry_after) or self.retry_after < 0:
+                raise ValueError(
+                    f"fault retry_after must be a non-negative number or null, "
+                    f"not {self.retry_after!r}"
+                )
+            object.__setattr__(self, "retry_after", float(self.retry_after))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
+        """Build a rule from JSON-like data; unknown or missing keys raise ``ValueError``.
+
+        Unknown keys are refused rather than ignored so that a typo (``"time": 1``) cannot
+        silently turn a one-off fault into a permanent one.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a fault must be an object, not {type(data).__name__}")
+        allowed = [item.name for item in fields(cls)]
+        unknown = sorted(str(key) for key in data if key not in allowed)
+        if unknown:
+            raise ValueError(f"unknown fault key(s) {unknown}; expected some of {allowed}")
+        if "kind" not in data:
+            raise ValueError(f"a fault needs a 'kind', one of {FAULT_KINDS}")
+        return cls(**{str(key): value for key, value in data.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready; ``from_dict(rule.to_dict()) == rule``."""
+        return asdict(self)
+
+    def matches(self, endpoint: str) -> bool:
+        return self.endpoint in ("*", endpoint.lower())
+
+
+@dataclass(frozen=True)
+class FaultTarget:
+    """What a fault needs from the app, passed in so this module never imports the app.
+
+    ``answer`` runs the normal pipeline (auth, quota, handler) for the faults that delay or
+    mangle a real answer; ``exhaust_quota`` uses up the hourly limiter; ``missing_auth`` is the
+    app's own HTML 401 page, so ``html_401`` is byte-for-byte what a header-less call gets.
+    """
+
+    answer: Callable[[], Awaitable[Response]]
+    exhaust_quota: Callable[[], None]
+    missing_auth: Callable[[], Response]
+
+
+@dataclass
+class _ActiveRule:
+    rule: FaultRule
+    remaining: int | None
+
+
+class FaultInjector:
+    """The active rules, their remaining ``times`` and a seeded random generator.
+
+    The generator is re-seeded whenever the rules are replaced, so the same rules and the same
+    sequence of calls always fail the same calls. A lock guards the state because tests read
+    and replace rules from their own thread while uvicorn's thread applies them.
+    """
+
+    def __init__(self, rules: Iterable[FaultRule] = (), seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._seed = seed
+        self._random = random.Random(seed)
+        self._active: list[_ActiveRule] = []
+        self.replace(rules)
+
+    def replace(self, rules: Iterable[FaultRule], seed: int | None = None) -> None:
+        """Make ``rules`` the active ones (first match wins) and restart the random sequence."""
+        active = [_ActiveRule(rule, rule.times) for rule in rules]
+        with self._lock:
+            if seed is not None:
+                self._seed = seed
+            self._random = random.Random(self._seed)
+            self._active = active
+
+    def clear(self) -> None:
+        self.replace(())
+
+    @property
+    def rules(self) -> tuple[FaultRule, ...]:
+        with self._lock:
+            return tuple(item.rule for item in self._active)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Rule dicts with ``times`` replaced by what is left of it (the admin GET body)."""
+        with self._lock:
+            return [{**item.rule.to_dict(), "times": item.remaining} for item in self._active]
+
+    def pick(self, endpoint: str) -> FaultRule | None:
+        """The first rule that matches ``endpoint`` and whose times and probability allow it.
+
+        A rule uses up one of its ``times`` only when it applies. The random draw is made only
+        for rules with ``probability < 1``, so adding an always-on rule does not shift the
+        sequence the others see.
+        """
+        with self._lock:
+            for item in self._active:
+                if not item.rule.matches(endpoint):
+                    continue
+                if item.remaining is not None and item.remaining <= 0:
+                    continue
+                probability = item.rule.probability
+                if probability < 1 and self._random.random() >= probability:
+                    continue
+                if item.remaining is not None:
+                    item.remaining -= 1
+                return item.rule
+        return None
+
+    def _jitter(self, limit_ms: float) -> float:
+        if limit_ms <= 0:
+            return 0.0
+        with self._lock:
+            return self._random.uniform(0, limit_ms)
+
+    async def intercept(self, endpoint: str, request: Request, target: FaultTarget) -> Response:
+        """Answer the call: through a fault when a rule applies, normally otherwise."""
+        rule = self.pick(endpoint)
+        if rule is None:
+            return await target.answer()
+        return await self._apply(rule, request, target)
+
+    async def _apply(self, rule: FaultRule, request: Request, target: FaultTarget) -> Response:
+        kind = rule.kind
+        if kind == "latency":
+            await asyncio.sleep((rule.latency_ms + self._jitter(rule.latency_jitter_ms)) / 1000)
+            return await target.answer()
+        if kind == "timeout":
+            await _sleep_unless_disconnected(request, rule.delay_s)
+            return await target.answer()
+        if kind == "slow_body":
+            return _trickled(await target.answer(), rule.delay_s)
+        if kind == "quota_exhausted":
+            target.exhaust_quota()
+            return await target.answer()  # the limiter now answers 429; /ratelimit shows 0
+        if kind == "error":
+            return _error(rule.status, "api_error", MSG_INTERNAL)
+        if kind == "rate_limited":
+            response = _error(429, "invalid_request_error", MSG_RATE_LIMITED)
+            if rule.retry_after is not None:
+                response.headers["Retry-After"] = _seconds(rule.retry_after)
+            return response
+        if kind == "reset":
+            return _ConnectionDrop()
+        if kind == "malformed_json":
+            return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
+        if kind == "html_401":
+            return target.missing_auth()
+        if kind == "revoked_key":
+            return _error(401, "invalid_request_error", MSG_INVALID_KEY)
+        raise AssertionError(f"unhandled fault kind {kind!r}")  # pragma: no cover
+
+
+def _error(status: int, error_type: str, message: str) -> JSONResponse:
+    """The v1 error body (reference §11.1) with the given ``type``."""
+    return JSONResponse({"error": {"type": error_type, "message": message}}, status_code=status)
+
+
+def _seconds(value: float) -> str:
+    """``Retry-After`` value: whole seconds as ``"2"``; fractions kept so tests can stay fast."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:
+    """Sleep, but stop once the client has gone (its read timeout fired).
+
+    Without this an abandoned call would keep the server busy for the whole delay, and
+    uvicorn's shutdown waits for running requests. The body is read first so the handler still
+    gets it: afterwards ``receive()`` has nothing left to report but the disconnect.
+    """
+    try:
+        await request.body()
+    except ClientDisconnect:
+        return
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(disconnected(), seconds)
+
+
+def _trickled(response: Response, seconds: float) -> StreamingResponse:
+    """The same status, headers and body, sent in small pieces spread over ``seconds``.
+
+    Each gap is short, so a per-read timeout does not fire; only a deadline on the whole call
+    notices. ``Content-Length`` is kept, as a real server that knew the size would send it.
+    """
+    body = bytes(response.body)
+    count = max(1, min(SLOW_BODY_CHUNKS, len(body)))
+    size = math.ceil(len(body) / count) if body else 1
+    pieces = [body[start : start + size] for start in range(0, len(body), size)] or [b""]
+    interval = seconds / len(pieces)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            await asyncio.sleep(interval)
+            yield piece
+
+    streaming = StreamingResponse(trickle(), status_code=response.status_code)
+    streaming.raw_headers = list(response.raw_headers)
+    return streaming
+
+
+class _ConnectionDrop(Response):
+    """Starts a 200 JSON answer, then fails so the server drops the connection mid-response."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        raise SimulatedConnectionReset("simulated connection reset (fault 'reset')")

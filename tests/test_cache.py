@@ -1,0 +1,157 @@
+"""The shared cache: repeated and concurrent operations cost the upstream calls of one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import respx
+
+from gateway.cache import MemoryCacheStore, UpstreamCache
+from gateway.providers.talentlms.client import TalentLmsClient
+from gateway.usage import UpstreamUsage
+from tests.conftest import gateway_client, query_text, simulator_stats
+from tests.test_gateway import post
+
+DASHBOARD = query_text("learner_dashboard")
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def total(client: httpx.AsyncClient) -> int:
+    return sum(simulator_stats(client).values())
+
+
+async def test_the_same_dashboard_twice_costs_nothing_the_second_time():
+    async with gateway_client() as client:
+        first = await post(client, DASHBOARD)
+        after_first = total(client)
+        second = await post(client, DASHBOARD)
+    assert first["extensions"]["upstream"]["calls"] == after_first == 18
+    assert second["extensions"]["upstream"]["calls"] == 0
+    assert second["extensions"]["upstream"]["cacheHits"] == 18
+    assert total(client) == after_first
+    assert second["data"] == first["data"]
+
+
+async def test_ten_concurrent_identical_queries_cost_the_calls_of_one(demo_settings):
+    slow = demo_settings.model_copy(update={"lms_gateway_demo_latency_ms": 30})
+    async with gateway_client(slow) as client:
+        bodies = await asyncio.gather(*(post(client, DASHBOARD) for _ in range(10)))
+        calls = total(client)
+    assert calls == 18
+    assert sum(b["extensions"]["upstream"]["calls"] for b in bodies) == 18
+    assert all(b["data"] == bodies[0]["data"] for b in bodies)
+
+
+async def test_no_cache_asks_upstream_again_and_refreshes():
+    query = '{ user(id: "8") { name } }'
+    async with gateway_client() as client:
+        await post(client, query)
+        fresh = (await client.post("/graphql", json={"query": query}, headers=NO_CACHE)).json()
+        cached = await post(client, query)
+    assert fresh["extensions"]["upstream"] == {
+        "calls": 1,
+        "byEndpoint": {"users/id": 1},
+        "cacheHits": 0,
+    }
+    assert cached["extensions"]["upstream"]["calls"] == 0
+    assert total(client) == 2
+
+
+async def test_entries_expire_after_their_ttl(demo_settings):
+    short = demo_settings.model_copy(update={"lms_gateway_cache_ttls": {"users/id": 0.05}})
+    query = '{ user(id: "8") { name } }'
+    async with gateway_client(short) as client:
+        await post(client, query)
+        within = await post(client, query)
+        await asyncio.sleep(0.1)
+        after = await post(client, query)
+    assert within["extensions"]["upstream"]["calls"] == 0
+    assert after["extensions"]["upstream"]["calls"] == 1
+
+
+async def test_the_cache_can_be_switched_off(demo_settings):
+    off = demo_settings.model_copy(update={"lms_gateway_cache": False})
+    async with gateway_client(off) as client:
+        await post(client, '{ user(id: "8") { name } }')
+        again = await post(client, '{ user(id: "8") { name } }')
+    assert again["extensions"]["upstream"] == {
+        "calls": 1,
+        "byEndpoint": {"users/id": 1},
+        "cacheHits": 0,
+    }
+
+
+BASE = "https://acme.talentlms.com/api/v1"
+
+
+@respx.mock
+async def test_enrollment_writes_drop_what_they_make_stale():
+    user = respx.get(f"{BASE}/users/id:7").respond(json={"id": "7", "courses": []})
+    course = respx.get(f"{BASE}/courses/id:3").respond(json={"id": "3", "users": []})
+    respx.post(f"{BASE}/addusertocourse").respond(
+        json=[{"user_id": "7", "course_id": "3", "role": "learner"}]
+    )
+    cache = UpstreamCache(MemoryCacheStore())
+    async with httpx.AsyncClient() as http:
+        api = TalentLmsClient(
+            http, base_url=BASE, api_key="k", usage=UpstreamUsage(), cache=cache, cache_scope="acme"
+        )
+        for _ in range(2):
+            await api.user(id="7")
+            await api.course("3")
+        assert (user.call_count, course.call_count) == (1, 1)
+        await api.add_user_to_course(user_id="7", course_id="3")
+        await api.user(id="7")
+        await api.course("3")
+    assert (user.call_count, course.call_count) == (2, 2)
+
+
+@respx.mock
+async def test_accounts_never_share_entries():
+    route = respx.get(f"{BASE}/users/id:7").respond(json={"id": "7"})
+    cache = UpstreamCache(MemoryCacheStore())
+    async with httpx.AsyncClient() as http:
+        for scope in ("acme", "globex", "acme"):
+            api = TalentLmsClient(
+                http,
+                base_url=BASE,
+                api_key="k",
+                usage=UpstreamUsage(),
+                cache=cache,
+                cache_scope=scope,
+            )
+            await api.user(id="7")
+    assert route.call_count == 2
+
+
+async def test_memory_store_is_bounded_and_expires():
+    now = [0.0]
+    store = MemoryCacheStore(max_entries=2, clock=lambda: now[0])
+    await store.set("a", 1, ttl=10)
+    await store.set("b", 2, ttl=10)
+    assert await store.get("a") == 1  # a is now the most recently used
+    await store.set("c", 3, ttl=10)
+    assert (await store.get("b"), len(store)) == (None, 2)  # b was evicted
+    now[0] = 11
+    assert await store.get("a") is None
+
+
+async def test_a_failed_call_is_shared_but_not_cached():
+    cache = UpstreamCache(MemoryCacheStore())
+    calls = 0
+
+    async def failing() -> object:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise RuntimeError("upstream down")
+
+    results = await asyncio.gather(
+        *(cache.fetch("k", "users/id", failing) for _ in range(5)), return_exceptions=True
+    )
+    assert calls == 1 and all(isinstance(r, RuntimeError) for r in results)
+    with pytest.raises(RuntimeError):
+        await cache.fetch("k", "users/id", failing)
+    assert calls == 2
