@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,12 +36,13 @@ from gateway.context import Context
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
+from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
 from schema.limits import OperationLimits, count_tokens
 
-__all__ = ["Runtime", "create_app", "demo_simulator_config", "operation_limits"]
+__all__ = ["Runtime", "create_app", "demo_simulator_config", "operation_limits", "upstream_guard"]
 
 logger = logging.getLogger("gateway")
 
@@ -53,6 +56,28 @@ def demo_simulator_config(settings: Settings) -> SimulatorConfig:
         enrollments_per_user=settings.lms_gateway_demo_enrollments_per_user,
         latency_ms=settings.lms_gateway_demo_latency_ms,
         date_format=settings.lms_gateway_demo_date_format,
+    )
+
+
+def upstream_guard(settings: Settings) -> UpstreamGuard:
+    """One portal's retries, circuit breaker, pacing and quota, from the settings."""
+    return UpstreamGuard(
+        retry=RetryPolicy(
+            attempts=settings.talentlms_retry_attempts,
+            base_delay=settings.talentlms_retry_base_delay_seconds,
+            max_delay=settings.talentlms_retry_max_delay_seconds,
+        ),
+        breaker=CircuitBreaker(
+            failure_threshold=settings.talentlms_breaker_failures,
+            cool_down=settings.talentlms_breaker_cool_down_seconds,
+        ),
+        pacer=Pacer(
+            max_calls=settings.talentlms_pace_max_calls,
+            window=settings.talentlms_pace_window_seconds,
+        ),
+        quota=QuotaTracker(),
+        rng=random.Random(),
+        quota_refresh=settings.talentlms_quota_refresh_seconds,
     )
 
 
@@ -77,6 +102,7 @@ class Runtime:
     schema: GatewaySchema
     simulator: Starlette | None
     portals: dict[str, TalentLmsPortal] = field(default_factory=dict)
+    guards: dict[str, UpstreamGuard] = field(default_factory=dict)
     cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
 
@@ -92,6 +118,8 @@ class Runtime:
             cache=self.cache,
             cache_scope=account.id,
             fresh=fresh,
+            guard=self.guards.get(account.id),
+            deadline=time.monotonic() + self.settings.lms_gateway_deadline_seconds,
         )
         provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
         return Context(
@@ -100,6 +128,7 @@ class Runtime:
             usage=usage,
             report_upstream=self.settings.lms_gateway_upstream_extension,
             max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
+            guard=self.guards.get(account.id),
         )
 
 
@@ -337,6 +366,7 @@ def create_app(
         schema=build_schema(operation_limits(settings), settings.lms_gateway_max_batch_operations),
         simulator=simulator,
         portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
+        guards={account_id: upstream_guard(settings) for account_id in tenancy.accounts},
         cache=UpstreamCache(
             MemoryCacheStore(settings.lms_gateway_cache_max_entries),
             {**DEFAULT_TTLS, **settings.lms_gateway_cache_ttls},
@@ -347,12 +377,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        timeout = httpx.Timeout(settings.talentlms_timeout_seconds)
+        timeout = httpx.Timeout(
+            settings.talentlms_timeout_seconds,
+            connect=settings.talentlms_connect_timeout_seconds,
+            pool=settings.talentlms_pool_timeout_seconds,
+        )
+        limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
         async with httpx.AsyncClient(
-            timeout=timeout, mounts=mounts, transport=upstream_transport
+            timeout=timeout, limits=limits, mounts=mounts, transport=upstream_transport
         ) as http:
             runtime.http = http
             yield
+            for guard in runtime.guards.values():
+                await guard.aclose()
             runtime.http = None
 
     async def healthz(_: Request) -> JSONResponse:

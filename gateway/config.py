@@ -71,7 +71,30 @@ class Settings(BaseSettings):
     talentlms_users_paging: UsersPaging = Field(
         default=UsersPaging.PATH, description="path: page /users upstream; none: page locally."
     )
-    talentlms_timeout_seconds: float = Field(default=30.0, gt=0)
+    talentlms_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Read timeout: longest wait for a response's bytes."
+    )
+    talentlms_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    talentlms_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a free connection."
+    )
+    talentlms_max_connections: int = Field(default=50, ge=1)
+    talentlms_retry_attempts: int = Field(
+        default=3, ge=1, description="Tries per read (first included); writes are tried once."
+    )
+    talentlms_retry_base_delay_seconds: float = Field(default=0.2, ge=0)
+    talentlms_retry_max_delay_seconds: float = Field(default=5.0, ge=0)
+    talentlms_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open a portal's circuit."
+    )
+    talentlms_breaker_cool_down_seconds: float = Field(default=30.0, gt=0)
+    talentlms_pace_max_calls: int = Field(
+        default=200, ge=1, description="Calls that may start in any pacing window."
+    )
+    talentlms_pace_window_seconds: float = Field(default=5.0, gt=0)
+    talentlms_quota_refresh_seconds: float = Field(
+        default=300.0, gt=0, description="How often the free /ratelimit is read."
+    )
 
     # --- gateway ---------------------------------------------------------------------------
     lms_gateway_upstream_extension: bool = Field(

@@ -9,6 +9,7 @@ from strawberry.types.info import Info as _Info
 
 from gateway.loaders import Loaders
 from gateway.providers.base import LmsProvider
+from gateway.resilience import UpstreamGuard
 from gateway.usage import UpstreamUsage
 
 __all__ = ["Context", "Info"]
@@ -24,6 +25,7 @@ class Context:
     loaders: Loaders = field(init=False)
     report_upstream: bool = True
     max_upstream_calls: int = 250
+    guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.provider)

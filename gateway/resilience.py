@@ -52,6 +52,7 @@ __all__ = [
     "QuotaTracker",
     "RetryPolicy",
     "Sleep",
+    "UpstreamGuard",
     "call_with_retries",
     "retryable",
 ]
@@ -585,3 +586,94 @@ def _unix_time(value: object) -> float | None:
 
 def _iso_utc(unix_seconds: float) -> str:
     return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class UpstreamGuard:
+    """One portal's protection, shared by every request in the process."""
+
+    retry: RetryPolicy
+    breaker: CircuitBreaker
+    pacer: Pacer
+    quota: QuotaTracker
+    rng: random.Random
+    quota_refresh: float = 300.0  # seconds between reads of the free /ratelimit
+    refreshing: asyncio.Task[None] | None = None
+
+    def watch_quota(self, read: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:
+        """Re-read the quota in the background when it is stale (never blocks a call)."""
+        if self.refreshing is not None or not self.quota.stale(self.quota_refresh):
+            return
+
+        async def refresh() -> None:
+            try:
+                self.quota.update(await read())
+            except Exception:
+                pass
+            finally:
+                self.refreshing = None
+
+        self.refreshing = asyncio.ensure_future(refresh())
+
+    async def aclose(self) -> None:
+        task = self.refreshing
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def snapshot(self) -> dict[str, object]:
+        """What ``extensions.upstream`` shows of the portal: its quota, and an open circuit."""
+        found: dict[str, object] = {
+            key: value
+            for key, value in self.quota.snapshot().items()
+            if key in ("quotaRemaining", "quotaResetAt")
+        }
+        if self.breaker.state != "closed":
+            found["circuit"] = self.breaker.snapshot()
+        return found
+
+    async def call(
+        self,
+        send: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        deadline: float | None,
+        free: bool = False,
+        on_attempt: Callable[[], None] | None = None,
+        on_retry: Callable[[int, BaseException, float], None] | None = None,
+    ) -> T:
+        """``send`` in the order the module docstring gives, retried when ``idempotent``.
+
+        ``free`` calls (``/ratelimit``) are neither paced nor counted against the quota.
+        ``on_attempt`` runs before every call that really leaves the gateway.
+        """
+
+        async def attempt() -> T:
+            if not free:
+                self.breaker.before_call()
+                await self.pacer.acquire(deadline)
+                self.quota.spend(1)
+            if on_attempt is not None:
+                on_attempt()
+            try:
+                result = await send()
+            except Exception as exc:
+                if not free and retryable(exc):
+                    self.breaker.record_failure()
+                elif not free:
+                    self.breaker.record_success()  # it answered: only the request was wrong
+                raise
+            if not free:
+                self.breaker.record_success()
+            return result
+
+        return await call_with_retries(
+            attempt,
+            policy=self.retry,
+            idempotent=idempotent,
+            deadline=deadline,
+            clock=time.monotonic,
+            sleep=asyncio.sleep,
+            rng=self.rng,
+            on_retry=on_retry,
+        )

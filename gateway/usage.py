@@ -15,11 +15,17 @@ class UpstreamUsage:
     Every call that left the gateway counts, failed ones included: they cost quota too.
     """
 
-    __slots__ = ("by_endpoint", "cache_hits")
+    __slots__ = ("by_endpoint", "cache_hits", "portal", "retries")
 
     def __init__(self) -> None:
         self.by_endpoint: Counter[str] = Counter()
         self.cache_hits: Counter[str] = Counter()
+        self.retries = 0
+        # The portal's quota and circuit state, filled in when the operation ends.
+        self.portal: dict[str, object] = {}
+
+    def record_retry(self, *_: object) -> None:
+        self.retries += 1
 
     def record(self, endpoint: str) -> None:
         self.by_endpoint[endpoint] += 1
@@ -37,4 +43,6 @@ class UpstreamUsage:
             "calls": self.calls,
             "byEndpoint": dict(sorted(self.by_endpoint.items())),
             "cacheHits": sum(self.cache_hits.values()),
+            "retries": self.retries,
+            **self.portal,
         }

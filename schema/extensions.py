@@ -34,6 +34,8 @@ class UpstreamAccounting(SchemaExtension):
     def get_results(self) -> dict[str, object]:
         context = self.execution_context.context
         if isinstance(context, Context) and context.report_upstream:
+            if context.guard is not None:
+                context.usage.portal = context.guard.snapshot()
             return {"upstream": context.usage.as_extension()}
         return {}
 

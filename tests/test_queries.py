@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.simulator import generate_portal
-from tests.conftest import QUERIES, gateway_client, query_text, simulator_stats
+from tests.conftest import QUERIES, counted, gateway_client, query_text, simulator_stats
 
 PORTAL = generate_portal()  # the data the demo gateway serves (default seed and sizes)
 
@@ -34,8 +34,9 @@ async def run(name: str, variables: dict | None = None, settings=None):
         assert response.status_code == 200, response.text
         body = response.json()
         assert "errors" not in body, body["errors"]
-        upstream = dict(body["extensions"]["upstream"])
+        upstream = counted(body["extensions"]["upstream"])
         assert upstream.pop("cacheHits") == 0  # a fresh gateway has nothing cached
+        assert upstream.pop("retries") == 0
         # The gateway's own accounting agrees with what the simulator saw.
         assert upstream["byEndpoint"] == simulator_stats(client)
         return body["data"], upstream

@@ -92,7 +92,12 @@ async def test_basic_auth_with_key_as_username_and_empty_password(client):
     expected = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
     assert request.headers["authorization"] == expected
     assert request.headers["accept"] == "application/json"
-    assert usage.as_extension() == {"calls": 1, "byEndpoint": {"users/id": 1}, "cacheHits": 0}
+    assert usage.as_extension() == {
+        "calls": 1,
+        "byEndpoint": {"users/id": 1},
+        "cacheHits": 0,
+        "retries": 0,
+    }
 
 
 @respx.mock

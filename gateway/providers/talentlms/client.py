@@ -26,6 +26,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.talentlms.params import endpoint_name, path_for
+from gateway.resilience import UpstreamGuard
 from gateway.usage import UpstreamUsage
 
 __all__ = ["PROVIDER", "WRITES", "TalentLmsClient", "error_for_response"]
@@ -71,6 +72,8 @@ class TalentLmsClient:
         cache: UpstreamCache | None = None,
         cache_scope: str = "",
         fresh: bool = False,
+        guard: UpstreamGuard | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -79,6 +82,8 @@ class TalentLmsClient:
         self._cache = cache
         self._scope = f"{cache_scope}|"
         self._fresh = fresh
+        self._guard = guard
+        self._deadline = deadline  # time.monotonic() by which the operation must end
 
     # --- read endpoints -----------------------------------------------------------------
 
@@ -184,7 +189,25 @@ class TalentLmsClient:
     async def _send(
         self, method: str, url: str, name: str, data: dict[str, str] | None = None
     ) -> Any:
-        self._usage.record(name)
+        if self._guard is None:
+            self._usage.record(name)
+            return await self._request(method, url, name, data)
+        if name != "ratelimit":
+            self._guard.watch_quota(self._read_quota)
+        return await self._guard.call(
+            lambda: self._request(method, url, name, data),
+            idempotent=method == "GET" and name not in WRITES,
+            deadline=self._deadline,
+            free=name == "ratelimit",  # /ratelimit does not count against the quota
+            on_attempt=lambda: self._usage.record(name),
+            on_retry=self._usage.record_retry,
+        )
+
+    async def _read_quota(self) -> Any:
+        # Free, and not part of any operation's count.
+        return await self._request("GET", self._base_url + path_for("ratelimit"), "ratelimit", None)
+
+    async def _request(self, method: str, url: str, name: str, data: dict[str, str] | None) -> Any:
         try:
             response = await self._http.request(
                 method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
