@@ -37,6 +37,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.cost import CostEstimate, CostTable, FieldCost
 from gateway.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
+from gateway.resilience import QuotaTracker
 
 __all__ = ["cost_rule", "estimate_operation"]
 
@@ -227,6 +228,7 @@ def cost_rule(
     operation_name: str | None,
     max_calls: int,
     on_estimate: Callable[[CostEstimate], None],
+    quota: QuotaTracker | None = None,
 ) -> type[ValidationRule]:
     """A validation rule that estimates the chosen operation and refuses it over ``max_calls``.
 
@@ -265,6 +267,23 @@ def cost_rule(
             if bad:
                 return
             on_estimate(estimate)
+            if quota is not None and not quota.can_afford(estimate.total_calls):
+                # Better to refuse now than to spend the portal's last calls on a partial answer.
+                snapshot = quota.snapshot()
+                self.report_error(
+                    GraphQLError(
+                        f"This query may need up to {estimate.total_calls} upstream calls and "
+                        f"the portal has {quota.remaining} left this hour; retry after "
+                        f"{snapshot['quotaResetAt']}.",
+                        node,
+                        extensions={
+                            "code": "UPSTREAM_RATE_LIMITED",
+                            "retryAt": snapshot["quotaResetAt"],
+                            "cost": estimate.as_extension(),
+                        },
+                    )
+                )
+                return
             if estimate.total_calls > max_calls:
                 self.report_error(
                     GraphQLError(

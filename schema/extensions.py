@@ -59,6 +59,7 @@ class DemandControl(SchemaExtension):
                 ctx.operation_name,
                 context.max_upstream_calls,
                 self._keep,
+                context.guard.quota if context.guard is not None else None,
             )
             ctx.validation_rules = (*ctx.validation_rules, rule)
         yield

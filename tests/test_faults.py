@@ -1,0 +1,211 @@
+"""The fault matrix: a misbehaving TalentLMS, reached over real HTTP.
+
+For each kind of fault the nested dashboard query keeps what it can (partial data), puts a
+typed error at each failing path, never answers with a gateway 5xx, retries a bounded
+number of times (counted at the simulator), and the gateway stays healthy afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.config import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
+from tests.conftest import gateway_client, serve_over_http
+
+KEY = SimulatorConfig().api_key
+DASHBOARD = (
+    "{ users(first: 3) { nodes { name enrollments { nodes { status course { title } } } } } }"
+)
+ATTEMPTS = 3
+# Estimated at 1 + 3 + 3 × 25 calls: every enrollment may open another course.
+COSTLY = "{ users(first: 3) { nodes { enrollments { nodes { course { title code } } } } } }"
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[str]:
+    with serve_over_http(create_simulator_app(SimulatorConfig())) as url:
+        yield url
+
+
+def settings_for(simulator: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "talentlms_base_url": f"{simulator}/api/v1",
+        "talentlms_api_key": KEY,
+        "talentlms_timeout_seconds": 0.3,
+        "talentlms_retry_attempts": ATTEMPTS,
+        "talentlms_retry_base_delay_seconds": 0.01,
+        "talentlms_retry_max_delay_seconds": 0.02,
+        "talentlms_breaker_failures": 1000,  # the breaker has its own test
+        "lms_gateway_cache": False,  # count every call at the simulator
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def admin(simulator: str, method: str, path: str, body: Any = None) -> Any:
+    response = httpx.request(method, f"{simulator}/_simulator/{path}", json=body, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture
+def faults(simulator: str) -> Iterator[Any]:
+    admin(simulator, "DELETE", "faults")
+    admin(simulator, "POST", "reset-stats")
+    yield lambda *rules: admin(simulator, "PUT", "faults", {"faults": list(rules)})
+    admin(simulator, "DELETE", "faults")
+    admin(simulator, "POST", "quota", {"remaining": 2000})
+
+
+def calls(simulator: str, endpoint: str) -> int:
+    return admin(simulator, "GET", "stats")["byEndpoint"].get(endpoint, 0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "tries"),
+    [
+        ({"kind": "error", "status": 503}, "UPSTREAM_ERROR", ATTEMPTS),
+        ({"kind": "error", "status": 500}, "UPSTREAM_ERROR", ATTEMPTS),
+        ({"kind": "rate_limited", "retry_after": 0.01}, "UPSTREAM_RATE_LIMITED", ATTEMPTS),
+        ({"kind": "rate_limited"}, "UPSTREAM_RATE_LIMITED", ATTEMPTS),
+        ({"kind": "timeout", "delay_s": 2}, "UPSTREAM_UNAVAILABLE", ATTEMPTS),
+        ({"kind": "reset"}, "UPSTREAM_UNAVAILABLE", ATTEMPTS),
+        # Answers that will not get better by asking again are not retried.
+        ({"kind": "malformed_json"}, "UPSTREAM_ERROR", 1),
+        ({"kind": "html_401"}, "UPSTREAM_AUTH_FAILED", 1),
+        ({"kind": "revoked_key"}, "UPSTREAM_AUTH_FAILED", 1),
+    ],
+    ids=lambda value: (
+        value["kind"] + str(value.get("status", "")) if isinstance(value, dict) else str(value)
+    ),
+)
+async def test_fault_matrix(simulator, faults, rule, code, tries):
+    faults({**rule, "endpoint": "users/id"})
+    async with gateway_client(settings_for(simulator)) as client:
+        response = await client.post("/graphql", json={"query": DASHBOARD})
+        assert response.status_code == 200  # never a gateway 5xx
+        body = response.json()
+        # The users list still answered: names are there, each user's enrollments failed.
+        users = body["data"]["users"]["nodes"]
+        assert len(users) == 3 and all(user["name"] for user in users)
+        assert all(user["enrollments"] is None for user in users)
+        assert sorted(tuple(e["path"]) for e in body["errors"]) == [
+            ("users", "nodes", i, "enrollments") for i in range(3)
+        ]
+        assert {e["extensions"]["code"] for e in body["errors"]} == {code}
+        # Retries are bounded: each user's record was asked for at most `tries` times.
+        assert calls(simulator, "users/id") == 3 * tries
+        assert body["extensions"]["upstream"]["retries"] == 3 * (tries - 1)
+        faults()  # the portal recovers; the gateway is healthy and answers fully
+        assert (await client.get("/healthz")).status_code == 200
+        healed = (await client.post("/graphql", json={"query": DASHBOARD})).json()
+    assert "errors" not in healed
+
+
+async def test_a_transient_failure_is_retried_away(simulator, faults):
+    faults({"kind": "error", "status": 502, "endpoint": "users/id", "times": 2})
+    async with gateway_client(settings_for(simulator)) as client:
+        body = (await client.post("/graphql", json={"query": DASHBOARD})).json()
+    assert "errors" not in body
+    assert body["extensions"]["upstream"]["retries"] == 2
+
+
+@pytest.mark.parametrize("kind", ["latency", "slow_body"])
+async def test_slow_answers_still_arrive(simulator, faults, kind):
+    faults({"kind": kind, "endpoint": "users/id", "latency_ms": 50, "delay_s": 0.2})
+    async with gateway_client(settings_for(simulator)) as client:
+        body = (await client.post("/graphql", json={"query": DASHBOARD})).json()
+    assert "errors" not in body
+    assert body["extensions"]["upstream"]["retries"] == 0
+
+
+async def test_writes_are_never_retried(simulator, faults):
+    from gateway.providers.talentlms.client import TalentLmsClient
+    from gateway.usage import UpstreamUsage
+
+    faults({"kind": "error", "status": 503, "endpoint": "addusertocourse"})
+    async with gateway_client(settings_for(simulator)) as client:
+        runtime = client.app.state.runtime
+        account = runtime.tenancy.accounts["default"]
+        api = TalentLmsClient(
+            runtime.http,
+            base_url=account.base_url,
+            api_key=account.api_key,
+            usage=UpstreamUsage(),
+            guard=runtime.guards["default"],
+        )
+        with pytest.raises(Exception, match="TalentLMS failed"):
+            await api.add_user_to_course(user_id="8", course_id="101")
+    assert calls(simulator, "addusertocourse") == 1
+
+
+async def test_the_circuit_opens_fails_fast_and_recovers(simulator, faults):
+    faults({"kind": "error", "status": 503, "endpoint": "users/id"})
+    settings = settings_for(
+        simulator, talentlms_breaker_failures=3, talentlms_breaker_cool_down_seconds=0.3
+    )
+    query = {"query": '{ user(id: "8") { name } }'}
+    async with gateway_client(settings) as client:
+        first = (await client.post("/graphql", json=query)).json()  # 3 failed tries: open
+        tried = calls(simulator, "users/id")
+        fast = (await client.post("/graphql", json=query)).json()
+        assert calls(simulator, "users/id") == tried  # failed fast: no call went out
+        assert fast["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+        assert fast["extensions"]["upstream"]["circuit"]["state"] == "open"
+        faults()
+        await asyncio.sleep(0.35)  # the cool-down passes; the next call is a probe
+        healed = (await client.post("/graphql", json=query)).json()
+    assert first["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+    assert "errors" not in healed and "circuit" not in healed["extensions"]["upstream"]
+
+
+async def test_pacing_keeps_every_window_under_the_cap(simulator, faults):
+    settings = settings_for(
+        simulator, talentlms_pace_max_calls=10, talentlms_pace_window_seconds=0.5
+    )
+    query = {"query": "{ users(first: 30) { nodes { organization { id } } } }"}
+    async with gateway_client(settings) as client:
+        body = (await client.post("/graphql", json=query)).json()
+    assert "errors" not in body
+    stamps = [
+        t
+        for t, name in admin(simulator, "GET", "stats?timestamps=1")["timestamps"]
+        if name != "ratelimit"
+    ]
+    assert len(stamps) == 31  # the users page and 30 user records, queued, none refused
+    # The gateway paces when calls start; they arrive a few milliseconds later, unevenly,
+    # so the simulator's windows are checked a little shorter than the pacing window.
+    for start in stamps:
+        assert len([t for t in stamps if start <= t < start + 0.4]) <= 10, stamps
+
+
+async def test_an_exhausted_quota_refuses_costly_queries_early(simulator, faults):
+    admin(simulator, "POST", "quota", {"remaining": 5})
+    settings = settings_for(simulator, talentlms_quota_refresh_seconds=0.01)
+    async with gateway_client(settings) as client:
+        await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})
+        await asyncio.sleep(0.1)  # the quota is read in the background
+        before = calls(simulator, "users/id")
+        costly = (await client.post("/graphql", json={"query": COSTLY})).json()
+        small = (await client.post("/graphql", json={"query": '{ user(id: "9") { name } }'})).json()
+    error = costly["errors"][0]
+    assert error["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
+    assert error["extensions"]["retryAt"].endswith("Z")
+    assert costly["data"] is None
+    assert calls(simulator, "users/id") == before + 1  # only the small query's call
+    assert "errors" not in small
+    assert small["extensions"]["upstream"]["quotaRemaining"] is not None
+
+
+async def test_quota_exhausted_upstream_is_rate_limited_not_retried_forever(simulator, faults):
+    faults({"kind": "quota_exhausted", "endpoint": "users/id", "times": 1})
+    async with gateway_client(settings_for(simulator)) as client:
+        body = (await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})).json()
+    assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
+    assert calls(simulator, "users/id") <= ATTEMPTS
