@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
 
+    bench = commands.add_parser(
+        "bench", help="measure calls, latency, CPU and throughput against the simulator"
+    )
+    from gateway.bench import add_bench_arguments, run_bench
+
+    add_bench_arguments(bench)
+
     hashing = commands.add_parser(
         "hash-key", help="print the SHA-256 of a gateway API key read from standard input"
     )
@@ -52,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _simulator(args)
     if args.command == "hash-key":
         return _hash_key(args)
+    if args.command == "bench":
+        return run_bench(args)
     return _export(args)
 
 
