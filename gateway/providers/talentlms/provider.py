@@ -87,6 +87,12 @@ class TalentLmsProvider:
 
     def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
+        # Calls that depend on nothing else start now, beside the first list or record call,
+        # instead of one round trip after it.
+        if self._needs_portal_dates and not self._portal.dates_known:
+            self._once(("siteinfo",), self._portal.conventions, self._client)
+        if ("Category", "name") in selected_fields:
+            self._once(("categories",), self._client.categories)
 
     # --- lists ------------------------------------------------------------------------
 
@@ -262,7 +268,7 @@ class TalentLmsProvider:
     async def _conventions(self, *, force: bool = False) -> PortalConventions:
         """The portal's conventions, read from ``/siteinfo`` only when dates need them."""
         if force or self._needs_portal_dates:
-            return await self._portal.conventions(self._client)
+            return await self._once(("siteinfo",), self._portal.conventions, self._client)
         return self._portal.known_conventions
 
     async def get_users_by_email(self, emails: Sequence[str]) -> list[Result[User]]:
