@@ -38,3 +38,10 @@ async def test_readme_example_result_is_what_the_gateway_answers():
         "cacheHits": 0,
         "retries": 0,
     }
+
+
+def test_the_configuration_table_lists_every_setting():
+    from gateway.config import Settings
+
+    missing = [name.upper() for name in Settings.model_fields if name.upper() not in README]
+    assert not missing, f"README's configuration table lacks {missing}"
