@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,8 @@ class BenchConfig:
     throughput_seconds: float = 5.0
     cpu_repeats: int = 10
     seed: int = 7
+    soak_seconds: float = 0.0  # 0: no memory soak
+    soak_clients: int = 32
 
     @classmethod
     def quick_config(cls, output: Path, workers: int = 1) -> BenchConfig:
@@ -616,7 +618,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _uvicorn_subprocess(config: BenchConfig, workers: int) -> Iterator[str]:
+def _uvicorn_subprocess(config: BenchConfig, workers: int) -> Iterator[tuple[str, int]]:
     """``uvicorn --workers N --factory gateway.bench:bench_app`` on 127.0.0.1."""
     port = _free_port()
     command = [
@@ -651,7 +653,7 @@ def _uvicorn_subprocess(config: BenchConfig, workers: int) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start within 30 s")
             time.sleep(0.1)
-        yield base_url
+        yield base_url, process.pid
     finally:
         _SERVER_PEAKS.append(_peak_rss_kib(process.pid))
         process.terminate()
@@ -660,6 +662,52 @@ def _uvicorn_subprocess(config: BenchConfig, workers: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _rss_kib(pid: int) -> int | None:
+    """Current resident set (``VmRSS``, KiB) of ``pid`` (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _measure_soak(config: BenchConfig, op: Operation, progress: Progress) -> dict[str, Any]:
+    """RSS of one worker before and after ``soak_seconds`` of ``soak_clients`` clients.
+
+    Warmed up first, so that imports, caches and connection pools are in the start figure;
+    what is left is growth that would continue in production.
+    """
+    if config.soak_seconds <= 0:
+        return {"measured": False, "note": "not measured (run with --soak SECONDS)"}
+    samples: list[int | None] = []
+    requests = failed = 0
+    with _uvicorn_subprocess(config, 1) as (base_url, pid):
+        asyncio.run(_drive(base_url, op, config.soak_clients, min(5.0, config.soak_seconds)))
+        samples.append(_rss_kib(pid))
+        chunks = 6
+        for _ in range(chunks):
+            result = asyncio.run(
+                _drive(base_url, op, config.soak_clients, config.soak_seconds / chunks)
+            )
+            requests += int(result["requests"])
+            failed += int(result["failed"])
+            samples.append(_rss_kib(pid))
+    progress.step("memory soak")
+    start, end = samples[0], samples[-1]
+    growth = (end - start) / start * 100 if start and end else None
+    return {
+        "measured": True,
+        "seconds": config.soak_seconds,
+        "clients": config.soak_clients,
+        "requests": requests,
+        "failed": failed,
+        "rss_kib_samples": samples,
+        "rss_growth_percent": growth,
+    }
 
 
 def _measure_throughput(
@@ -671,7 +719,7 @@ def _measure_throughput(
         if workers > config.workers:
             out[key] = {"measured": False, "note": f"not measured (run with --workers {workers})"}
             continue
-        with _uvicorn_subprocess(config, workers) as base_url:
+        with _uvicorn_subprocess(config, workers) as (base_url, _):
             asyncio.run(_drive(base_url, op, 1, min(0.5, config.throughput_seconds)))  # warm
             result = asyncio.run(
                 _drive(base_url, op, config.concurrency, config.throughput_seconds)
@@ -735,7 +783,8 @@ def run_benchmark(config: BenchConfig, stream: Any = None) -> dict[str, Any]:
     size_iterations = max(3, config.iterations // 4)
     everything = operations + sizes
     throughput_steps = min(config.workers, 2)
-    progress = Progress(3 * len(everything) + throughput_steps, stream)
+    soak_steps = 1 if config.soak_seconds > 0 else 0
+    progress = Progress(3 * len(everything) + throughput_steps + soak_steps, stream)
     sdl_schema = build_sdl_schema(SDL_PATH.read_text(encoding="utf-8"))
 
     started = time.perf_counter()
@@ -746,6 +795,7 @@ def run_benchmark(config: BenchConfig, stream: Any = None) -> dict[str, Any]:
     latency.update(_measure_latency(config, sizes, size_iterations, progress))
     dashboard = next((op for op in operations if op.name == "learner_dashboard"), operations[0])
     throughput = _measure_throughput(config, dashboard, progress)
+    soak = _measure_soak(config, dashboard, progress)
 
     rows = [
         _operation_row(
@@ -776,6 +826,7 @@ def run_benchmark(config: BenchConfig, stream: Any = None) -> dict[str, Any]:
             **throughput,
         },
         "memory": {
+            "soak": soak,
             "peak_rss_kib_bench_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "peak_rss_kib_server_process": max(
                 (peak for peak in _SERVER_PEAKS if peak is not None), default=None
@@ -956,6 +1007,8 @@ def _markdown(report: dict[str, Any]) -> str:
         f"KiB; uvicorn server process (largest of master and workers) "
         f"{_fmt(mem['peak_rss_kib_server_process'])} KiB.",
         "",
+        _soak_line(mem["soak"]),
+        "",
         "## Latency vs. result size (dashboard for the first N users)",
         "",
         "![p50 latency vs. resolved fields](chart.svg)",
@@ -973,6 +1026,17 @@ def _markdown(report: dict[str, Any]) -> str:
         )
     lines += ["", f"Run took {report['wall_seconds']:.1f} s.", ""]
     return "\n".join(lines)
+
+
+def _soak_line(soak: dict[str, Any]) -> str:
+    if not soak["measured"]:
+        return f"Memory soak: {soak['note']}."
+    samples = ", ".join(_fmt(sample) for sample in soak["rss_kib_samples"])
+    return (
+        f"Memory soak ({soak['clients']} clients, {soak['seconds']:g} s, {soak['requests']} "
+        f"requests, {soak['failed']} failed): RSS {_fmt(soak['rss_growth_percent'], 1)} % "
+        f"growth after warm-up; samples (KiB) {samples}."
+    )
 
 
 def write_report(report: dict[str, Any], output: Path) -> None:
@@ -1008,6 +1072,14 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny size, for a CI smoke run")
     parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also run SECONDS of --soak-clients clients and report the server's RSS growth",
+    )
+    parser.add_argument("--soak-clients", type=int, default=defaults.soak_clients)
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -1019,7 +1091,11 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed ``add_bench_arguments`` options; 0 on success."""
     if args.quick:
-        config = BenchConfig.quick_config(Path(args.output), workers=args.workers)
+        config = replace(
+            BenchConfig.quick_config(Path(args.output), workers=args.workers),
+            soak_seconds=max(0.0, args.soak),
+            soak_clients=max(1, args.soak_clients),
+        )
     else:
         config = BenchConfig(
             users=args.users,
@@ -1029,6 +1105,8 @@ def run_bench(args: argparse.Namespace) -> int:
             concurrency=max(1, args.concurrency),
             output=Path(args.output),
             workers=args.workers,
+            soak_seconds=max(0.0, args.soak),
+            soak_clients=max(1, args.soak_clients),
         )
     try:
         report = run_benchmark(config)

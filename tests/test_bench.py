@@ -115,3 +115,18 @@ def test_cli_options_and_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert run_bench(args) == 0
     assert (tmp_path / "out" / "report.json").is_file()
     assert "report in" in capsys.readouterr().err
+
+
+def test_memory_soak_reports_rss_growth(tmp_path):
+    from gateway.bench import add_bench_arguments, run_bench
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    args = parser.parse_args(
+        ["--quick", "--soak", "1", "--soak-clients", "2", "--output", str(tmp_path)]
+    )
+    assert run_bench(args) == 0
+    soak = json.loads((tmp_path / "report.json").read_text())["memory"]["soak"]
+    assert soak["measured"] and soak["failed"] == 0 and soak["requests"] > 0
+    assert len(soak["rss_kib_samples"]) == 7 and soak["rss_growth_percent"] is not None
+    assert "Memory soak (2 clients" in (tmp_path / "report.md").read_text()
