@@ -179,7 +179,8 @@ async def test_pacing_keeps_every_window_under_the_cap(simulator, faults):
         body = (await client.post("/graphql", json=query)).json()
     assert "errors" not in body
     stamps = [
-        t for t, name in admin(simulator, "GET", "stats?timestamps=1")["timestamps"]
+        t
+        for t, name in admin(simulator, "GET", "stats?timestamps=1")["timestamps"]
         if name != "ratelimit"
     ]
     assert len(stamps) == 31  # the users page and 30 user records, queued, none refused
