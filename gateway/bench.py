@@ -32,7 +32,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,13 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from graphql import GraphQLResolveInfo, GraphQLSchema, graphql_sync
 from graphql import build_schema as build_sdl_schema
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.serving import serve_in_thread
 from gateway.simulator import Portal, SimulatorConfig, create_simulator_app, generate_portal
 
 __all__ = [
@@ -434,26 +433,6 @@ class ReplayUpstream(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
 
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on 127.0.0.1, a free port, in a thread (as the tests do)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _payload(op: Operation) -> dict[str, Any]:
     return {"query": op.query, "variables": op.variables}
 
@@ -544,7 +523,7 @@ def _measure_latency(
     """p50/p95 end to end over real HTTP, the simulator answering at ``latency_ms``."""
     app = _unthrottle(create_app(config.settings(latency_ms=config.latency_ms)))
     out: dict[str, dict[str, float]] = {}
-    with _serve(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+    with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         for op in operations:
             _checked(client.post("/graphql", json=_payload(op)), op)  # warm-up
             samples = []

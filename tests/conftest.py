@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.serving import serve_in_thread
 from gateway.simulator import SimulatorConfig, create_simulator_app
 
-
-@contextmanager
-def serve_over_http(app: Any) -> Iterator[str]:
-    """Run ``app`` with uvicorn on 127.0.0.1 at a free port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+serve_over_http = serve_in_thread  # any ASGI app over real HTTP on 127.0.0.1
 
 
 @asynccontextmanager
