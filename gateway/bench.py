@@ -335,30 +335,22 @@ def load_operations(portal: Portal, queries_dir: Path = QUERIES_DIR) -> list[Ope
     return operations
 
 
-SIZE_QUERY = """query Sized($first: Int!) {
-  users(first: $first) {
-    nodes {
-      name
-      emails { email }
-      role
-      enrollments {
-        nodes {
-          status
-          progressPercent
-          completedAt
-          course { title items { nodes { title type position children { title } } } }
-        }
-      }
-    }
-  }
-}"""
+def _size_query() -> str:
+    """The example dashboard (queries/learner_dashboard.graphql) with the user count a variable."""
+    text = (QUERIES_DIR / "learner_dashboard.graphql").read_text(encoding="utf-8")
+    sized = text.replace("query LearnerDashboard {", "query Sized($first: Int!) {").replace(
+        "users(first: 5)", "users(first: $first)"
+    )
+    if "$first" not in sized or "users(first: $first)" not in sized:
+        raise RuntimeError("queries/learner_dashboard.graphql no longer has the expected shape")
+    return sized
 
 
 def size_operation(first: int) -> Operation:
     """The dashboard for the first ``first`` users: the result grows with ``first``."""
     return Operation(
         name=f"dashboard[{first}]",
-        query=SIZE_QUERY,
+        query=_size_query(),
         variables={"first": first},
         minimum=_min_dashboard(first),
         naive=_naive_dashboard(first),

@@ -35,8 +35,7 @@ __all__ = [
     "filter_courses",
     "filter_enrollments",
     "filter_users",
-    "order_courses",
-    "order_users",
+    "order_records",
 ]
 
 T = TypeVar("T")
@@ -204,21 +203,17 @@ def _ordered(items: Sequence[T], key: Callable[[T], Any], order: Order) -> list[
     return present + missing
 
 
-def order_users(users: Sequence[User], order: Order | None) -> list[User]:
-    if order is None:
-        return list(users)
-    if order.field is UserOrderField.NAME:
-        return _ordered(users, lambda u: _folded(u.name) or None, order)
-    if order.field is UserOrderField.CREATED_AT:
-        return _ordered(users, lambda u: u.created_at, order)
-    return _ordered(users, lambda u: u.updated_at, order)
+def order_records(records: Sequence[T], order: Order | None) -> list[T]:
+    """Users or courses in ``order``; each order field names the model attribute it sorts.
 
-
-def order_courses(courses: Sequence[Course], order: Order | None) -> list[Course]:
+    Text sorts without regard to case.
+    """
     if order is None:
-        return list(courses)
-    if order.field is CourseOrderField.TITLE:
-        return _ordered(courses, lambda c: _folded(c.title) or None, order)
-    if order.field is CourseOrderField.CREATED_AT:
-        return _ordered(courses, lambda c: c.created_at, order)
-    return _ordered(courses, lambda c: c.updated_at, order)
+        return list(records)
+    name = order.field.value
+
+    def key(record: T) -> Any:
+        value = getattr(record, name)
+        return _folded(value) or None if isinstance(value, str) else value
+
+    return _ordered(records, key, order)

@@ -11,7 +11,7 @@ import strawberry
 from gateway.context import Info
 from gateway.errors import BadUserInput
 from gateway.pagination import Cursors
-from gateway.querying import filter_courses, filter_users, order_courses, order_users
+from gateway.querying import filter_courses, filter_users, order_records
 from schema.course_items import CourseItem
 from schema.courses import Course, CourseFilter, CourseOrder
 from schema.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
@@ -100,7 +100,7 @@ class Query:
         users = await provider.all_users(query, order, remote)
         if query is not None:
             users = filter_users(users, query)
-        return connection_from_list(cursors, order_users(users, order), args)  # type: ignore[return-value]
+        return connection_from_list(cursors, order_records(users, order), args)  # type: ignore[return-value]
 
     @strawberry.field(description="A course by id; null when there is none.")
     async def course(self, info: Info, id: strawberry.ID) -> Course | None:
@@ -133,7 +133,7 @@ class Query:
                 loaded = await info.context.loaders.category_by_id.load_many(ids)
                 names = {c.id: c.name for c in loaded if c is not None and c.name}
             courses = filter_courses(courses, query, names)
-        return connection_from_list(cursors, order_courses(courses, order), args)  # type: ignore[return-value]
+        return connection_from_list(cursors, order_records(courses, order), args)  # type: ignore[return-value]
 
     @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
     async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:
