@@ -1,4 +1,4 @@
-"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL) and ``/healthz``.
+"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL), ``/healthz``, ``/readyz``.
 
 A request to ``/graphql`` passes, in order: the body-size limit, authentication and account
 selection (``gateway.accounts``), the token limit, parsing and validation (operation limits
@@ -33,6 +33,7 @@ from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
+from gateway.health import Readiness
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
@@ -396,12 +397,15 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     graphql = RequestGuard(_GatewayGraphQL(runtime), runtime)
+    readiness = Readiness(runtime)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readiness.endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.readiness = readiness  # drained by the server on SIGTERM
     return app

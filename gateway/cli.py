@@ -16,8 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the GraphQL gateway (configured by environment)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="default: LMS_GATEWAY_HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: LMS_GATEWAY_PORT, else 8000")
     serve.add_argument("--log-level", default="info")
 
     simulator = commands.add_parser("simulator", help="run the TalentLMS v1 simulator standalone")
@@ -91,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.accounts import AccountsError
     from gateway.app import create_app
     from gateway.config import Settings
+    from gateway.serving import GracefulServer
 
     try:
         settings = Settings()
@@ -103,12 +104,14 @@ def _serve(args: argparse.Namespace) -> int:
     except AccountsError as exc:
         print(f"lms-gateway: {exc}", file=sys.stderr)
         return 2
-    url = f"http://{args.host}:{args.port}/graphql"
-    open_to_network = args.host not in LOOPBACK
+    host = args.host or settings.lms_gateway_host
+    port = settings.lms_gateway_port if args.port is None else args.port
+    url = f"http://{host}:{port}/graphql"
+    open_to_network = host not in LOOPBACK
     if open_to_network and not app.state.runtime.tenancy.requires_keys:
         if not settings.demo and not settings.lms_gateway_allow_anonymous:
             print(
-                f"lms-gateway: refusing to serve real portals on {args.host} without gateway "
+                f"lms-gateway: refusing to serve real portals on {host} without gateway "
                 "API keys: anyone who reaches it would act with the portals' admin keys. "
                 "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
                 "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
@@ -117,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         print(
             "lms-gateway: WARNING: no gateway API keys are configured and the server is bound "
-            f"to {args.host}: ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            f"to {host}: ANYONE WHO CAN REACH IT CAN QUERY IT.",
             file=sys.stderr,
         )
     if settings.demo:
@@ -131,7 +134,14 @@ def _serve(args: argparse.Namespace) -> int:
         target = settings.talentlms_base_url or settings.talentlms_domain
         print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
     print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=settings.lms_gateway_shutdown_timeout_seconds,
+    )
+    GracefulServer(config, on_exit=app.state.readiness.drain).run()
     return 0
 
 

@@ -143,6 +143,27 @@ class Settings(BaseSettings):
     lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
     lms_gateway_demo_date_format: str = "DDMMYYYY"
 
+    # --- operations: serving, health and shutdown ----------------------------------------
+    lms_gateway_host: str = Field(
+        default="127.0.0.1", description="Address `lms-gateway serve` binds (--host wins)."
+    )
+    lms_gateway_port: int = Field(
+        default=8000, ge=0, le=65535, description="Port `lms-gateway serve` binds (--port wins)."
+    )
+    lms_gateway_readiness_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a /readyz result is reused before the portals are asked again.",
+    )
+    lms_gateway_readiness_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait for one portal's /ratelimit in /readyz."
+    )
+    lms_gateway_shutdown_timeout_seconds: float = Field(
+        default=25.0,
+        gt=0,
+        description="After SIGTERM, seconds in-flight requests get to finish before cancelling.",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

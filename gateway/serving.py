@@ -1,16 +1,19 @@
-"""Running an ASGI app under uvicorn in a background thread (benchmark and tests)."""
+"""Running the gateway under uvicorn: in the foreground with a graceful SIGTERM
+(``lms-gateway serve``), or in a background thread (benchmark and tests)."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
-__all__ = ["serve_in_thread"]
+__all__ = ["GracefulServer", "serve_in_thread"]
 
 
 @contextmanager
@@ -31,3 +34,29 @@ def serve_in_thread(app: Any, *, start_timeout: float = 10.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server with two changes to how SIGTERM and SIGINT end it.
+
+    * ``on_exit`` runs first (the gateway marks itself draining, so ``/readyz`` answers 503
+      to anything that still reaches it).
+    * The signal is not raised again after the graceful shutdown. uvicorn re-raises it so
+      that the process dies of it (exit status 143 for SIGTERM); a shutdown that finished
+      every request is a success, so the process exits 0.
+
+    Then uvicorn does the rest: it stops accepting connections, lets in-flight requests
+    finish for up to ``timeout_graceful_shutdown`` seconds (then cancels them), and runs
+    the app's lifespan shutdown, which closes the upstream client.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl+C: stop waiting
+        else:
+            self.should_exit = True
