@@ -141,7 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=settings.lms_gateway_shutdown_timeout_seconds,
     )
-    GracefulServer(config, on_exit=app.state.readiness.drain).run()
+    GracefulServer(
+        config,
+        on_exit=app.state.readiness.drain,
+        drain_delay=settings.lms_gateway_shutdown_delay_seconds,
+    ).run()
     return 0
 
 

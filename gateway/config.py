@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         gt=0,
         description="After SIGTERM, seconds in-flight requests get to finish before cancelling.",
     )
+    lms_gateway_shutdown_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="After SIGTERM, seconds to keep serving (with /readyz at 503) before stopping.",
+    )
 
     @field_validator("talentlms_domain")
     @classmethod

@@ -37,10 +37,12 @@ def serve_in_thread(app: Any, *, start_timeout: float = 10.0) -> Iterator[str]:
 
 
 class GracefulServer(uvicorn.Server):
-    """uvicorn's server with two changes to how SIGTERM and SIGINT end it.
+    """uvicorn's server with three changes to how SIGTERM and SIGINT end it.
 
-    * ``on_exit`` runs first (the gateway marks itself draining, so ``/readyz`` answers 503
-      to anything that still reaches it).
+    * ``on_exit`` runs first: the gateway marks itself draining, so ``/readyz`` answers 503.
+    * With ``drain_delay`` seconds, it keeps accepting and serving that long before it
+      stops, so a load balancer that polls ``/readyz`` takes it out of rotation before its
+      socket closes. A second signal stops it at once.
     * The signal is not raised again after the graceful shutdown. uvicorn re-raises it so
       that the process dies of it (exit status 143 for SIGTERM); a shutdown that finished
       every request is a success, so the process exits 0.
@@ -50,13 +52,27 @@ class GracefulServer(uvicorn.Server):
     the app's lifespan shutdown, which closes the upstream client.
     """
 
-    def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, *, on_exit: Callable[[], None], drain_delay: float = 0.0
+    ) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        self._drain_delay = drain_delay
+        self._draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._on_exit()
+        if self._drain_delay > 0 and not self._draining:
+            self._draining = True
+            # A signal handler must not block; the main loop polls should_exit every 0.1 s.
+            timer = threading.Timer(self._drain_delay, self._stop)
+            timer.daemon = True
+            timer.start()
+            return
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl+C: stop waiting
         else:
             self.should_exit = True
+
+    def _stop(self) -> None:
+        self.should_exit = True

@@ -31,10 +31,18 @@ def gateway_env(**extra: str) -> dict[str, str]:
     return {**env, "LMS_GATEWAY_DEMO_LATENCY_MS": str(LATENCY_MS), **extra}
 
 
-def start(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
+def start(
+    env: dict[str, str], command: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """``lms-gateway serve`` (or ``command``, which must then take its port from
+    ``LMS_GATEWAY_PORT`` in ``env``) until /healthz answers; the process and its URL."""
+    if command is None:
+        port = free_port()
+        command = [*console_script(), "serve", "--port", str(port)]
+    else:
+        port = int(env["LMS_GATEWAY_PORT"])
     process = subprocess.Popen(
-        [*console_script(), "serve", "--port", str(port)],
+        command,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,3 +124,29 @@ def test_requests_still_running_at_the_shutdown_timeout_are_cancelled_and_it_exi
             process.communicate()
     assert process.returncode == 0, stderr
     assert "timeout graceful shutdown exceeded" in stderr
+
+
+def test_with_a_drain_delay_it_keeps_serving_but_reports_unready_until_a_second_signal():
+    env = gateway_env(LMS_GATEWAY_DEMO_LATENCY_MS="0", LMS_GATEWAY_SHUTDOWN_DELAY_SECONDS="600")
+    process, base = start(env)
+    try:
+        assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30  # the signal arrives asynchronously
+        while (readiness := httpx.get(f"{base}/readyz", timeout=30)).status_code == 200:
+            assert time.monotonic() < deadline, "/readyz never turned unready"
+            time.sleep(0.05)
+        answer = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30)
+        alive = httpx.get(f"{base}/healthz", timeout=30)
+        process.send_signal(signal.SIGTERM)  # the second one skips the rest of the delay
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert readiness.status_code == 503
+    assert readiness.json()["reason"] == "SHUTTING_DOWN"
+    assert answer.status_code == 200 and answer.json()["data"]["user"]["name"] == "Ingrid Rossi"
+    assert alive.status_code == 200
+    assert process.returncode == 0, stderr
+    assert refused(base)
