@@ -118,10 +118,13 @@ class Readiness:
         """``(HTTP status, JSON body)``; checks the portals only when the last result is old."""
         if self._draining:
             return 503, self._unready(SHUTTING_DOWN)
+        http = self._runtime.http
+        if http is None:  # not cached: the lifespan may start any moment
+            return 503, self._unready(NOT_STARTED)
         ttl = self._runtime.settings.lms_gateway_readiness_cache_seconds
         async with self._lock:  # concurrent probes wait for one check instead of repeating it
             if self._result is None or self._clock() - self._checked_at >= ttl:
-                self._result = await self._check()
+                self._result = await self._check(http)
                 self._checked_at = self._clock()
             status, body = self._result
         if self._draining:  # shutdown began while the portals were being asked
@@ -132,10 +135,7 @@ class Readiness:
         last = self._result[1]["accounts"] if self._result is not None else []
         return {"status": "unready", "reason": reason, "checkedAt": _now(), "accounts": last}
 
-    async def _check(self) -> tuple[int, dict[str, Any]]:
-        http = self._runtime.http
-        if http is None:
-            return 503, self._unready(NOT_STARTED)
+    async def _check(self, http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
         accounts = list(self._runtime.tenancy.accounts.values())
         results = await asyncio.gather(*(self._check_account(a, http) for a in accounts))
         ready = sum(result.ready for result in results)

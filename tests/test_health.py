@@ -209,3 +209,13 @@ async def test_draining_gateway_is_unready_without_asking_the_portal(clean_env):
     assert (answer.json()["status"], answer.json()["reason"]) == ("unready", "SHUTTING_DOWN")
     assert dict(stats.by_endpoint) == {"ratelimit": 1}
     assert alive.status_code == 200
+
+
+async def test_before_the_lifespan_starts_the_gateway_is_not_ready(clean_env):
+    app = create_app(Settings())
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    async with client:
+        answer = await client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["reason"] == "NOT_STARTED"
+    assert dict(app.state.runtime.simulator.state.stats.by_endpoint) == {}

@@ -45,3 +45,45 @@ def test_the_configuration_table_lists_every_setting():
 
     missing = [name.upper() for name in Settings.model_fields if name.upper() not in README]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def _configuration_rows() -> dict[str, str]:
+    """Variable → default cell of the configuration table; a row of ``A` / `B`` with a
+    default of ``x` / `y`` gives each its own."""
+    rows: dict[str, str] = {}
+    for line in README.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not re.fullmatch(r"`[A-Z_]+`( / `[A-Z_]+`)*", cells[0]):
+            continue
+        names = re.findall(r"`([A-Z_]+)`", cells[0])
+        defaults = cells[1].split(" / ") if len(names) > 1 else [cells[1]]
+        assert len(defaults) == len(names), line
+        rows.update(zip(names, defaults, strict=True))
+    return rows
+
+
+def _shown(value: object) -> str | None:
+    """How the table writes a default: `true`, `30` for 30.0, an enum's value; ``None`` when
+    the table describes it in words (unset, or a structure)."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    return f"`{getattr(value, 'value', value)}`"
+
+
+def test_the_configuration_table_shows_every_default():
+    from gateway.config import Settings
+
+    rows = _configuration_rows()
+    wrong = {}
+    for name, field in Settings.model_fields.items():
+        expected = _shown(field.get_default(call_default_factory=True))
+        cell = rows.get(name.upper())
+        if cell is None or (expected is not None and cell != expected):
+            wrong[name.upper()] = (cell, expected)
+        elif expected is None and cell.startswith("`"):
+            wrong[name.upper()] = (cell, "— or words: it has no simple default")
+    assert not wrong, f"README's configuration table disagrees with Settings: {wrong}"
