@@ -14,7 +14,7 @@ from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import gateway_client, serve_over_http
+from tests.conftest import RecordingUpstream, gateway_client, serve_over_http
 
 PORTAL_KEY = "portal-key-5c1d9e7a"
 WRONG_KEY = "revoked-portal-key-0b3f"
@@ -219,3 +219,16 @@ async def test_before_the_lifespan_starts_the_gateway_is_not_ready(clean_env):
     assert answer.status_code == 503
     assert answer.json()["reason"] == "NOT_STARTED"
     assert dict(app.state.runtime.simulator.state.stats.by_endpoint) == {}
+
+
+async def test_concurrent_probes_share_one_check(clean_env):
+    upstream = RecordingUpstream(SimulatorConfig(users=3, courses=1, latency_ms=50))
+    settings = Settings(
+        talentlms_base_url="http://upstream.test/api/v1",
+        talentlms_api_key=SimulatorConfig().api_key,
+        lms_gateway_readiness_cache_seconds=300,
+    )
+    async with gateway_client(settings, upstream) as client:
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(5)))
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert upstream.paths == ["/api/v1/ratelimit"]
