@@ -132,3 +132,28 @@ def test_the_default_command_serves_demo_data_and_passes_its_own_healthcheck():
     assert process.returncode == 0, stderr
     assert "DEMO DATA" in stderr
     assert run_healthcheck(healthcheck_command(stage), port) != 0  # and it notices a dead one
+
+
+def test_with_real_portals_and_no_gateway_keys_the_image_refuses_to_start():
+    command = json.loads(one(final_stage(), "CMD"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TALENTLMS_", "LMS_GATEWAY_"))},
+        "TALENTLMS_BASE_URL": "http://127.0.0.1:9/api/v1",
+        "TALENTLMS_API_KEY": "portal-key-not-to-be-shown",
+        "LMS_GATEWAY_PORT": str(free_port()),
+    }
+    image = subprocess.run(
+        [*console_script(), *command[1:]], env=env, capture_output=True, text=True, timeout=60
+    )
+    # The same policy when the address comes from LMS_GATEWAY_HOST instead of --host.
+    by_env = subprocess.run(
+        [*console_script(), "serve"],
+        env={**env, "LMS_GATEWAY_HOST": "0.0.0.0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for result in (image, by_env):
+        assert result.returncode == 2
+        assert "LMS_GATEWAY_ACCOUNTS_FILE" in result.stderr
+        assert "portal-key-not-to-be-shown" not in result.stderr
