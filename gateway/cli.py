@@ -194,9 +194,7 @@ def _build_manifest(args: argparse.Namespace) -> int:
     text = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(
-            f"lms-gateway: {len(manifest)} operations written to {args.output}", file=sys.stderr
-        )
+        print(f"lms-gateway: {len(manifest)} operations written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -143,7 +143,8 @@ def _parse_manifest(data: Any) -> Manifest:
         try:
             parse(operation.body)
         except GraphQLError as exc:
-            raise ManifestError(f"{where} ({operation.name}) does not parse: {exc.message}") from None
+            problem = f"{where} ({operation.name}) does not parse: {exc.message}"
+            raise ManifestError(problem) from None
         if seen.get(operation.id, operation.body) != operation.body:
             raise ManifestError(f"{where}: id {operation.id!r} is used for two different bodies")
         seen[operation.id] = operation.body
@@ -171,13 +172,13 @@ def build_manifest(directory: Path, schema: GraphQLSchema | None = None) -> Mani
             document = parse(text)
         except GraphQLError as exc:
             raise ManifestError(f"{path} does not parse: {exc.message}") from None
+        defined = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if not defined:
+            raise ManifestError(f"{path} has no operation")
         if schema is not None:
             errors = validate(schema, document)
             if errors:
                 raise ManifestError(f"{path} does not validate: {errors[0].message}")
-        defined = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if not defined:
-            raise ManifestError(f"{path} has no operation")
         for node in defined:
             if node.name is None:
                 raise ManifestError(f"{path}: every operation needs a name")
