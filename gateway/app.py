@@ -1,8 +1,9 @@
 """The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL) and ``/healthz``.
 
 A request to ``/graphql`` passes, in order: the body-size limit, authentication and account
-selection (``gateway.accounts``), the token limit, parsing and validation (operation limits
-and demand control, ``schema/``), and execution under a deadline.
+selection (``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``),
+the token limit, parsing and validation (operation limits and demand control, ``schema/``),
+and execution under a deadline.
 """
 
 from __future__ import annotations
