@@ -151,7 +151,7 @@ class PersistedQueries:
         """
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         if persisted is None:
-            if self.allowlist and isinstance(query, str):
+            if self.allowlist and query is not None:
                 return self._allowed_text(query)
             return query
         if self.store is None and self.manifest is None:
@@ -189,9 +189,9 @@ class PersistedQueries:
         await self.store.set(key, query)
         return query
 
-    def _allowed_text(self, query: str) -> str:
+    def _allowed_text(self, query: Any) -> str:
         assert self.manifest is not None
-        if self.manifest.lookup_body(sha256_hex(query)) is None:
+        if not isinstance(query, str) or self.manifest.lookup_body(sha256_hex(query)) is None:
             raise PersistedQueryError(
                 "PERSISTED_QUERY_NOT_ALLOWED",
                 "Only operations in the allow-list run, and this document is not one of them",

@@ -335,8 +335,19 @@ async def test_allowlist_runs_every_queries_operation_by_hash_and_by_text(allowl
         {"extensions": apq(sha(NAMES))},
         {"query": NAMES, "extensions": apq(sha(NAMES))},  # no registration at run time
         {"extensions": apq("not-a-manifest-id")},
+        [{"query": NAMES}],
+        [{"query": 7}],
     ],
-    ids=["ad-hoc", "introspection", "unparseable", "unknown-hash", "registration", "unknown-id"],
+    ids=[
+        "ad-hoc",
+        "introspection",
+        "unparseable",
+        "unknown-hash",
+        "registration",
+        "unknown-id",
+        "batched",
+        "batched-not-text",
+    ],
 )
 async def test_allowlist_refuses_anything_else_without_an_upstream_call(allowlist, body):
     upstream = RecordingUpstream()
@@ -347,11 +358,16 @@ async def test_allowlist_refuses_anything_else_without_an_upstream_call(allowlis
     )
     async with gateway_client(settings, upstream) as client:
         answer = await client.post("/graphql", json=body)
-        again = await client.post("/graphql", json={"extensions": body.get("extensions")})
-    assert answer.status_code == 403
-    assert only_error(answer.json())["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
-    if body.get("extensions"):
-        assert again.status_code == 403  # nothing was registered
+        if isinstance(body, list):
+            assert answer.status_code == 200
+            [error] = [only_error(item) for item in answer.json()]
+        else:
+            assert answer.status_code == 403
+            error = only_error(answer.json())
+            if body.get("extensions"):  # nothing was registered
+                again = await client.post("/graphql", json={"extensions": body["extensions"]})
+                assert again.status_code == 403
+    assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
     assert not [path for path in upstream.paths if "ratelimit" not in path]
 
 
