@@ -1,8 +1,9 @@
 """The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL), ``/healthz``, ``/readyz``.
 
 A request to ``/graphql`` passes, in order: the body-size limit, authentication and account
-selection (``gateway.accounts``), the token limit, parsing and validation (operation limits
-and demand control, ``schema/``), and execution under a deadline.
+selection (``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``),
+the token limit, parsing and validation (operation limits and demand control, ``schema/``),
+and execution under a deadline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,13 @@ from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
 from gateway.health import Readiness
+from gateway.persisted import (
+    PersistedQueries,
+    PersistedQueryError,
+    http_response_head,
+    persisted_queries,
+    refusal,
+)
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
@@ -106,6 +114,7 @@ class Runtime:
     guards: dict[str, UpstreamGuard] = field(default_factory=dict)
     cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
+    persisted: PersistedQueries = field(default_factory=PersistedQueries)
 
     def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
         """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
@@ -162,6 +171,12 @@ class _GatewayGraphQL(GraphQL[Context, None]):
             response = error_response(exc.status_code, code, exc.reason)
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with only a persisted query's hash is an operation, whatever it accepts.
+        return super().should_render_graphql_ide(request) and not _names_persisted_query(
+            request.query_params
+        )
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
@@ -190,9 +205,14 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         sub_response: Any,
     ) -> Any:
         if not isinstance(request_data, list):
-            return await super().execute_operation(
+            result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
+            # A refused persisted query is the request's whole answer: it sets the status.
+            if (head := http_response_head(result)) is not None:
+                sub_response.status_code = head[0]
+                sub_response.headers.update(head[1])
+            return result
         # A batch: every operation gets its own context, loaders and call count.
         account: AccountConfig = request.scope["state"]["account"]
         return await asyncio.gather(
@@ -221,7 +241,13 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         request_data: Any,
     ) -> Any:
         settings = self._runtime.settings
-        query = request_data.query
+        try:
+            query = await self._runtime.persisted.resolve(
+                request_data.query, request_data.extensions, scope=context.account_id
+            )
+        except PersistedQueryError as refused:
+            return refusal(refused)
+        request_data = replace(request_data, query=query)
         if isinstance(query, str):
             tokens = count_tokens(query, settings.lms_gateway_max_tokens)
             if tokens > settings.lms_gateway_max_tokens:
@@ -301,8 +327,13 @@ def _wants_ide(request: Request) -> bool:
     return (
         request.method == "GET"
         and "query" not in request.query_params
+        and not _names_persisted_query(request.query_params)
         and "text/html" in request.headers.get("accept", "")
     )
+
+
+def _names_persisted_query(params: Any) -> bool:
+    return "extensions" in params
 
 
 async def _read_body(request: Request, receive: Receive, limit: int) -> bytes | None:
@@ -374,6 +405,7 @@ def create_app(
         )
         if settings.lms_gateway_cache
         else None,
+        persisted=persisted_queries(settings),
     )
 
     @asynccontextmanager

@@ -1,10 +1,12 @@
-"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL."""
+"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL, build
+persisted-query manifests."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -52,6 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--generate", action="store_true", help="make a new random key and print it too"
     )
 
+    persisted = commands.add_parser(
+        "persisted-queries", help="persisted-query manifests (Apollo's format)"
+    )
+    persisted_commands = persisted.add_subparsers(dest="persisted_command", required=True)
+    build = persisted_commands.add_parser(
+        "build", help="write the manifest of every operation in a directory of .graphql files"
+    )
+    build.add_argument("directory", type=Path, help="e.g. queries/")
+    build.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -61,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _hash_key(args)
     if args.command == "bench":
         return run_bench(args)
+    if args.command == "persisted-queries":
+        return _build_manifest(args)
     return _export(args)
 
 
@@ -91,6 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.accounts import AccountsError
     from gateway.app import create_app
     from gateway.config import Settings
+    from gateway.persisted_manifest import ManifestError
     from gateway.serving import GracefulServer
 
     try:
@@ -101,7 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
             where = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
             print(f"lms-gateway: {where}: {error['msg']}", file=sys.stderr)
         return 2
-    except AccountsError as exc:
+    except (AccountsError, ManifestError) as exc:
         print(f"lms-gateway: {exc}", file=sys.stderr)
         return 2
     host = args.host or settings.lms_gateway_host
@@ -173,6 +188,29 @@ def _simulator(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     uvicorn.run(create_simulator_app(config), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _build_manifest(args: argparse.Namespace) -> int:
+    import json
+
+    from gateway.persisted_manifest import ManifestError, build_manifest
+    from schema import schema
+
+    if not args.directory.is_dir():
+        print(f"lms-gateway: {args.directory} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        manifest = build_manifest(args.directory, schema._schema)
+    except ManifestError as exc:
+        print(f"lms-gateway: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"lms-gateway: {len(manifest)} operations written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -240,3 +240,33 @@ class Settings(BaseSettings):
             users_paging=self.talentlms_users_paging,
             demo=self.demo,
         )
+
+    # --- persisted queries (APQ and allow-list mode) ---------------------------------------
+    lms_gateway_apq: bool = Field(
+        default=True, description="Automatic persisted queries: run documents by SHA-256 hash."
+    )
+    lms_gateway_apq_max_entries: int = Field(
+        default=10_000, ge=1, description="Documents the in-process APQ store keeps (LRU)."
+    )
+    lms_gateway_apq_max_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Total size of those documents."
+    )
+    lms_gateway_persisted_queries_manifest: Path | None = Field(
+        default=None, description="Apollo persisted-query manifest (JSON) of known operations."
+    )
+    lms_gateway_persisted_queries_allowlist: bool = Field(
+        default=False, description="Run only the manifest's operations."
+    )
+
+    @model_validator(mode="after")
+    def _allowlist_has_manifest(self) -> Settings:
+        if (
+            self.lms_gateway_persisted_queries_allowlist
+            and self.lms_gateway_persisted_queries_manifest is None
+        ):
+            raise ValueError(
+                "LMS_GATEWAY_PERSISTED_QUERIES_ALLOWLIST=true needs "
+                "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST (build one with "
+                "`lms-gateway persisted-queries build queries/ -o manifest.json`)"
+            )
+        return self

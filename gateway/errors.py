@@ -4,6 +4,7 @@
 
     GatewayError                      INTERNAL
     ├── BadUserInput                  BAD_USER_INPUT      the client sent something unusable
+    ├── PersistedQueryError           PERSISTED_QUERY_*   in gateway.persisted; also BAD_REQUEST
     └── UpstreamError                 UPSTREAM_ERROR      the provider failed in a way not below
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE  connect/read failure, timeout
         ├── UpstreamAuthFailed        UPSTREAM_AUTH_FAILED  401: key missing, wrong or revoked
