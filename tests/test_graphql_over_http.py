@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.graphql_over_http import (
@@ -25,7 +26,12 @@ from gateway.graphql_over_http import (
     request_error_status,
     response_media_type,
 )
-from tests.conftest import gateway_client, serve_over_http
+from tests.conftest import (
+    RecordingUpstream,
+    gateway_client,
+    serve_over_http,
+    upstream_settings,
+)
 
 AUDIT_PROJECT = Path(__file__).resolve().parent / "compliance"
 
@@ -50,9 +56,10 @@ def audit_command() -> list[str]:
     pytest.skip(missing)
 
 
-def run_audits(url: str) -> list[dict[str, Any]]:
+def run_audits(url: str, *headers: str) -> list[dict[str, Any]]:
+    flags = [arg for header in headers for arg in ("--header", header)]
     result = subprocess.run(
-        [*audit_command(), url], capture_output=True, text=True, timeout=300, check=False
+        [*audit_command(), url, *flags], capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode in (0, 1), result.stderr  # 1: a MUST audit failed
     results = json.loads(result.stdout)
@@ -79,6 +86,24 @@ def test_gateway_passes_the_graphql_over_http_audits(demo_settings: Settings):
     assert failing(results, "MUST") == {}
     should = failing(results, "SHOULD")
     assert set(should) == set(KNOWN_SHOULD_FAILURES), should
+
+
+def test_a_gateway_with_api_keys_passes_them_for_a_client_with_a_key(tmp_path: Path):
+    key = "lmsg_compliance_audit_key"
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[[api_keys]]\nname = "audit"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
+        encoding="utf-8",
+    )
+    settings = upstream_settings(lms_gateway_accounts_file=accounts)
+    app = create_app(settings, upstream_transport=RecordingUpstream())
+    with serve_over_http(app) as base:
+        keyed = run_audits(f"{base}/graphql", f"Authorization: Bearer {key}")
+        anonymous = run_audits(f"{base}/graphql")
+    assert failing(keyed, "MUST") == {}
+    assert set(failing(keyed, "SHOULD")) == set(KNOWN_SHOULD_FAILURES)
+    # Without the key every GraphQL request is a 401, which the audits see.
+    assert "13EE" in failing(anonymous, "MUST")
 
 
 def test_the_audit_notices_a_server_that_is_not_graphql():
