@@ -34,6 +34,12 @@ from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
+from gateway.graphql_over_http import (
+    JSON,
+    is_request_error,
+    request_error_status,
+    response_media_type,
+)
 from gateway.health import Readiness
 from gateway.persisted import (
     PersistedQueries,
@@ -142,10 +148,12 @@ class Runtime:
         )
 
 
-def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, *, media_type: str = JSON, **headers: str
+) -> JSONResponse:
     """A GraphQL-over-HTTP error body for a request refused before GraphQL ran."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers or None)
+    return JSONResponse(body, status_code=status, headers=headers or None, media_type=media_type)
 
 
 def _error_result(code: str, message: str, **extensions: Any) -> ExecutionResult:
@@ -163,12 +171,18 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         self._runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope=scope, receive=receive)
+        media_type = response_media_type(request.headers.get("accept"))
         # Strawberry answers refused requests in plain text; clients get GraphQL errors.
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
             code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
-            response = error_response(exc.status_code, code, exc.reason)
+            response = error_response(exc.status_code, code, exc.reason, media_type=media_type)
+        else:
+            if response.media_type == JSON:  # a GraphQL response (not the GraphiQL page)
+                response.headers["content-type"] = media_type
+        response.headers.add_vary_header("Accept")  # GET answers may be cached per type
         await response(scope, receive, send)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -176,6 +190,23 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         return super().should_render_graphql_ide(request) and not _names_persisted_query(
             request.query_params
         )
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        response_data = await super().process_result(request, result)
+        # The spec's media type: an operation refused before execution has no data entry.
+        if response_media_type(request.headers.get("accept")) != JSON and is_request_error(
+            result.data, result.errors
+        ):
+            del response_data["data"]
+        return response_data
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and "data" not in response_data:
+            status = request_error_status(response_data.get("errors") or [])
+            if status is not None:
+                response.status_code = status
+        return response
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         account: AccountConfig | None = request.scope["state"]["account"]
@@ -294,9 +325,13 @@ class RequestGuard:
             return
         limit = self._runtime.settings.lms_gateway_max_body_bytes
         body = await _read_body(request, receive, limit)
+        media_type = response_media_type(request.headers.get("accept"))
         if body is None:
             response = error_response(
-                413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit} bytes"
+                413,
+                "REQUEST_TOO_LARGE",
+                f"The request body is larger than {limit} bytes",
+                media_type=media_type,
             )
             await response(scope, receive, send)
             return
@@ -308,9 +343,9 @@ class RequestGuard:
             )
         except AccessDenied as denied:
             headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else {}
-            await error_response(denied.status, denied.code, denied.message, **headers)(
-                scope, receive, send
-            )
+            await error_response(
+                denied.status, denied.code, denied.message, media_type=media_type, **headers
+            )(scope, receive, send)
             return
         scope.setdefault("state", {})["account"] = access.account
         await self._app(scope, _replay(body), send)

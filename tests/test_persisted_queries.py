@@ -544,3 +544,24 @@ def test_build_refuses_documents_a_manifest_cannot_hold(tmp_path, capsys, files,
     assert main(["persisted-queries", "build", str(tmp_path), "-o", str(out)]) == 2
     assert problem in capsys.readouterr().err
     assert not out.exists()
+
+
+async def test_refusals_keep_their_status_under_the_graphql_response_media_type(settings):
+    # Under application/graphql-response+json a refused request has no `data` entry, but a
+    # persisted-query refusal keeps Apollo's status: PersistedQueryNotFound must stay 200 or
+    # Apollo Client treats it as a network error and never sends the document.
+    accept = {"accept": "application/graphql-response+json, application/json;q=0.9"}
+    async with gateway_client(settings) as client:
+        missed = await client.post("/graphql", json={"extensions": apq(sha(NAMES))}, headers=accept)
+        assert missed.status_code == 200
+        assert missed.headers["content-type"].startswith("application/graphql-response+json")
+        assert "data" not in missed.json()
+        assert missed.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+        mismatch = await client.post(
+            "/graphql", json={"query": NAMES, "extensions": apq(sha("other"))}, headers=accept
+        )
+        assert mismatch.status_code == 400
+        assert "data" not in mismatch.json()
+        code = mismatch.json()["errors"][0]["extensions"]["code"]
+        assert code == "PERSISTED_QUERY_HASH_MISMATCH"
