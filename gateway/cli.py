@@ -1,4 +1,5 @@
-"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL."""
+"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL (plain or
+subgraph)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.add_argument(
+        "--federation", action="store_true", help="the Apollo Federation 2 subgraph's SDL"
+    )
 
     bench = commands.add_parser(
         "bench", help="measure calls, latency, CPU and throughput against the simulator"
@@ -163,9 +167,11 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from schema import schema
+    from schema import build_schema, schema
+    from schema.limits import OperationLimits
 
-    sdl = schema.as_str() + "\n"
+    exported = build_schema(OperationLimits(), federation=True) if args.federation else schema
+    sdl = exported.as_str() + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(sdl)

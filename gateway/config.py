@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
     lms_gateway_demo_date_format: str = "DDMMYYYY"
 
+    # --- Apollo Federation ----------------------------------------------------------------
+    lms_gateway_federation: bool = Field(
+        default=False,
+        description="Serve /graphql as an Apollo Federation 2 subgraph (_service, _entities).",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

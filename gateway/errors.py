@@ -4,6 +4,7 @@
 
     GatewayError                      INTERNAL
     ├── BadUserInput                  BAD_USER_INPUT      the client sent something unusable
+    ├── RecordNotFound                NOT_FOUND           a record the client named is not there
     └── UpstreamError                 UPSTREAM_ERROR      the provider failed in a way not below
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE  connect/read failure, timeout
         ├── UpstreamAuthFailed        UPSTREAM_AUTH_FAILED  401: key missing, wrong or revoked
@@ -24,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "BadUserInput",
     "GatewayError",
+    "RecordNotFound",
     "UpstreamAuthFailed",
     "UpstreamBadResponse",
     "UpstreamError",
@@ -48,6 +50,12 @@ class GatewayError(Exception):
 
 class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
+
+
+class RecordNotFound(GatewayError):
+    """A record a client asked for by key does not exist (e.g. a federation entity)."""
+
+    code = "NOT_FOUND"
 
 
 class UpstreamError(GatewayError):
