@@ -16,6 +16,7 @@ from schema.cost import ENTITY_LOOKUPS
 from schema.federation import ENTITY_LOADERS
 from tests.conftest import QUERIES, counted, gateway_client, serve_over_http
 from tests.test_gateway import codes, post
+from tests.test_readme import EXAMPLES
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -207,6 +208,21 @@ async def test_representations_may_be_written_inline(subgraph):
         {"name": "Ingrid Rossi"},
         {"title": "Information Security Awareness"},
     ]
+
+
+async def test_the_readme_example_costs_what_the_readme_says(subgraph):
+    [example] = [e for e in EXAMPLES if "_entities" in e]
+    async with gateway_client(subgraph) as client:
+        body = await post(client, example)
+    user, item = body["data"]["_entities"]
+    assert (user["name"], item["course"]["title"]) == (
+        "Ingrid Rossi",
+        "Information Security Awareness",
+    )
+    assert counted(body["extensions"]["upstream"])["byEndpoint"] == {
+        "users/id": 1,
+        "courses/id": 1,
+    }
 
 
 # --- upstream calls and batching -------------------------------------------------------
