@@ -134,6 +134,8 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         target = settings.talentlms_base_url or settings.talentlms_domain
         print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
+    if settings.lms_gateway_federation:
+        print("lms-gateway: serving an Apollo Federation 2 subgraph", file=sys.stderr)
     print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
