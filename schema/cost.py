@@ -33,6 +33,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLUnionType,
     InlineFragmentNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -130,7 +131,7 @@ class _Walker:
                     found += self.fields(fragment.selection_set, seen | {name}, on)
         return found
 
-    def _applies(self, condition: Any, on: str | None) -> bool:
+    def _applies(self, condition: NamedTypeNode | None, on: str | None) -> bool:
         if on is None or condition is None or condition.name.value == on:
             return True
         named = self._context.schema.get_type(condition.name.value)
@@ -197,6 +198,7 @@ class _Walker:
             if isinstance(rep, Mapping)
             and isinstance(rep.get("__typename"), str)
             and isinstance(rep.get("id"), str | int)
+            and not isinstance(rep.get("id"), bool)
         }
         counts = Counter(type_name for type_name, _ in distinct)
         for type_name, count in counts.items():

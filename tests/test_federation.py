@@ -331,6 +331,21 @@ async def test_too_many_references_are_refused_before_any_call(subgraph):
     assert nested["errors"][0]["extensions"]["cost"]["estimatedCalls"] == 3 + 300
 
 
+async def test_only_the_fragments_of_referenced_types_are_costed(subgraph):
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { name } "
+        "... on Course { enrollments(filter: {status: [FAILED]}) { totalCount } } ...C } } "
+        "fragment C on CourseItem { course { enrollments(first: 50) { nodes { user { name } } "
+        "} } }"
+    )
+    async with gateway_client(subgraph) as client:
+        users = await post(client, query, {"r": refs("User", ["8", "2"])})
+        courses = await post(client, query, {"r": refs("Course", ["101"])})
+    assert users["extensions"]["cost"]["estimatedCalls"] == 2
+    # one courses/id, then a users/id per roster member (100 until a roster is seen)
+    assert courses["extensions"]["cost"]["estimatedCalls"] == 1 + 100
+
+
 async def test_operation_limits_hold_in_subgraph_mode(subgraph):
     settings = subgraph.model_copy(
         update={"lms_gateway_max_depth": 4, "lms_gateway_introspection": False}
