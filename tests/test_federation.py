@@ -14,7 +14,14 @@ from gateway.providers.talentlms.provider import TalentLmsProvider
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH
 from schema.cost import ENTITY_LOOKUPS
 from schema.federation import ENTITY_LOADERS
-from tests.conftest import QUERIES, counted, gateway_client, serve_over_http
+from tests.conftest import (
+    QUERIES,
+    RecordingUpstream,
+    counted,
+    gateway_client,
+    serve_over_http,
+    upstream_settings,
+)
 from tests.test_gateway import codes, post
 from tests.test_readme import EXAMPLES
 
@@ -172,6 +179,24 @@ async def test_unknown_ids_are_null_entities_with_coded_errors(subgraph):
         "users/id": 2,
         "courses/id": 2,
     }
+
+
+async def test_a_failing_upstream_call_nulls_only_its_entities():
+    upstream = RecordingUpstream()
+    upstream.faults[r"/users/id:2$"] = httpx.Response(
+        500, json={"error": {"type": "api_error", "message": "Something went wrong"}}
+    )
+    settings = upstream_settings(lms_gateway_federation=True, talentlms_retry_attempts=1)
+    representations = refs("User", ["8", "2"]) + refs("CourseEnrollment", ["2:104", "8:101"])
+    async with gateway_client(settings, upstream) as client:
+        body = await post(client, ENTITIES, {"r": representations})
+    found = body["data"]["_entities"]
+    assert found[1] is None and found[2] is None
+    assert (found[0]["id"], found[3]["id"]) == ("8", "8:101")
+    assert sorted((e["path"][1], e["extensions"]["code"]) for e in body["errors"]) == [
+        (1, "UPSTREAM_ERROR"),
+        (2, "UPSTREAM_ERROR"),
+    ]
 
 
 @pytest.mark.parametrize(
