@@ -430,7 +430,11 @@ def create_app(
     runtime = Runtime(
         settings=settings,
         tenancy=tenancy,
-        schema=build_schema(operation_limits(settings), settings.lms_gateway_max_batch_operations),
+        schema=build_schema(
+            operation_limits(settings),
+            settings.lms_gateway_max_batch_operations,
+            federation=settings.lms_gateway_federation,
+        ),
         simulator=simulator,
         portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
         guards={account_id: upstream_guard(settings) for account_id in tenancy.accounts},

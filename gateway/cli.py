@@ -1,5 +1,5 @@
-"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL, build
-persisted-query manifests."""
+"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL (plain or
+subgraph), build persisted-query manifests."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.add_argument(
+        "--federation", action="store_true", help="the Apollo Federation 2 subgraph's SDL"
+    )
 
     bench = commands.add_parser(
         "bench", help="measure calls, latency, CPU and throughput against the simulator"
@@ -148,6 +151,8 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         target = settings.talentlms_base_url or settings.talentlms_domain
         print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
+    if settings.lms_gateway_federation:
+        print("lms-gateway: serving an Apollo Federation 2 subgraph", file=sys.stderr)
     print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
     config = uvicorn.Config(
         app,
@@ -215,9 +220,11 @@ def _build_manifest(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from schema import schema
+    from schema import build_schema, schema
+    from schema.limits import OperationLimits
 
-    sdl = schema.as_str() + "\n"
+    exported = build_schema(OperationLimits(), federation=True) if args.federation else schema
+    sdl = exported.as_str() + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(sdl)

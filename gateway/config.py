@@ -169,6 +169,12 @@ class Settings(BaseSettings):
         description="After SIGTERM, seconds to keep serving (with /readyz at 503) before stopping.",
     )
 
+    # --- Apollo Federation ----------------------------------------------------------------
+    lms_gateway_federation: bool = Field(
+        default=False,
+        description="Serve /graphql as an Apollo Federation 2 subgraph (_service, _entities).",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

@@ -5,6 +5,7 @@
     GatewayError                      INTERNAL
     ├── BadUserInput                  BAD_USER_INPUT      the client sent something unusable
     ├── PersistedQueryError           PERSISTED_QUERY_*   in gateway.persisted; also BAD_REQUEST
+    ├── RecordNotFound                NOT_FOUND           a record the client named is not there
     └── UpstreamError                 UPSTREAM_ERROR      the provider failed in a way not below
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE  connect/read failure, timeout
         ├── UpstreamAuthFailed        UPSTREAM_AUTH_FAILED  401: key missing, wrong or revoked
@@ -25,6 +26,7 @@ from __future__ import annotations
 __all__ = [
     "BadUserInput",
     "GatewayError",
+    "RecordNotFound",
     "UpstreamAuthFailed",
     "UpstreamBadResponse",
     "UpstreamError",
@@ -49,6 +51,12 @@ class GatewayError(Exception):
 
 class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
+
+
+class RecordNotFound(GatewayError):
+    """A record a client asked for by key does not exist (e.g. a federation entity)."""
+
+    code = "NOT_FOUND"
 
 
 class UpstreamError(GatewayError):

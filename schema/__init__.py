@@ -1,4 +1,5 @@
-"""The gateway's GraphQL schema (Strawberry) and its exported SDL (``schema.graphql``)."""
+"""The gateway's GraphQL schema (Strawberry) and its exported SDL (``schema.graphql``;
+``schema.federation.graphql`` for the Federation 2 subgraph, see ``schema/federation.py``)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
 from schema.scalars import scalar_overrides
 
-__all__ = ["SDL_PATH", "GatewaySchema", "build_schema", "schema"]
+__all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "schema"]
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+SUBGRAPH_SDL_PATH = Path(__file__).with_name("schema.federation.graphql")
 logger = logging.getLogger("gateway.graphql")
 
 
@@ -37,21 +39,32 @@ class GatewaySchema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=original)
 
 
-def build_schema(limits: OperationLimits, max_batch_operations: int = 10) -> GatewaySchema:
-    """The schema with one app's operation limits (the SDL is the same for every app)."""
+def build_schema(
+    limits: OperationLimits, max_batch_operations: int = 10, *, federation: bool = False
+) -> GatewaySchema:
+    """The schema with one app's operation limits (the SDL is the same for every app).
+
+    ``federation``: the Apollo Federation 2 subgraph schema instead (``schema/federation.py``).
+    """
+    extensions = [
+        partial(AddValidationRules, limit_rules(limits)),
+        UpstreamAccounting,
+        DemandControl,
+        partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+    ]
+    config = StrawberryConfig(
+        batching_config={"max_operations": max_batch_operations},
+        disable_field_suggestions=limits.hide_suggestions,
+    )
+    if federation:
+        # Imported here: that module builds on this one, and plain gateways never need it.
+        from schema.federation import SubgraphSchema
+
+        return SubgraphSchema(
+            scalar_overrides=scalar_overrides, extensions=extensions, config=config
+        )
     return GatewaySchema(
-        query=Query,
-        scalar_overrides=scalar_overrides,
-        extensions=[
-            partial(AddValidationRules, limit_rules(limits)),
-            UpstreamAccounting,
-            DemandControl,
-            partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
-        ],
-        config=StrawberryConfig(
-            batching_config={"max_operations": max_batch_operations},
-            disable_field_suggestions=limits.hide_suggestions,
-        ),
+        query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
     )
 
 

@@ -11,12 +11,17 @@ field will be resolved on, and asks the provider's cost table what each field co
 List sizes come from ``first``/``last`` (default 25). The estimate is an upper bound on
 calls for the gateway's call plan (deduplication only makes the real count smaller) and
 is reported beside the actual count in ``extensions.cost``.
+
+A federation subgraph's ``_entities`` (``schema/federation.py``) costs, per distinct
+representation, what the root lookup of its type costs (``ENTITY_LOOKUPS``), and the
+fields selected on each type are walked once per distinct representation of it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
     FieldNode,
@@ -26,7 +31,9 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLUnionType,
     InlineFragmentNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -39,7 +46,15 @@ from gateway.cost import CostEstimate, CostTable, FieldCost
 from gateway.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
 from gateway.resilience import QuotaTracker
 
-__all__ = ["cost_rule", "estimate_operation"]
+__all__ = ["ENTITY_LOOKUPS", "cost_rule", "estimate_operation"]
+
+ENTITY_LOOKUPS: Final[dict[str, str]] = {
+    "User": "user",
+    "Course": "course",
+    "CourseItem": "courseItem",
+    "CourseEnrollment": "courseEnrollment",
+}
+"""The root lookup whose loader resolves a federation entity of each type."""
 
 
 def _page_size(arguments: Mapping[str, Any]) -> int:
@@ -90,21 +105,37 @@ class _Walker:
         if self._visits > MAX_VISITS:
             raise TooComplex
 
-    def fields(self, selection_set: SelectionSetNode, seen: frozenset[str]) -> list[FieldNode]:
-        """Fields of a selection set, fragments expanded (a fragment cycle is cut)."""
+    def fields(
+        self, selection_set: SelectionSetNode, seen: frozenset[str], on: str | None = None
+    ) -> list[FieldNode]:
+        """Fields of a selection set, fragments expanded (a fragment cycle is cut).
+
+        ``on``: only what applies to that object type, for selections on a union.
+        """
         found: list[FieldNode] = []
         for selection in selection_set.selections:
             self._visit()
             if isinstance(selection, FieldNode):
                 found.append(selection)
             elif isinstance(selection, InlineFragmentNode):
-                found += self.fields(selection.selection_set, seen)
+                if self._applies(selection.type_condition, on):
+                    found += self.fields(selection.selection_set, seen, on)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self._context.get_fragment(name)
-                if fragment is not None and name not in seen:
-                    found += self.fields(fragment.selection_set, seen | {name})
+                if (
+                    fragment is not None
+                    and name not in seen
+                    and self._applies(fragment.type_condition, on)
+                ):
+                    found += self.fields(fragment.selection_set, seen | {name}, on)
         return found
+
+    def _applies(self, condition: NamedTypeNode | None, on: str | None) -> bool:
+        if on is None or condition is None or condition.name.value == on:
+            return True
+        named = self._context.schema.get_type(condition.name.value)
+        return isinstance(named, GraphQLUnionType) and any(t.name == on for t in named.types)
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         try:
@@ -119,10 +150,11 @@ class _Walker:
         objects: int,
         full: bool,
         seen: frozenset[str] = frozenset(),
+        on_union: bool = False,
     ) -> None:
         if objects <= 0:
             return
-        nodes = self.fields(selection_set, seen)
+        nodes = self.fields(selection_set, seen, parent.name if on_union else None)
         planned: list[tuple[FieldNode, GraphQLField, dict[str, Any], FieldCost]] = []
         for node in nodes:
             name = node.name.value
@@ -130,6 +162,9 @@ class _Walker:
             if definition is None:
                 continue  # __typename, or an unknown field validation reports
             arguments = self.arguments(definition, node)
+            if name == "_entities" and parent is self._context.schema.query_type:
+                self.entities(node, arguments, seen)
+                continue
             self.check_paging(node, arguments)
             selected = (
                 frozenset(f.name.value for f in self.fields(node.selection_set, seen))
@@ -151,6 +186,34 @@ class _Walker:
                 continue
             child_full = full if cost.result_full is None else cost.result_full
             self.child(definition, node, arguments, cost, objects, child_full, seen)
+
+    def entities(self, node: FieldNode, arguments: Mapping[str, Any], seen: frozenset[str]) -> None:
+        """A subgraph's ``_entities``: each distinct reference costs its type's root lookup.
+
+        Representations that name no entity type, or no id, are refused without a call.
+        """
+        distinct = {
+            (rep.get("__typename"), str(rep.get("id")))
+            for rep in arguments.get("representations") or ()
+            if isinstance(rep, Mapping)
+            and isinstance(rep.get("__typename"), str)
+            and isinstance(rep.get("id"), str | int)
+            and not isinstance(rep.get("id"), bool)
+        }
+        counts = Counter(type_name for type_name, _ in distinct)
+        for type_name, count in counts.items():
+            lookup = ENTITY_LOOKUPS.get(type_name)
+            named = self._context.schema.get_type(type_name) if lookup else None
+            if lookup is None or not isinstance(named, GraphQLObjectType):
+                continue
+            cost = self._table.cost(
+                "Query", lookup, parent_full=True, arguments={"id": None}, selected=frozenset()
+            )
+            self.estimate.calls += count * cost.calls
+            self.estimate.once |= cost.once
+            if node.selection_set is not None:
+                full = True if cost.result_full is None else cost.result_full
+                self.walk(named, node.selection_set, count, full, seen, on_union=True)
 
     def child(
         self,

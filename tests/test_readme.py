@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import Settings
 from tests.conftest import counted, gateway_client
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -19,7 +20,9 @@ def test_the_readme_has_examples():
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: " ".join(e.split())[:40])
 async def test_readme_example_runs_without_errors(example):
-    async with gateway_client() as client:
+    # The Federation section's example needs the subgraph mode.
+    settings = Settings(lms_gateway_federation=True) if "_entities" in example else None
+    async with gateway_client(settings) as client:
         body = (await client.post("/graphql", json={"query": example})).json()
     assert "errors" not in body
     assert all(value is not None for value in body["data"].values())

@@ -1,4 +1,4 @@
-"""The exported SDL must match the schema the code builds."""
+"""The exported SDLs (plain and Federation 2 subgraph) must match the schemas the code builds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import pytest
 
 from gateway import model
 from gateway.cli import main
-from schema import SDL_PATH, schema
+from schema import SDL_PATH, SUBGRAPH_SDL_PATH, build_schema, schema
+from schema.limits import OperationLimits
+
+subgraph_schema = build_schema(OperationLimits(), federation=True)
 
 
 def test_exported_sdl_matches_the_code():
@@ -16,10 +19,38 @@ def test_exported_sdl_matches_the_code():
     )
 
 
+def test_exported_subgraph_sdl_matches_the_code():
+    exported = SUBGRAPH_SDL_PATH.read_text(encoding="utf-8")
+    assert exported == subgraph_schema.as_str() + "\n", (
+        "schema/schema.federation.graphql is stale: run "
+        "`lms-gateway export-schema --federation -o schema/schema.federation.graphql`"
+    )
+
+
 def test_export_command_writes_the_sdl(tmp_path):
     target = tmp_path / "out.graphql"
     assert main(["export-schema", "-o", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == schema.as_str() + "\n"
+
+
+def test_export_command_writes_the_subgraph_sdl(tmp_path):
+    target = tmp_path / "subgraph.graphql"
+    assert main(["export-schema", "--federation", "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == subgraph_schema.as_str() + "\n"
+
+
+def test_the_subgraph_schema_is_the_plain_one_plus_federation():
+    """Every plain type and field is in the subgraph unchanged; only federation is added."""
+    plain, federated = schema._schema.type_map, subgraph_schema._schema.type_map
+    added = set(federated) - set(plain)
+    # _FieldSet and link__*: argument types of @key and @link, which the SDL imports
+    assert added == {"_Any", "_Entity", "_Service", "_FieldSet", "link__Import", "link__Purpose"}
+    for name, graphql_type in plain.items():
+        fields = getattr(graphql_type, "fields", None)
+        if fields is None:
+            continue
+        extra = set(federated[name].fields) - set(fields)  # type: ignore[union-attr]
+        assert extra == ({"_service", "_entities"} if name == "Query" else set()), name
 
 
 def _camel(name: str) -> str:

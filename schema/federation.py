@@ -1,0 +1,172 @@
+"""The gateway as an Apollo Federation 2 subgraph (``LMS_GATEWAY_FEDERATION=true``).
+
+``User``, ``Course``, ``CourseItem`` and ``CourseEnrollment`` are entities keyed by ``id``.
+An id alone finds its record, without another upstream call: a course item's id carries its
+course (``{courseId}:{unitId}``) and an enrollment's its user (``{userId}:{courseId}``). So
+``_entities`` resolves each representation through the same per-operation loader as the
+root lookup of its type (``user``, ``course``, ``courseItem``, ``courseEnrollment``): all
+references of one request are one loader batch, duplicates are loaded once, and a
+reference costs what that lookup costs.
+
+The plain schema and its SDL know nothing of this: the ``@key`` directives sit on copies
+of the four types' Strawberry definitions that only the subgraph schema registers. The
+copies keep their class as ``origin``, so Strawberry resolves every field that returns one
+of the four to the keyed copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Final
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.federation import Schema as FederationSchema
+from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Key
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
+
+from gateway import model
+from gateway.context import Info
+from gateway.errors import BadUserInput, RecordNotFound
+from gateway.loaders import Loaders
+from schema import GatewaySchema
+from schema.cost import ENTITY_LOOKUPS
+from schema.course_items import CourseItem
+from schema.courses import Course
+from schema.enrollments import CourseEnrollment
+from schema.query import Query
+from schema.users import User
+
+__all__ = ["ENTITY_LOADERS", "FEDERATION_VERSION", "SubgraphQuery", "SubgraphSchema"]
+
+FEDERATION_VERSION: Final = "2.0"
+"""The oldest Federation 2: ``@key`` is all the subgraph uses, and every Federation 2
+router and composition accepts it."""
+
+ENTITY_LOADERS: Final[dict[str, Callable[[Loaders], Any]]] = {
+    "User": lambda loaders: loaders.user_by_id,
+    "Course": lambda loaders: loaders.course_by_id,
+    "CourseItem": lambda loaders: loaders.course_item_by_id,
+    "CourseEnrollment": lambda loaders: loaders.enrollment_by_id,
+}
+"""The loader that resolves a reference to each entity type: the root lookup's."""
+
+assert ENTITY_LOADERS.keys() == ENTITY_LOOKUPS.keys()  # resolution and cost name the same types
+
+Entity = Annotated[User | Course | CourseItem | CourseEnrollment, strawberry.union("_Entity")]
+
+
+def _keyed(graphql_type: type, model_type: type) -> StrawberryObjectDefinition:
+    """A copy of ``graphql_type``'s definition with ``@key(fields: "id")``.
+
+    Resolvers return the unified model's records, not Strawberry objects, so the copy also
+    says which records it stands for: that is how ``_Entity`` knows what it holds.
+    """
+    definition: StrawberryObjectDefinition = graphql_type.__strawberry_definition__  # type: ignore[attr-defined]
+    return dataclasses.replace(
+        definition,
+        directives=[*(definition.directives or ()), Key(fields="id")],  # type: ignore[arg-type]
+        is_type_of=lambda record, _info: isinstance(record, model_type),
+    )
+
+
+_ENTITY_DEFINITIONS: Final = (
+    _keyed(User, model.User),
+    _keyed(Course, model.Course),
+    _keyed(CourseItem, model.CourseItem),
+    _keyed(CourseEnrollment, model.CourseEnrollment),
+)
+
+
+@strawberry.type(name="_Service", description="This subgraph, for the router's composition.")
+class Service:
+    sdl: str
+
+
+def _reference(index: int, representation: object) -> tuple[str, str]:
+    """The type and id a representation names; ``BAD_USER_INPUT`` when it names none."""
+    where = f"representations[{index}]"
+    if not isinstance(representation, Mapping):
+        raise BadUserInput(f"{where} must be an object with __typename and id")
+    type_name = representation.get("__typename")
+    if not isinstance(type_name, str) or type_name not in ENTITY_LOADERS:
+        raise BadUserInput(f"{where}: __typename must be one of {', '.join(ENTITY_LOADERS)}")
+    key = representation.get("id")
+    if isinstance(key, bool) or not isinstance(key, str | int):
+        raise BadUserInput(f"{where}: a {type_name} is referenced by its id, a string")
+    return type_name, str(key)
+
+
+async def _entity(loaders: Loaders, index: int, representation: object) -> object:
+    """The record a representation names, or the error to report in its place."""
+    try:
+        type_name, key = _reference(index, representation)
+        record = await ENTITY_LOADERS[type_name](loaders).load(key)
+    except Exception as error:  # reported at _entities.<index>; the other entities stand
+        return error
+    if record is None:
+        return RecordNotFound(f'No {type_name} has the id "{key}"')
+    return record
+
+
+@strawberry.type(name="Query")
+class SubgraphQuery(Query):
+    @strawberry.field(name="_service")
+    def service(self, info: Info) -> Service:
+        return Service(sdl=info.schema.as_str())
+
+    @strawberry.field(
+        name="_entities",
+        description="Records by the representations a router sends; a representation "
+        "that names nothing is null, with an error at its index.",
+    )
+    async def entities(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[Entity | None]:
+        loaders = info.context.loaders
+        # One gather: every lookup is queued before the loaders dispatch their batch.
+        return await asyncio.gather(  # type: ignore[return-value]
+            *(_entity(loaders, index, rep) for index, rep in enumerate(representations))
+        )
+
+
+# Strawberry prints `schema @link(…) { query: Query }`; Apollo's subgraph libraries print
+# `extend schema @link(…)`, which says the same with the default root type names.
+_SCHEMA_DEFINITION = re.compile(r"\Aschema (@link\(.*?\)) \{\n  query: Query\n\}\n", re.S)
+
+
+class SubgraphSchema(GatewaySchema, FederationSchema):
+    """The gateway's schema with the Federation 2 subgraph fields and entity keys."""
+
+    def __init__(
+        self,
+        *,
+        scalar_overrides: Mapping[object, Any],
+        extensions: Iterable[type[SchemaExtension] | Callable[[], SchemaExtension]],
+        config: StrawberryConfig,
+    ) -> None:
+        super().__init__(
+            query=SubgraphQuery,
+            # Registered before any field is converted, so every reference to the four
+            # types finds the keyed copy (see the module's docstring).
+            types=_ENTITY_DEFINITIONS,  # type: ignore[arg-type]
+            scalar_overrides=dict(scalar_overrides),  # type: ignore[arg-type]
+            extensions=extensions,
+            config=config,
+            federation_version=FEDERATION_VERSION,
+        )
+        self._sdl: str | None = None
+
+    def as_str(self) -> str:
+        if self._sdl is None:
+            printed = super().as_str()
+            head = _SCHEMA_DEFINITION.match(printed)
+            if head is None:
+                raise RuntimeError("the subgraph SDL does not start with its @link")
+            self._sdl = f"extend schema {head.group(1)}\n" + printed[head.end() :]
+        return self._sdl
