@@ -88,9 +88,8 @@ def _hash_key(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.accounts import AccountsError
     from gateway.app import create_app
-    from gateway.config import Settings
+    from gateway.config import ConfigError, Settings
 
     try:
         settings = Settings()
@@ -100,7 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
             where = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
             print(f"lms-gateway: {where}: {error['msg']}", file=sys.stderr)
         return 2
-    except AccountsError as exc:
+    except ConfigError as exc:  # accounts file, tracing extra
         print(f"lms-gateway: {exc}", file=sys.stderr)
         return 2
     url = f"http://{args.host}:{args.port}/graphql"

@@ -143,6 +143,16 @@ class Settings(BaseSettings):
     lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
     lms_gateway_demo_date_format: str = "DDMMYYYY"
 
+    # --- tracing (OpenTelemetry; the exporter is configured by the standard OTEL_* variables)
+    lms_gateway_tracing: bool = Field(
+        default=False,
+        description="Trace HTTP requests, GraphQL operations and upstream calls (extra: tracing).",
+    )
+    lms_gateway_tracing_propagate_upstream: bool = Field(
+        default=False,
+        description="Send traceparent/tracestate to TalentLMS, a third party (off: not sent).",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -37,8 +39,15 @@ class GatewaySchema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=original)
 
 
-def build_schema(limits: OperationLimits, max_batch_operations: int = 10) -> GatewaySchema:
-    """The schema with one app's operation limits (the SDL is the same for every app)."""
+def build_schema(
+    limits: OperationLimits,
+    max_batch_operations: int = 10,
+    extra_extensions: Sequence[Any] = (),
+) -> GatewaySchema:
+    """The schema with one app's operation limits (the SDL is the same for every app).
+
+    ``extra_extensions`` are appended to the gateway's own (e.g. tracing's, when it is on).
+    """
     return GatewaySchema(
         query=Query,
         scalar_overrides=scalar_overrides,
@@ -47,6 +56,7 @@ def build_schema(limits: OperationLimits, max_batch_operations: int = 10) -> Gat
             UpstreamAccounting,
             DemandControl,
             partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+            *extra_extensions,
         ],
         config=StrawberryConfig(
             batching_config={"max_operations": max_batch_operations},
