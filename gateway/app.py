@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from cross_web import HTTPException  # Strawberry's own HTTP error (a dependency of it)
@@ -53,9 +53,13 @@ from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.tracing import start_tracing
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
 from schema.limits import OperationLimits, count_tokens
+
+if TYPE_CHECKING:
+    from gateway.tracing.tracer import Tracing
 
 __all__ = ["Runtime", "create_app", "demo_simulator_config", "operation_limits", "upstream_guard"]
 
@@ -121,6 +125,7 @@ class Runtime:
     cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
     persisted: PersistedQueries = field(default_factory=PersistedQueries)
+    tracing: Tracing | None = None  # None: tracing is off and nothing is wrapped
 
     def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
         """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
@@ -307,6 +312,33 @@ class _GatewayGraphQL(GraphQL[Context, None]):
             context.provider.close()
 
 
+class _TracedGatewayGraphQL(_GatewayGraphQL):
+    """The view with one span per GraphQL operation (only used when tracing is on)."""
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        assert self._runtime.tracing is not None
+        execute = super().execute_single
+        return await self._runtime.tracing.operation(
+            context,
+            lambda: execute(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            ),
+        )
+
+
 class RequestGuard:
     """Body-size limit, authentication and account choice, before GraphQL sees a request."""
 
@@ -409,12 +441,15 @@ def create_app(
     settings: Settings | None = None,
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """The gateway for ``settings`` (read from the environment when not given).
 
-    ``upstream_transport`` replaces the network for upstream calls (tests, fault injection).
+    ``upstream_transport`` replaces the network for upstream calls (tests, fault injection);
+    ``tracer_provider`` replaces the one tracing builds from ``OTEL_*`` (tests).
     """
     settings = settings or Settings()
+    tracing = start_tracing(settings, tracer_provider)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     simulator = None
     demo_key = ""
@@ -434,6 +469,7 @@ def create_app(
             operation_limits(settings),
             settings.lms_gateway_max_batch_operations,
             federation=settings.lms_gateway_federation,
+            extra_extensions=tracing.schema_extensions if tracing is not None else (),
         ),
         simulator=simulator,
         portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
@@ -445,6 +481,7 @@ def create_app(
         if settings.lms_gateway_cache
         else None,
         persisted=persisted_queries(settings),
+        tracing=tracing,
     )
 
     @asynccontextmanager
@@ -455,19 +492,29 @@ def create_app(
             pool=settings.talentlms_pool_timeout_seconds,
         )
         limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=limits, mounts=mounts, transport=upstream_transport
-        ) as http:
+        options: dict[str, Any] = {
+            "timeout": timeout,
+            "limits": limits,
+            "mounts": mounts,
+            "transport": upstream_transport,
+        }
+        client = httpx.AsyncClient(**options) if tracing is None else tracing.http_client(**options)
+        async with client as http:
             runtime.http = http
             yield
             for guard in runtime.guards.values():
                 await guard.aclose()
             runtime.http = None
+        if tracing is not None:
+            await asyncio.to_thread(tracing.shutdown)  # flushes spans; may wait on the network
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    graphql = RequestGuard(_GatewayGraphQL(runtime), runtime)
+    view = _GatewayGraphQL(runtime) if tracing is None else _TracedGatewayGraphQL(runtime)
+    graphql: ASGIApp = RequestGuard(view, runtime)
+    if tracing is not None:
+        graphql = tracing.middleware(graphql)
     readiness = Readiness(runtime)
     app = Starlette(
         routes=[

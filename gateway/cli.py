@@ -105,10 +105,8 @@ def _hash_key(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.accounts import AccountsError
     from gateway.app import create_app
-    from gateway.config import Settings
-    from gateway.persisted_manifest import ManifestError
+    from gateway.config import ConfigError, Settings
     from gateway.serving import GracefulServer
 
     try:
@@ -119,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
             where = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
             print(f"lms-gateway: {where}: {error['msg']}", file=sys.stderr)
         return 2
-    except (AccountsError, ManifestError) as exc:
+    except ConfigError as exc:  # accounts file, persisted-query manifest, tracing extra
         print(f"lms-gateway: {exc}", file=sys.stderr)
         return 2
     host = args.host or settings.lms_gateway_host

@@ -175,6 +175,16 @@ class Settings(BaseSettings):
         description="Serve /graphql as an Apollo Federation 2 subgraph (_service, _entities).",
     )
 
+    # --- tracing (OpenTelemetry; the exporter is configured by the standard OTEL_* variables)
+    lms_gateway_tracing: bool = Field(
+        default=False,
+        description="Trace HTTP requests, GraphQL operations and upstream calls (extra: tracing).",
+    )
+    lms_gateway_tracing_propagate_upstream: bool = Field(
+        default=False,
+        description="Send traceparent/tracestate to TalentLMS, a third party (off: not sent).",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

@@ -34,6 +34,8 @@ from graphql import (
     visit,
 )
 
+from gateway.config import ConfigError
+
 __all__ = [
     "MANIFEST_FORMAT",
     "Manifest",
@@ -49,7 +51,7 @@ _TYPES: Final = ("query", "mutation", "subscription")
 _MAX_ID_LENGTH: Final = 256
 
 
-class ManifestError(ValueError):
+class ManifestError(ConfigError):
     """The manifest cannot be used; the message names the file and what is wrong."""
 
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -40,10 +42,15 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    limits: OperationLimits, max_batch_operations: int = 10, *, federation: bool = False
+    limits: OperationLimits,
+    max_batch_operations: int = 10,
+    extra_extensions: Sequence[Any] = (),
+    *,
+    federation: bool = False,
 ) -> GatewaySchema:
     """The schema with one app's operation limits (the SDL is the same for every app).
 
+    ``extra_extensions`` are appended to the gateway's own (e.g. tracing's, when it is on).
     ``federation``: the Apollo Federation 2 subgraph schema instead (``schema/federation.py``).
     """
     extensions = [
@@ -51,6 +58,7 @@ def build_schema(
         UpstreamAccounting,
         DemandControl,
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+        *extra_extensions,
     ]
     config = StrawberryConfig(
         batching_config={"max_operations": max_batch_operations},

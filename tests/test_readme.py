@@ -51,8 +51,8 @@ def test_the_configuration_table_lists_every_setting():
 
 
 def _configuration_rows() -> dict[str, str]:
-    """Variable → default cell of the configuration table; a row of ``A` / `B`` with a
-    default of ``x` / `y`` gives each its own."""
+    """Variable → default cell of the configuration tables; a row of ``A` / `B`` with a
+    default of ``x` / `y`` gives each its own, and one default applies to every name."""
     rows: dict[str, str] = {}
     for line in README.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -60,6 +60,8 @@ def _configuration_rows() -> dict[str, str]:
             continue
         names = re.findall(r"`([A-Z_]+)`", cells[0])
         defaults = cells[1].split(" / ") if len(names) > 1 else [cells[1]]
+        if len(defaults) == 1:
+            defaults *= len(names)
         assert len(defaults) == len(names), line
         rows.update(zip(names, defaults, strict=True))
     return rows
