@@ -33,6 +33,7 @@ from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
+from gateway.graphiql import GraphiQLPage, graphiql_routes
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
@@ -151,6 +152,19 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         ide: GraphQL_IDE | None = "graphiql" if settings.lms_gateway_graphiql else None
         super().__init__(runtime.schema, graphql_ide=ide, allow_queries_via_get=True)
         self._runtime = runtime
+        self._ide_page = (
+            GraphiQLPage(
+                settings.lms_gateway_graphiql_assets,
+                requires_key=runtime.tenancy.requires_keys,
+            )
+            if ide
+            else None
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, whose assets the gateway serves itself (gateway.graphiql).
+        assert self._ide_page is not None
+        return self._ide_page.response()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry answers refused requests in plain text; clients get GraphQL errors.
@@ -400,6 +414,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *(graphiql_routes() if settings.lms_gateway_graphiql else []),
         ],
         lifespan=lifespan,
     )

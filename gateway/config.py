@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
     lms_gateway_demo_date_format: str = "DDMMYYYY"
 
+    # --- GraphiQL page ----------------------------------------------------------------------
+    lms_gateway_graphiql_assets: Literal["bundled", "cdn"] = Field(
+        default="bundled",
+        description="bundled: GraphiQL's scripts come from the gateway; cdn: from a public CDN.",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:
