@@ -111,16 +111,12 @@ def _integrity(package: Vendored, path: str) -> str:
     return entry["files"][path]
 
 
-def _content_hash(name: str) -> str:
-    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).digest()
-    return base64.urlsafe_b64encode(digest[:9]).decode()
-
-
-def _sri(name: str) -> str:
-    return (
-        "sha384-"
-        + base64.b64encode(hashlib.sha384((STATIC_DIR / name).read_bytes()).digest()).decode()
-    )
+def _own_asset(name: str) -> tuple[str, str]:
+    """URL (versioned by a hash of the content) and SRI hash of one of our own files."""
+    data = (STATIC_DIR / name).read_bytes()
+    version = base64.urlsafe_b64encode(hashlib.sha256(data).digest()[:9]).decode()
+    integrity = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    return f"{ASSETS_PATH}/{name}?v={version}", integrity
 
 
 class GraphiQLPage:
@@ -138,8 +134,8 @@ class GraphiQLPage:
             )
             scripts += [(f"{base}/{p}", _integrity(package, p)) for p in package.scripts]
             styles += [(f"{base}/{p}", _integrity(package, p)) for p in package.styles]
-        for name, into in ((_OWN_SCRIPT, scripts), (_OWN_STYLE, styles)):
-            into.append((f"{ASSETS_PATH}/{name}?v={_content_hash(name)}", _sri(name)))
+        scripts.append(_own_asset(_OWN_SCRIPT))
+        styles.append(_own_asset(_OWN_STYLE))
         crossorigin = ' crossorigin="anonymous"' if assets == "cdn" else ""
         config = json.dumps({"requiresKey": requires_key}).replace("<", "\\u003c")
         self.html = _PAGE.format(
