@@ -34,6 +34,7 @@ from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
+from gateway.graphiql import GraphiQLPage, graphiql_routes
 from gateway.graphql_over_http import (
     JSON,
     is_request_error,
@@ -174,6 +175,19 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         ide: GraphQL_IDE | None = "graphiql" if settings.lms_gateway_graphiql else None
         super().__init__(runtime.schema, graphql_ide=ide, allow_queries_via_get=True)
         self._runtime = runtime
+        self._ide_page = (
+            GraphiQLPage(
+                settings.lms_gateway_graphiql_assets,
+                requires_key=runtime.tenancy.requires_keys,
+            )
+            if ide
+            else None
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, whose assets the gateway serves itself (gateway.graphiql).
+        assert self._ide_page is not None
+        return self._ide_page.response()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
@@ -521,6 +535,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *(graphiql_routes() if settings.lms_gateway_graphiql else []),
         ],
         lifespan=lifespan,
     )

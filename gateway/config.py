@@ -185,6 +185,12 @@ class Settings(BaseSettings):
         description="Send traceparent/tracestate to TalentLMS, a third party (off: not sent).",
     )
 
+    # --- GraphiQL page ----------------------------------------------------------------------
+    lms_gateway_graphiql_assets: Literal["bundled", "cdn"] = Field(
+        default="bundled",
+        description="bundled: GraphiQL's scripts come from the gateway; cdn: from a public CDN.",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:
