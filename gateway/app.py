@@ -1,4 +1,5 @@
-"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL) and ``/healthz``.
+"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL), ``/healthz`` and
+``/metrics``.
 
 A request to ``/graphql`` passes, in order: the body-size limit, authentication and account
 selection (``gateway.accounts``), the token limit, parsing and validation (operation limits
@@ -21,6 +22,7 @@ import httpx
 from cross_web import HTTPException  # Strawberry's own HTTP error (a dependency of it)
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,11 +35,14 @@ from gateway.accounts import AccessDenied, Tenancy, authorize, load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, AccountConfig, Settings
 from gateway.context import Context
+from gateway.logs import OperationLog
+from gateway.metrics import GatewayMetrics
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.telemetry import RequestTelemetry, Telemetry, operation_record
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
 from schema.limits import OperationLimits, count_tokens
@@ -105,6 +110,7 @@ class Runtime:
     guards: dict[str, UpstreamGuard] = field(default_factory=dict)
     cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
+    telemetry: Telemetry = field(default_factory=Telemetry)  # metrics and logs subscribe
 
     def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
         """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
@@ -120,6 +126,8 @@ class Runtime:
             fresh=fresh,
             guard=self.guards.get(account.id),
             deadline=time.monotonic() + self.settings.lms_gateway_deadline_seconds,
+            observer=self.telemetry,
+            account_id=account.id,
         )
         provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
         return Context(
@@ -211,6 +219,40 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        # Every operation, refused ones included, is reported once it has its result.
+        started = time.perf_counter()
+        result: Any = None
+        try:
+            result = await self._execute_limited(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            return result
+        except HTTPException as exc:
+            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
+            result = _error_result(code, exc.reason)
+            raise
+        finally:
+            self._runtime.telemetry.operation_finished(
+                operation_record(
+                    account_id=context.account_id,
+                    operation_name=context.operation_name or request_data.operation_name,
+                    operation_type=context.operation_type,
+                    usage=context.usage,
+                    data=getattr(result, "data", None),
+                    errors=getattr(result, "errors", None) or (),
+                    duration=time.perf_counter() - started,
+                )
+            )
+
+    async def _execute_limited(
         self,
         request: Request,
         request_adapter: Any,
@@ -396,11 +438,25 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     graphql = RequestGuard(_GatewayGraphQL(runtime), runtime)
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ]
+    runtime.telemetry.subscribe(OperationLog(access_log=settings.lms_gateway_access_log))
+    if settings.lms_gateway_metrics:
+        # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
+        metrics = GatewayMetrics(
+            max_operation_names=settings.lms_gateway_metrics_max_operation_names,
+            guards=runtime.guards,
+            routes=lambda: [getattr(route, "path", "") for route in app.routes],
+        )
+        runtime.telemetry.subscribe(metrics)
+        token = settings.lms_gateway_metrics_token
+        endpoint = metrics.endpoint(token.get_secret_value() if token else None)
+        routes.append(Route("/metrics", endpoint, methods=["GET"]))
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-        ],
+        routes=routes,
+        middleware=[Middleware(RequestTelemetry, telemetry=runtime.telemetry)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
