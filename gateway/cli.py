@@ -86,11 +86,14 @@ def _hash_key(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from gateway.accounts import AccountsError
     from gateway.app import create_app
     from gateway.config import Settings
+    from gateway.logs import configure_logging
 
     try:
         settings = Settings()
@@ -105,33 +108,53 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     url = f"http://{args.host}:{args.port}/graphql"
     open_to_network = args.host not in LOOPBACK
-    if open_to_network and not app.state.runtime.tenancy.requires_keys:
-        if not settings.demo and not settings.lms_gateway_allow_anonymous:
-            print(
-                f"lms-gateway: refusing to serve real portals on {args.host} without gateway "
-                "API keys: anyone who reaches it would act with the portals' admin keys. "
-                "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
-                "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
-                file=sys.stderr,
-            )
-            return 2
+    anonymous = not app.state.runtime.tenancy.requires_keys
+    allowed = settings.demo or settings.lms_gateway_allow_anonymous
+    if open_to_network and anonymous and not allowed:
         print(
-            "lms-gateway: WARNING: no gateway API keys are configured and the server is bound "
-            f"to {args.host}: ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            f"lms-gateway: refusing to serve real portals on {args.host} without gateway "
+            "API keys: anyone who reaches it would act with the portals' admin keys. "
+            "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
+            "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
             file=sys.stderr,
         )
+        return 2
+    # From here on every line on stderr is a log record in one format (JSON by default),
+    # uvicorn's included; its access log is off because the gateway writes its own.
+    configure_logging(settings.lms_gateway_log_format, args.log_level)
+    log = logging.getLogger("gateway.cli")
+    if open_to_network and anonymous:
+        log.warning(
+            "no gateway API keys are configured and the server is bound to %s: "
+            "ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            args.host,
+        )
+    if open_to_network and settings.lms_gateway_metrics and not settings.lms_gateway_metrics_token:
+        log.warning(
+            "/metrics needs no key and the server is bound to %s: keep the port on an internal "
+            "network, or set LMS_GATEWAY_METRICS_TOKEN.",
+            args.host,
+        )
     if settings.demo:
-        print(
-            "lms-gateway: no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the "
-            f"embedded TalentLMS simulator ({settings.lms_gateway_demo_users} users, "
-            f"{settings.lms_gateway_demo_courses} courses, seed {settings.lms_gateway_demo_seed}).",
-            file=sys.stderr,
+        log.info(
+            "no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the embedded "
+            "TalentLMS simulator (%d users, %d courses, seed %d).",
+            settings.lms_gateway_demo_users,
+            settings.lms_gateway_demo_courses,
+            settings.lms_gateway_demo_seed,
         )
     else:
         target = settings.talentlms_base_url or settings.talentlms_domain
-        print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
-    print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        log.info("serving TalentLMS portal %s", target)
+    log.info("GraphQL and GraphiQL at %s", url)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # keep configure_logging's handler
+        access_log=False,
+    )
     return 0
 
 
