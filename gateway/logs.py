@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or current_request_id(),
+            "request_id": _given_id(record) or current_request_id(),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
@@ -71,6 +71,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def _given_id(record: logging.LogRecord) -> str | None:
+    """The id the filter stamped, for records formatted outside their request."""
+    value = getattr(record, "request_id", None)
+    return value if value and value != "-" else None
 
 
 class _TextFormatter(logging.Formatter):

@@ -28,11 +28,13 @@ class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected failures are one line; only unexpected ones deserve a traceback.
+        # Expected failures are one line; only unexpected ones deserve a traceback. The line
+        # names the code, not the message: messages may quote variables and query text.
         for error in errors:
             original = error.original_error
             if original is None or isinstance(original, GatewayError | GraphQLError):
-                logger.info("graphql error at %s: %s", error.path, error.message)
+                code = (error.extensions or {}).get("code") or getattr(original, "code", None)
+                logger.info("graphql error at %s: %s", error.path, code or "GRAPHQL_ERROR")
             else:
                 logger.error("unexpected error at %s", error.path, exc_info=original)
 
