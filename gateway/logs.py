@@ -22,13 +22,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from gateway.telemetry import (
-    CacheLookup,
-    OperationRecord,
-    RequestRecord,
-    UpstreamCall,
-    current_request_id,
-)
+from gateway.telemetry import Observer, OperationRecord, RequestRecord, current_request_id
 
 __all__ = ["JsonFormatter", "OperationLog", "RequestIdFilter", "configure_logging", "log_handler"]
 
@@ -132,9 +126,10 @@ def _name(value: str | None) -> str | None:
     return _PRINTABLE_NAME.sub("?", value[:_MAX_NAME])
 
 
-class OperationLog:
+class OperationLog(Observer):
     """Writes the per-operation line (``gateway.operation``) and the access line
-    (``gateway.access``) from telemetry events."""
+    (``gateway.access``) from telemetry events. Upstream calls are counted in the operation's
+    line: a line per call would drown it."""
 
     def __init__(self, *, access_log: bool = True) -> None:
         self._operations = logging.getLogger("gateway.operation")
@@ -169,12 +164,3 @@ class OperationLog:
             "duration_ms": round(record.duration * 1000, 3),
         }
         self._access.info("http request", extra={"fields": fields})
-
-    def upstream_call(self, call: UpstreamCall) -> None:
-        pass  # counted in the operation's line; a line per call would drown it
-
-    def upstream_retry(self, account_id: str, endpoint: str) -> None:
-        pass
-
-    def cache_lookup(self, lookup: CacheLookup) -> None:
-        pass

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import errors
 from gateway.resilience import UpstreamGuard
-from gateway.telemetry import CacheLookup, OperationRecord, RequestRecord, UpstreamCall
+from gateway.telemetry import CacheLookup, Observer, OperationRecord, RequestRecord, UpstreamCall
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
 
@@ -92,7 +92,7 @@ class OperationNames:
         return name
 
 
-class GatewayMetrics:
+class GatewayMetrics(Observer):
     """The gateway's metrics in a registry of their own, updated from telemetry events."""
 
     def __init__(

@@ -22,7 +22,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,21 +126,29 @@ class RequestRecord:
     duration: float
 
 
-class Observer(Protocol):
-    """What a subscriber implements. Calls happen on the event loop: they must not block."""
+class Observer:
+    """A subscriber: override the events it cares about (the others do nothing).
 
-    def request_finished(self, record: RequestRecord) -> None: ...
+    Calls happen on the event loop, inside the request: they must be quick and not block.
+    """
 
-    def operation_finished(self, record: OperationRecord) -> None: ...
+    def request_finished(self, record: RequestRecord) -> None:
+        pass
 
-    def upstream_call(self, call: UpstreamCall) -> None: ...
+    def operation_finished(self, record: OperationRecord) -> None:
+        pass
 
-    def upstream_retry(self, account_id: str, endpoint: str) -> None: ...
+    def upstream_call(self, call: UpstreamCall) -> None:
+        pass
 
-    def cache_lookup(self, lookup: CacheLookup) -> None: ...
+    def upstream_retry(self, account_id: str, endpoint: str) -> None:
+        pass
+
+    def cache_lookup(self, lookup: CacheLookup) -> None:
+        pass
 
 
-class Telemetry:
+class Telemetry(Observer):
     """Fans events out to the subscribed observers; one per app, shared by every request."""
 
     def __init__(self, observers: Iterable[Observer] = ()) -> None:
