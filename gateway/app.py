@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
@@ -138,6 +138,24 @@ class Runtime:
             max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
             guard=self.guards.get(account.id),
         )
+
+
+def _observe(runtime: Runtime, app_routes: Callable[[], Sequence[BaseRoute]]) -> list[Route]:
+    """Subscribe logs and metrics to the runtime's events; the ``/metrics`` route when on."""
+    settings = runtime.settings
+    runtime.telemetry.subscribe(OperationLog(access_log=settings.lms_gateway_access_log))
+    if not settings.lms_gateway_metrics:
+        return []
+    metrics = GatewayMetrics(
+        max_operation_names=settings.lms_gateway_metrics_max_operation_names,
+        guards=runtime.guards,
+        routes=lambda: [getattr(route, "path", "") for route in app_routes()],
+    )
+    runtime.telemetry.subscribe(metrics)
+    token = settings.lms_gateway_metrics_token
+    # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
+    endpoint = metrics.endpoint(token.get_secret_value() if token else None)
+    return [Route("/metrics", endpoint, methods=["GET"])]
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -438,24 +456,12 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     graphql = RequestGuard(_GatewayGraphQL(runtime), runtime)
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-    ]
-    runtime.telemetry.subscribe(OperationLog(access_log=settings.lms_gateway_access_log))
-    if settings.lms_gateway_metrics:
-        # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
-        metrics = GatewayMetrics(
-            max_operation_names=settings.lms_gateway_metrics_max_operation_names,
-            guards=runtime.guards,
-            routes=lambda: [getattr(route, "path", "") for route in app.routes],
-        )
-        runtime.telemetry.subscribe(metrics)
-        token = settings.lms_gateway_metrics_token
-        endpoint = metrics.endpoint(token.get_secret_value() if token else None)
-        routes.append(Route("/metrics", endpoint, methods=["GET"]))
     app = Starlette(
-        routes=routes,
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            *_observe(runtime, lambda: app.routes),
+        ],
         middleware=[Middleware(RequestTelemetry, telemetry=runtime.telemetry)],
         lifespan=lifespan,
     )

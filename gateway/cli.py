@@ -18,7 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the GraphQL gateway (configured by environment)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
 
     simulator = commands.add_parser("simulator", help="run the TalentLMS v1 simulator standalone")
     simulator.add_argument("--host", default="127.0.0.1")
