@@ -23,7 +23,7 @@ from gateway.config import Settings
 from gateway.logs import log_handler
 from gateway.simulator import SimulatorConfig
 from gateway.telemetry import RequestTelemetry, Telemetry, safe_request_id
-from tests.conftest import RecordingUpstream, serve_over_http
+from tests.conftest import RecordingUpstream, gateway_client, serve_over_http, upstream_settings
 from tests.test_http import clean_env, free_port, running
 
 __all__ = ["clean_env"]  # the fixture, imported for the serve test
@@ -250,3 +250,29 @@ def test_serve_can_write_text_logs(clean_env):
         httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "txt-1"})
     assert "gateway.access [txt-1] http request" in out.stderr
     assert not out.stderr.lstrip().startswith("{")
+
+
+async def test_an_upstream_failure_is_logged_by_code_endpoint_and_status(logs):
+    upstream = RecordingUpstream()
+    upstream.faults[r"/users/id:"] = httpx.Response(503, json={"error": {"message": "down"}})
+    settings = upstream_settings(talentlms_retry_attempts=1, lms_gateway_cache=False)
+    async with gateway_client(settings, upstream) as client:
+        response = await client.post(
+            "/graphql", json={"query": 'query Who { user(id: "2") { id } }'}
+        )
+    assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
+    request_id = response.headers["x-request-id"]
+    mine = [line for line in logs.lines if line["request_id"] == request_id]
+    error = next(line for line in mine if line["logger"] == "gateway.graphql")
+    assert (error["code"], error["endpoint"], error["upstream_status"]) == (
+        "UPSTREAM_ERROR",
+        "users/id",
+        503,
+    )
+    assert error["path"] == ["user"]
+    operation = next(line for line in mine if line["logger"] == "gateway.operation")
+    assert (operation["operation"], operation["outcome"], operation["upstream_calls"]) == (
+        "Who",
+        "UPSTREAM_ERROR",
+        1,
+    )
