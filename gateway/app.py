@@ -1,4 +1,5 @@
-"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL), ``/healthz``, ``/readyz``.
+"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL), ``/healthz``, ``/readyz``
+and ``/metrics``.
 
 A request to ``/graphql`` passes, in order: the body-size limit, authentication and account
 selection (``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``),
@@ -12,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,9 +23,10 @@ import httpx
 from cross_web import HTTPException  # Strawberry's own HTTP error (a dependency of it)
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
@@ -42,6 +44,8 @@ from gateway.graphql_over_http import (
     response_media_type,
 )
 from gateway.health import Readiness
+from gateway.logs import OperationLog
+from gateway.metrics import GatewayMetrics
 from gateway.persisted import (
     PersistedQueries,
     PersistedQueryError,
@@ -54,6 +58,7 @@ from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.telemetry import RequestTelemetry, Telemetry, operation_record
 from gateway.tracing import start_tracing
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
@@ -127,6 +132,7 @@ class Runtime:
     http: httpx.AsyncClient | None = None
     persisted: PersistedQueries = field(default_factory=PersistedQueries)
     tracing: Tracing | None = None  # None: tracing is off and nothing is wrapped
+    telemetry: Telemetry = field(default_factory=Telemetry)  # metrics and logs subscribe
 
     def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
         """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
@@ -142,6 +148,8 @@ class Runtime:
             fresh=fresh,
             guard=self.guards.get(account.id),
             deadline=time.monotonic() + self.settings.lms_gateway_deadline_seconds,
+            observer=self.telemetry,
+            account_id=account.id,
         )
         provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
         return Context(
@@ -152,6 +160,24 @@ class Runtime:
             max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
             guard=self.guards.get(account.id),
         )
+
+
+def _observe(runtime: Runtime, app_routes: Callable[[], Sequence[BaseRoute]]) -> list[Route]:
+    """Subscribe logs and metrics to the runtime's events; the ``/metrics`` route when on."""
+    settings = runtime.settings
+    runtime.telemetry.subscribe(OperationLog(access_log=settings.lms_gateway_access_log))
+    if not settings.lms_gateway_metrics:
+        return []
+    metrics = GatewayMetrics(
+        max_operation_names=settings.lms_gateway_metrics_max_operation_names,
+        guards=runtime.guards,
+        routes=lambda: [getattr(route, "path", "") for route in app_routes()],
+    )
+    runtime.telemetry.subscribe(metrics)
+    token = settings.lms_gateway_metrics_token
+    # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
+    endpoint = metrics.endpoint(token.get_secret_value() if token else None)
+    return [Route("/metrics", endpoint, methods=["GET"])]
 
 
 def error_response(
@@ -282,6 +308,40 @@ class _GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        # Every operation, refused ones included, is reported once it has its result.
+        started = time.perf_counter()
+        result: Any = None
+        try:
+            result = await self._execute_limited(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            return result
+        except HTTPException as exc:
+            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
+            result = _error_result(code, exc.reason)
+            raise
+        finally:
+            self._runtime.telemetry.operation_finished(
+                operation_record(
+                    account_id=context.account_id,
+                    operation_name=context.operation_name or request_data.operation_name,
+                    operation_type=context.operation_type,
+                    usage=context.usage,
+                    data=getattr(result, "data", None),
+                    errors=getattr(result, "errors", None) or (),
+                    duration=time.perf_counter() - started,
+                )
+            )
+
+    async def _execute_limited(
         self,
         request: Request,
         request_adapter: Any,
@@ -536,7 +596,9 @@ def create_app(
             Route("/readyz", readiness.endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *(graphiql_routes() if settings.lms_gateway_graphiql else []),
+            *_observe(runtime, lambda: app.routes),
         ],
+        middleware=[Middleware(RequestTelemetry, telemetry=runtime.telemetry)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

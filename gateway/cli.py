@@ -20,7 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the GraphQL gateway (configured by environment)")
     serve.add_argument("--host", help="default: LMS_GATEWAY_HOST, else 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: LMS_GATEWAY_PORT, else 8000")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
 
     simulator = commands.add_parser("simulator", help="run the TalentLMS v1 simulator standalone")
     simulator.add_argument("--host", default="127.0.0.1")
@@ -103,10 +105,13 @@ def _hash_key(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from gateway.app import create_app
     from gateway.config import ConfigError, Settings
+    from gateway.logs import configure_logging
     from gateway.serving import GracefulServer
 
     try:
@@ -124,39 +129,54 @@ def _serve(args: argparse.Namespace) -> int:
     port = settings.lms_gateway_port if args.port is None else args.port
     url = f"http://{host}:{port}/graphql"
     open_to_network = host not in LOOPBACK
-    if open_to_network and not app.state.runtime.tenancy.requires_keys:
-        if not settings.demo and not settings.lms_gateway_allow_anonymous:
-            print(
-                f"lms-gateway: refusing to serve real portals on {host} without gateway "
-                "API keys: anyone who reaches it would act with the portals' admin keys. "
-                "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
-                "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
-                file=sys.stderr,
-            )
-            return 2
+    anonymous = not app.state.runtime.tenancy.requires_keys
+    allowed = settings.demo or settings.lms_gateway_allow_anonymous
+    if open_to_network and anonymous and not allowed:
         print(
-            "lms-gateway: WARNING: no gateway API keys are configured and the server is bound "
-            f"to {host}: ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            f"lms-gateway: refusing to serve real portals on {host} without gateway "
+            "API keys: anyone who reaches it would act with the portals' admin keys. "
+            "Configure api_keys in LMS_GATEWAY_ACCOUNTS_FILE, bind to 127.0.0.1, or set "
+            "LMS_GATEWAY_ALLOW_ANONYMOUS=true.",
             file=sys.stderr,
         )
+        return 2
+    # From here on every line on stderr is a log record in one format (JSON by default),
+    # uvicorn's included; its access log is off because the gateway writes its own.
+    configure_logging(settings.lms_gateway_log_format, args.log_level)
+    log = logging.getLogger("gateway.cli")
+    if open_to_network and anonymous:
+        log.warning(
+            "no gateway API keys are configured and the server is bound to %s: "
+            "ANYONE WHO CAN REACH IT CAN QUERY IT.",
+            host,
+        )
+    if open_to_network and settings.lms_gateway_metrics and not settings.lms_gateway_metrics_token:
+        log.warning(
+            "/metrics needs no key and the server is bound to %s: keep the port on an internal "
+            "network, or set LMS_GATEWAY_METRICS_TOKEN.",
+            host,
+        )
     if settings.demo:
-        print(
-            "lms-gateway: no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the "
-            f"embedded TalentLMS simulator ({settings.lms_gateway_demo_users} users, "
-            f"{settings.lms_gateway_demo_courses} courses, seed {settings.lms_gateway_demo_seed}).",
-            file=sys.stderr,
+        log.info(
+            "no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the embedded "
+            "TalentLMS simulator (%d users, %d courses, seed %d).",
+            settings.lms_gateway_demo_users,
+            settings.lms_gateway_demo_courses,
+            settings.lms_gateway_demo_seed,
         )
     else:
         target = settings.talentlms_base_url or settings.talentlms_domain
-        print(f"lms-gateway: serving TalentLMS portal {target}", file=sys.stderr)
+        log.info("serving TalentLMS portal %s", target)
     if settings.lms_gateway_federation:
-        print("lms-gateway: serving an Apollo Federation 2 subgraph", file=sys.stderr)
-    print(f"lms-gateway: GraphQL and GraphiQL at {url}", file=sys.stderr)
+        log.info("serving an Apollo Federation 2 subgraph")
+    log.info("GraphQL and GraphiQL at %s", url)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=args.log_level,
+        log_config=None,  # keep configure_logging's handler
+        access_log=False,  # the gateway writes its own access line
         timeout_graceful_shutdown=settings.lms_gateway_shutdown_timeout_seconds,
     )
     GracefulServer(

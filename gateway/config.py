@@ -191,6 +191,23 @@ class Settings(BaseSettings):
         description="bundled: GraphiQL's scripts come from the gateway; cdn: from a public CDN.",
     )
 
+    # --- observability: metrics and logs ---------------------------------------------------
+    lms_gateway_metrics: bool = Field(
+        default=True, description="Serve Prometheus metrics at /metrics (outside the API keys)."
+    )
+    lms_gateway_metrics_token: SecretStr | None = Field(
+        default=None, description="When set, /metrics needs Authorization: Bearer <token>."
+    )
+    lms_gateway_metrics_max_operation_names: int = Field(
+        default=100, ge=0, description="Distinct operation names kept as labels; later: other."
+    )
+    lms_gateway_log_format: Literal["json", "text"] = Field(
+        default="json", description="How `serve` writes logs: JSON lines or plain text."
+    )
+    lms_gateway_access_log: bool = Field(
+        default=True, description="One structured line per HTTP request (gateway.access)."
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

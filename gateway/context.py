@@ -26,6 +26,9 @@ class Context:
     report_upstream: bool = True
     max_upstream_calls: int = 250
     guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
+    # Set by the schema once the document is parsed; for logs and metrics.
+    operation_name: str | None = None
+    operation_type: str = "unknown"
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.provider)

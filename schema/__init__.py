@@ -15,7 +15,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, UpstreamError
 from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
@@ -32,11 +32,20 @@ class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected failures are one line; only unexpected ones deserve a traceback.
+        # Expected failures are one line; only unexpected ones deserve a traceback. The line
+        # names the code (and the upstream endpoint and status), not the message: messages
+        # may quote variables, query text or what the provider echoed of them.
         for error in errors:
             original = error.original_error
             if original is None or isinstance(original, GatewayError | GraphQLError):
-                logger.info("graphql error at %s: %s", error.path, error.message)
+                code = (error.extensions or {}).get("code") or getattr(original, "code", None)
+                fields: dict[str, object] = {"code": code or "GRAPHQL_ERROR", "path": error.path}
+                if isinstance(original, UpstreamError):
+                    fields["endpoint"] = original.endpoint
+                    fields["upstream_status"] = original.status_code
+                logger.info(
+                    "graphql error at %s: %s", error.path, fields["code"], extra={"fields": fields}
+                )
             else:
                 logger.error("unexpected error at %s", error.path, exc_info=original)
 

@@ -22,7 +22,19 @@ logger = logging.getLogger("gateway.graphql")
 
 
 class UpstreamAccounting(SchemaExtension):
-    """Before execution: hand the selection to the provider. After: ``extensions.upstream``."""
+    """Before execution: hand the selection to the provider. After: ``extensions.upstream``,
+    and the operation's name and type on the context (for logs and metrics)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        context = ctx.context
+        if isinstance(context, Context) and ctx.graphql_document is not None:
+            context.operation_name = ctx.operation_name
+            try:
+                context.operation_type = ctx.operation_type.value
+            except Exception:  # no such operation in the document: the error says so
+                context.operation_type = "unknown"
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context

@@ -3,11 +3,15 @@
 One ``httpx.AsyncClient`` is shared by the whole process (opened and closed by the app's
 lifespan); a ``TalentLmsClient`` is a cheap per-operation view of it that knows the
 account's base URL and key and records every call in the operation's ``UpstreamUsage``.
+Each call, retry and cache lookup is also reported to an ``Observer`` (``gateway.telemetry``)
+as plain facts; what becomes of them (metrics, logs, traces) is not the client's business.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +31,7 @@ from gateway.errors import (
 )
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.resilience import UpstreamGuard
+from gateway.telemetry import CacheLookup, Observer, UpstreamCall
 from gateway.usage import UpstreamUsage
 
 __all__ = ["PROVIDER", "WRITES", "TalentLmsClient", "error_for_response"]
@@ -74,6 +79,8 @@ class TalentLmsClient:
         fresh: bool = False,
         guard: UpstreamGuard | None = None,
         deadline: float | None = None,
+        observer: Observer | None = None,
+        account_id: str = "",
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
@@ -84,6 +91,8 @@ class TalentLmsClient:
         self._fresh = fresh
         self._guard = guard
         self._deadline = deadline  # time.monotonic() by which the operation must end
+        self._observer = observer
+        self._account = account_id
 
     # --- read endpoints -----------------------------------------------------------------
 
@@ -173,9 +182,14 @@ class TalentLmsClient:
         url = self._base_url + path
         if self._cache is None or endpoint in WRITES:
             return await self._send("GET", url, name)
-        value, shared = await self._cache.fetch(
-            self._scope + path, name, lambda: self._send("GET", url, name), fresh=self._fresh
-        )
+        shared = False
+        try:
+            value, shared = await self._cache.fetch(
+                self._scope + path, name, lambda: self._send("GET", url, name), fresh=self._fresh
+            )
+        finally:  # a failed lookup is a miss: it made (or waited for) a call that failed
+            if self._observer is not None and self._cache.ttl(name) > 0:
+                self._observer.cache_lookup(CacheLookup(self._account, name, hit=shared))
         if shared:
             self._usage.record_cache_hit(name)
         return value
@@ -200,25 +214,60 @@ class TalentLmsClient:
             deadline=self._deadline,
             free=name == "ratelimit",  # /ratelimit does not count against the quota
             on_attempt=lambda: self._usage.record(name),
-            on_retry=self._usage.record_retry,
+            on_retry=lambda *retry: self._record_retry(name, *retry),
         )
+
+    def _record_retry(self, name: str, *retry: object) -> None:
+        self._usage.record_retry(*retry)
+        if self._observer is not None:
+            self._observer.upstream_retry(self._account, name)
 
     async def _read_quota(self) -> Any:
         # Free, and not part of any operation's count.
         return await self._request("GET", self._base_url + path_for("ratelimit"), "ratelimit", None)
 
     async def _request(self, method: str, url: str, name: str, data: dict[str, str] | None) -> Any:
+        started = time.perf_counter()
+        status: int | None = None
+        failure = ""
+        outcome = "ok"
         try:
-            response = await self._http.request(
-                method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
-            )
-        except httpx.TransportError as exc:
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            what = "did not answer in time" if timed_out else "could not be reached"
-            raise UpstreamUnavailable(
-                f"TalentLMS {what} ({type(exc).__name__})", provider=PROVIDER, endpoint=name
-            ) from None
-        return decode_response(response, name)
+            try:
+                response = await self._http.request(
+                    method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
+                )
+            except httpx.TransportError as exc:
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                failure = "timeout" if timed_out else "unreachable"
+                what = "did not answer in time" if timed_out else "could not be reached"
+                raise UpstreamUnavailable(
+                    f"TalentLMS {what} ({type(exc).__name__})", provider=PROVIDER, endpoint=name
+                ) from None
+            status = response.status_code
+            return decode_response(response, name)
+        except UpstreamError as exc:
+            outcome = exc.code
+            raise
+        except asyncio.CancelledError:  # the operation's deadline, or the client went away
+            failure = outcome = "cancelled"
+            raise
+        except Exception:
+            failure = failure or "error"
+            outcome = "INTERNAL"
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer.upstream_call(
+                    UpstreamCall(
+                        account_id=self._account,
+                        endpoint=name,
+                        method=method,
+                        status=status,
+                        outcome=outcome,
+                        duration=time.perf_counter() - started,
+                        failure=failure,
+                    )
+                )
 
 
 def decode_response(response: httpx.Response, name: str) -> Any:
