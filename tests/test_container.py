@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.test_http import console_script, free_port
-from tests.test_shutdown import start
+from tests.test_shutdown import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -117,18 +117,13 @@ def test_the_default_command_serves_demo_data_and_passes_its_own_healthcheck():
     }
     image_env = {k: v for k, v in environment(stage).items() if k.startswith("LMS_GATEWAY_")}
     env.update(image_env, LMS_GATEWAY_PORT=str(port))
-    process, base = start(env, [*console_script(), *command[1:]])
-    try:
+    with serving(env, [*console_script(), *command[1:]]) as (process, base):
         assert run_healthcheck(healthcheck_command(stage), port) == 0
         answer = httpx.post(f"{base}/graphql", json={"query": '{ user(id: "8") { name } }'})
         assert answer.json()["data"] == {"user": {"name": "Ingrid Rossi"}}
         assert httpx.get(f"{base}/readyz").status_code == 200
         process.send_signal(signal.SIGTERM)  # what `docker stop` sends
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert "DEMO DATA" in stderr
     assert run_healthcheck(healthcheck_command(stage), port) != 0  # and it notices a dead one

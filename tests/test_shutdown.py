@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -31,11 +33,13 @@ def gateway_env(**extra: str) -> dict[str, str]:
     return {**env, "LMS_GATEWAY_DEMO_LATENCY_MS": str(LATENCY_MS), **extra}
 
 
-def start(
+@contextmanager
+def serving(
     env: dict[str, str], command: list[str] | None = None
-) -> tuple[subprocess.Popen[str], str]:
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``lms-gateway serve`` (or ``command``, which must then take its port from
-    ``LMS_GATEWAY_PORT`` in ``env``) until /healthz answers; the process and its URL."""
+    ``LMS_GATEWAY_PORT`` in ``env``) once /healthz answers: the process and its URL. Killed
+    on the way out if the test has not ended it."""
     if command is None:
         port = free_port()
         command = [*console_script(), "serve", "--port", str(port)]
@@ -55,13 +59,19 @@ def start(
             raise AssertionError(f"exited early: {process.communicate()[1]}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
+                break
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             process.kill()
             raise AssertionError("did not start in time")
         time.sleep(0.1)
+    try:
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def refused(base: str) -> bool:
@@ -74,8 +84,7 @@ def refused(base: str) -> bool:
 
 def test_sigterm_finishes_the_request_in_flight_then_exits_0():
     env = gateway_env(LMS_GATEWAY_READINESS_TIMEOUT_SECONDS="30")
-    process, base = start(env)
-    try:
+    with serving(env) as (process, base):
         with ThreadPoolExecutor(2) as pool:
             query = pool.submit(httpx.post, f"{base}/graphql", json={"query": QUERY}, timeout=60)
             probe = pool.submit(httpx.get, f"{base}/readyz", timeout=60)
@@ -89,10 +98,6 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
                 time.sleep(0.05)
             answer, readiness = query.result(), probe.result()
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert answer.status_code == 200
     body = answer.json()
     assert "errors" not in body
@@ -108,28 +113,21 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
 
 def test_requests_still_running_at_the_shutdown_timeout_are_cancelled_and_it_exits_0():
     env = gateway_env(LMS_GATEWAY_SHUTDOWN_TIMEOUT_SECONDS="0.5")
-    process, base = start(env)
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            query = pool.submit(httpx.post, f"{base}/graphql", json={"query": QUERY}, timeout=60)
-            time.sleep(LATENCY_MS / 1000 / 2)
-            assert not query.done()
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=60)
-            with pytest.raises(httpx.HTTPError):
-                query.result().raise_for_status()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    with serving(env) as (process, base), ThreadPoolExecutor(1) as pool:
+        query = pool.submit(httpx.post, f"{base}/graphql", json={"query": QUERY}, timeout=60)
+        time.sleep(LATENCY_MS / 1000 / 2)
+        assert not query.done()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        with pytest.raises(httpx.HTTPError):
+            query.result().raise_for_status()
     assert process.returncode == 0, stderr
     assert "timeout graceful shutdown exceeded" in stderr
 
 
 def test_with_a_drain_delay_it_keeps_serving_but_reports_unready_until_a_second_signal():
     env = gateway_env(LMS_GATEWAY_DEMO_LATENCY_MS="0", LMS_GATEWAY_SHUTDOWN_DELAY_SECONDS="600")
-    process, base = start(env)
-    try:
+    with serving(env) as (process, base):
         assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30  # the signal arrives asynchronously
@@ -140,10 +138,6 @@ def test_with_a_drain_delay_it_keeps_serving_but_reports_unready_until_a_second_
         alive = httpx.get(f"{base}/healthz", timeout=30)
         process.send_signal(signal.SIGTERM)  # the second one skips the rest of the delay
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert readiness.status_code == 503
     assert readiness.json()["reason"] == "SHUTTING_DOWN"
     assert answer.status_code == 200 and answer.json()["data"]["user"]["name"] == "Ingrid Rossi"
