@@ -94,6 +94,18 @@ class RecordingUpstream(httpx.AsyncBaseTransport):
             self.in_flight -= 1
 
 
+def keyed_settings(tmp_path: Path, key: str, **overrides: Any) -> Settings:
+    """``upstream_settings`` behind one gateway API key (``key``) that reaches every account."""
+    from gateway.accounts import hash_key
+
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[[api_keys]]\nname = "client"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
+        encoding="utf-8",
+    )
+    return upstream_settings(lms_gateway_accounts_file=accounts, **overrides)
+
+
 def upstream_settings(**overrides: Any) -> Settings:
     """Settings for a gateway pointed at a TalentLMS double (not demo mode)."""
     values: dict[str, Any] = {

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.accounts import hash_key
 from gateway.config import Settings
 from gateway.graphiql import ASSETS_PATH, CDN_URL, STATIC_DIR, VENDOR_DIR, VENDORED
-from tests.conftest import RecordingUpstream, gateway_client, upstream_settings
+from tests.conftest import RecordingUpstream, gateway_client, keyed_settings
 
 HTML = {"Accept": "text/html"}
 KEY = "lmsg_graphiql_test_key_0001"
@@ -177,11 +176,7 @@ async def test_assets_refuse_paths_outside_their_folder(demo_settings):
 
 
 async def test_with_api_keys_the_page_and_assets_are_public_but_queries_are_not(tmp_path):
-    accounts = tmp_path / "accounts.toml"
-    accounts.write_text(
-        f'[[api_keys]]\nname = "ide"\nsha256 = "{hash_key(KEY)}"\naccounts = ["default"]\n'
-    )
-    settings = upstream_settings(lms_gateway_accounts_file=accounts)
+    settings = keyed_settings(tmp_path, KEY)
     async with gateway_client(settings, RecordingUpstream()) as client:
         page = await client.get("/graphql", headers=HTML)
         parsed = _parse(page.text)

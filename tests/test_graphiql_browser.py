@@ -18,10 +18,14 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.graphiql import ASSETS_PATH, CDN_URL, VENDORED
-from tests.conftest import RecordingUpstream, query_text, serve_over_http, upstream_settings
+from tests.conftest import (
+    RecordingUpstream,
+    keyed_settings,
+    query_text,
+    serve_over_http,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox (containers, root), no GPU, and none of Chromium's own calls home.
@@ -209,11 +213,7 @@ def test_the_origin_check_catches_a_page_that_loads_from_a_cdn(browse, demo_sett
 
 
 def test_a_user_with_a_gateway_api_key_uses_the_header_editor(browse, tmp_path):
-    accounts = tmp_path / "accounts.toml"
-    accounts.write_text(
-        f'[[api_keys]]\nname = "ide"\nsha256 = "{hash_key(KEY)}"\naccounts = ["default"]\n'
-    )
-    settings = upstream_settings(lms_gateway_accounts_file=accounts)
+    settings = keyed_settings(tmp_path, KEY)
     app = create_app(settings, upstream_transport=RecordingUpstream())
     query = '{ user(id: "8") { name role } }'
     with serve_over_http(app) as base:

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.graphql_over_http import (
@@ -29,8 +28,8 @@ from gateway.graphql_over_http import (
 from tests.conftest import (
     RecordingUpstream,
     gateway_client,
+    keyed_settings,
     serve_over_http,
-    upstream_settings,
 )
 
 AUDIT_PROJECT = Path(__file__).resolve().parent / "compliance"
@@ -90,12 +89,7 @@ def test_gateway_passes_the_graphql_over_http_audits(demo_settings: Settings):
 
 def test_a_gateway_with_api_keys_passes_them_for_a_client_with_a_key(tmp_path: Path):
     key = "lmsg_compliance_audit_key"
-    accounts = tmp_path / "accounts.toml"
-    accounts.write_text(
-        f'[[api_keys]]\nname = "audit"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
-        encoding="utf-8",
-    )
-    settings = upstream_settings(lms_gateway_accounts_file=accounts)
+    settings = keyed_settings(tmp_path, key)
     app = create_app(settings, upstream_transport=RecordingUpstream())
     with serve_over_http(app) as base:
         keyed = run_audits(f"{base}/graphql", f"Authorization: Bearer {key}")

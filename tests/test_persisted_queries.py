@@ -23,6 +23,7 @@ from tests.conftest import (
     QUERIES,
     RecordingUpstream,
     gateway_client,
+    keyed_settings,
     query_text,
     serve_over_http,
     simulator_stats,
@@ -113,12 +114,7 @@ async def test_apq_over_get_with_the_hash_in_the_extensions_parameter(settings):
 
 async def test_a_get_with_a_hash_still_needs_the_gateway_key(tmp_path):
     key = "lmsg_persisted_test_key_0001"
-    accounts = tmp_path / "accounts.toml"
-    accounts.write_text(
-        f'[[api_keys]]\nname = "web"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
-        encoding="utf-8",
-    )
-    settings = upstream_settings(lms_gateway_accounts_file=accounts)
+    settings = keyed_settings(tmp_path, key)
     params = {"extensions": json.dumps(apq(sha(NAMES)))}
     async with gateway_client(settings, RecordingUpstream()) as client:
         # A browser's Accept must not turn an operation into the (unauthenticated) IDE page.
