@@ -38,6 +38,7 @@ from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.upstream_http import upstream_http_client
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
 from schema.limits import OperationLimits, count_tokens
@@ -377,14 +378,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        timeout = httpx.Timeout(
-            settings.talentlms_timeout_seconds,
-            connect=settings.talentlms_connect_timeout_seconds,
-            pool=settings.talentlms_pool_timeout_seconds,
-        )
-        limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=limits, mounts=mounts, transport=upstream_transport
+        async with upstream_http_client(
+            settings, mounts=mounts, transport=upstream_transport
         ) as http:
             runtime.http = http
             yield

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     lms_gateway_demo_latency_ms: float = Field(default=0.0, ge=0)
     lms_gateway_demo_date_format: str = "DDMMYYYY"
 
+    # --- upstream HTTP performance ----------------------------------------------------------
+    talentlms_http_pool: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="Connection pool for upstream calls: aiohttp's (fast with many calls in "
+        "flight) or httpx's own.",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:
