@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError
-from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting
+from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting, ValidatedDocuments
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
 from schema.scalars import scalar_overrides
@@ -21,6 +22,7 @@ from schema.scalars import scalar_overrides
 __all__ = ["SDL_PATH", "GatewaySchema", "build_schema", "schema"]
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+VALIDATED_DOCUMENTS = 256  # document texts whose validation is remembered, per schema
 logger = logging.getLogger("gateway.graphql")
 
 
@@ -47,6 +49,7 @@ def build_schema(limits: OperationLimits, max_batch_operations: int = 10) -> Gat
             UpstreamAccounting,
             DemandControl,
             partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+            partial(ValidatedDocuments, OrderedDict(), VALIDATED_DOCUMENTS),
         ],
         config=StrawberryConfig(
             batching_config={"max_operations": max_batch_operations},
