@@ -60,6 +60,7 @@ from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy,
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.telemetry import RequestTelemetry, Telemetry, operation_record
 from gateway.tracing import start_tracing
+from gateway.upstream_http import upstream_http_client
 from gateway.usage import UpstreamUsage
 from schema import GatewaySchema, build_schema
 from schema.limits import OperationLimits, count_tokens
@@ -560,20 +561,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        timeout = httpx.Timeout(
-            settings.talentlms_timeout_seconds,
-            connect=settings.talentlms_connect_timeout_seconds,
-            pool=settings.talentlms_pool_timeout_seconds,
-        )
-        limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
-        options: dict[str, Any] = {
-            "timeout": timeout,
-            "limits": limits,
-            "mounts": mounts,
-            "transport": upstream_transport,
-        }
-        client = httpx.AsyncClient(**options) if tracing is None else tracing.http_client(**options)
-        async with client as http:
+        factory = httpx.AsyncClient if tracing is None else tracing.http_client
+        async with upstream_http_client(
+            settings, mounts=mounts, transport=upstream_transport, factory=factory
+        ) as http:
             runtime.http = http
             yield
             for guard in runtime.guards.values():

@@ -208,6 +208,13 @@ class Settings(BaseSettings):
         default=True, description="One structured line per HTTP request (gateway.access)."
     )
 
+    # --- upstream HTTP performance ----------------------------------------------------------
+    talentlms_http_pool: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="Connection pool for upstream calls: aiohttp's (fast with many calls in "
+        "flight) or httpx's own.",
+    )
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:

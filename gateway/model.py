@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +98,15 @@ class EnrollmentStatus(enum.Enum):
 class _Model(BaseModel):
     # Models are built once by a mapping function and only read afterwards.
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    if not TYPE_CHECKING:  # keeps type checkers strict about attribute names
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a missing attribute. pydantic's own __getattr__ looks for
+            # private attributes and extras (these models have neither) and formats a
+            # message; GraphQL execution probes every value with hasattr(value,
+            # "__await__"), thousands of times per large result.
+            raise AttributeError(name)
 
 
 # --- shared nested shapes -------------------------------------------------------------

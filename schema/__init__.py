@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError, UpstreamError
-from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting
+from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting, ValidatedDocuments
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
 from schema.scalars import scalar_overrides
@@ -25,6 +26,7 @@ __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "sc
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 SUBGRAPH_SDL_PATH = Path(__file__).with_name("schema.federation.graphql")
+VALIDATED_DOCUMENTS = 256  # document texts whose validation is remembered, per schema
 logger = logging.getLogger("gateway.graphql")
 
 
@@ -67,6 +69,7 @@ def build_schema(
         UpstreamAccounting,
         DemandControl,
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+        partial(ValidatedDocuments, OrderedDict(), VALIDATED_DOCUMENTS),
         *extra_extensions,
     ]
     config = StrawberryConfig(

@@ -300,6 +300,8 @@ def cost_rule(
     """
 
     class CostLimit(ValidationRule):
+        per_request = True  # depends on variables and quota: see ValidatedDocuments
+
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             name = node.name.value if node.name else None
             operations = [

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
 from gateway import model
 from gateway.context import Info
+from gateway.loaders import Pending
 from schema.links import course_from_ref
 from schema.scalars import JSON
 from schema.shared import Url
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CourseItem"]
 
+T = TypeVar("T")
 _Course = Annotated["Course", strawberry.lazy("schema.courses")]
 
 
@@ -43,21 +46,41 @@ class CourseItem:
     async def course(root: strawberry.Parent[model.CourseItem], info: Info) -> _Course | None:
         return await course_from_ref(info, root.course)  # type: ignore[return-value]
 
+    # parent and children: sync once the course's items are loaded (they are, for an item
+    # that came from them); an awaitable otherwise.
     @strawberry.field(description="The item this one belongs to, if any.")
-    async def parent(root: strawberry.Parent[model.CourseItem], info: Info) -> CourseItem | None:
+    def parent(root: strawberry.Parent[model.CourseItem], info: Info) -> CourseItem | None:
         if root.parent is None or root.course is None:
             return None
-        items = await info.context.loaders.course_items_by_course_id.load(root.course.id) or []
-        return next((item for item in items if item.id == root.parent.id), None)  # type: ignore[return-value]
+        parent_id = root.parent.id
+        return _with_items(  # type: ignore[return-value]
+            info, root.course.id, lambda items: next((i for i in items if i.id == parent_id), None)
+        )
 
     @strawberry.field(
         description="Items that belong to this one, in order. A plain list: a section's "
         "units are few and come with the course in one call."
     )
-    async def children(
-        root: strawberry.Parent[model.CourseItem], info: Info
-    ) -> list[CourseItem] | None:
+    def children(root: strawberry.Parent[model.CourseItem], info: Info) -> list[CourseItem] | None:
         if root.course is None:
             return []
-        items = await info.context.loaders.course_items_by_course_id.load(root.course.id) or []
-        return [item for item in items if item.parent is not None and item.parent.id == root.id]  # type: ignore[misc]
+        item_id = root.id
+        return _with_items(  # type: ignore[return-value]
+            info,
+            root.course.id,
+            lambda items: [i for i in items if i.parent is not None and i.parent.id == item_id],
+        )
+
+
+def _with_items(
+    info: Info, course_id: str, pick: Callable[[list[model.CourseItem]], T]
+) -> T | Awaitable[T]:
+    loader = info.context.loaders.course_items_by_course_id
+    items = loader.loaded(course_id)
+    if items is not Pending.PENDING:
+        return pick(items or [])
+
+    async def load() -> T:
+        return pick(await loader.load(course_id) or [])
+
+    return load()

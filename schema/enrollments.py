@@ -101,17 +101,16 @@ class CourseEnrollment:
     custom_fields: JSON
     remote_data: JSON | None
 
+    # Sync: the value, or an awaitable when a partial row must load its detail.
     @strawberry.field
-    async def status(
+    def status(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
     ) -> EnrollmentStatus | None:
-        enrollment = await with_detail(info, "CourseEnrollment", "status", root)
-        return enrollment.status  # type: ignore[union-attr, return-value]
+        return with_detail(info, "CourseEnrollment", "status", root)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def urls(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> list[Url]:
-        enrollment = await with_detail(info, "CourseEnrollment", "urls", root)
-        return enrollment.urls  # type: ignore[union-attr, return-value]
+    def urls(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> list[Url]:
+        return with_detail(info, "CourseEnrollment", "urls", root)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The learner.")
     async def user(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> _User | None:

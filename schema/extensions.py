@@ -4,10 +4,12 @@ and give every error a code in ``extensions.code``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from gateway.context import Context
 from gateway.cost import CostEstimate
@@ -16,7 +18,7 @@ from schema.cost import cost_rule
 from schema.limits import hide_suggestions
 from schema.selection import selected_fields
 
-__all__ = ["DemandControl", "ErrorCodes", "UpstreamAccounting"]
+__all__ = ["DemandControl", "ErrorCodes", "UpstreamAccounting", "ValidatedDocuments"]
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -133,3 +135,42 @@ def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
         original_error=None,
         extensions={**(error.extensions or {}), "code": code},
     )
+
+
+class ValidatedDocuments(SchemaExtension):
+    """Validation of a document text that already passed is not repeated in full.
+
+    The specified rules and the operation limits depend only on the schema and the text,
+    and validating costs as much as executing a small operation; rules marked
+    ``per_request`` (the cost estimate: variables, quota) run on every request. Only
+    successes are remembered, keyed by the text and the other rules (a rule made per
+    request without the mark never matches, so it always runs), in a bounded LRU shared
+    by the schema's requests.
+    """
+
+    def __init__(self, passed: OrderedDict[Hashable, None], max_entries: int) -> None:
+        self._passed = passed
+        self._max_entries = max_entries
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document, query = ctx.graphql_document, ctx.query
+        if document is None or query is None or ctx.pre_execution_errors is not None:
+            yield
+            return
+        per_request, fixed = [], []
+        for rule in ctx.validation_rules:
+            (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
+        key = (query, tuple(fixed))
+        if key in self._passed:
+            self._passed.move_to_end(key)
+            ctx.pre_execution_errors = validate(ctx.schema._schema, document, per_request)
+        else:
+            ctx.pre_execution_errors = validate_document(
+                ctx.schema._schema, document, ctx.validation_rules
+            )
+            if not ctx.pre_execution_errors:
+                self._passed[key] = None
+                if len(self._passed) > self._max_entries:
+                    self._passed.popitem(last=False)
+        yield

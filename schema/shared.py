@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from gateway import model
@@ -49,12 +51,22 @@ class Category:
         return category.name if category else None
 
 
-async def with_detail(
+def with_detail(
     info: Info, type_name: str, field: str, root: model.User | model.CourseEnrollment
-) -> model.User | model.CourseEnrollment:
-    """``root`` itself, or its full record when ``root`` is partial and lacks ``field``."""
+) -> Any:
+    """``root``'s ``field``; when ``root`` is partial and lacks it, an awaitable of the field
+    from the full record.
+
+    Plain values stay plain: an async resolver costs a coroutine per object, and an object
+    with two awaitable fields a task per field (graphql-core gathers them), for data the
+    parent already holds.
+    """
     if not root.partial or field not in info.context.provider.detail_only_fields.get(type_name, ()):
-        return root
+        return getattr(root, field)
+    return _from_detail(info, field, root)
+
+
+async def _from_detail(info: Info, field: str, root: model.User | model.CourseEnrollment) -> Any:
     loaders = info.context.loaders
     loader = loaders.user_by_id if isinstance(root, model.User) else loaders.enrollment_by_id
-    return await loader.load(root.id) or root
+    return getattr(await loader.load(root.id) or root, field)

@@ -44,9 +44,8 @@ class User:
     remote_data: JSON | None = strawberry.field(description="The provider's record as it came.")
 
     @strawberry.field(description="Organization or tenant (TalentLMS: the first branch).")
-    async def organization(root: strawberry.Parent[model.User], info: Info) -> Organization | None:
-        user = await with_detail(info, "User", "organization", root)
-        return user.organization  # type: ignore[union-attr, return-value]
+    def organization(root: strawberry.Parent[model.User], info: Info) -> Organization | None:
+        return with_detail(info, "User", "organization", root)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The user's manager, where the provider has one.")
     async def manager(root: strawberry.Parent[model.User], info: Info) -> User | None:

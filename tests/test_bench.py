@@ -109,7 +109,7 @@ def test_cli_options_and_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     parser = argparse.ArgumentParser()
     add_bench_arguments(parser)
     defaults = parser.parse_args([])
-    assert (defaults.latency_ms, defaults.iterations, defaults.concurrency) == (20.0, 20, 8)
+    assert (defaults.latency_ms, defaults.iterations, defaults.concurrency) == (50.0, 20, 8)
     assert (defaults.output, defaults.workers, defaults.quick) == (Path("bench-report"), 1, False)
     args = parser.parse_args(["--quick", "--output", str(tmp_path / "out")])
     assert run_bench(args) == 0
@@ -130,3 +130,16 @@ def test_memory_soak_reports_rss_growth(tmp_path):
     assert soak["measured"] and soak["failed"] == 0 and soak["requests"] > 0
     assert len(soak["rss_kib_samples"]) == 7 and soak["rss_growth_percent"] is not None
     assert "Memory soak (2 clients" in (tmp_path / "report.md").read_text()
+
+
+def test_simulator_subprocess_serves_the_configured_portal(monkeypatch):
+    """The latency run's upstream is its own process, configured from the environment."""
+    from gateway.bench import SIMULATOR_ENV, bench_simulator_app
+
+    config = BenchConfig(users=9, courses=3, latency_ms=50.0)
+    monkeypatch.setenv(SIMULATOR_ENV, config.simulator_env()[SIMULATOR_ENV])
+    simulator = bench_simulator_app().state.config
+    assert (simulator.users, simulator.courses, simulator.latency_ms) == (9, 3, 50.0)
+    settings = config.portal_settings("http://127.0.0.1:9")
+    assert settings["TALENTLMS_BASE_URL"] == "http://127.0.0.1:9/api/v1"
+    assert settings["TALENTLMS_API_KEY"] == simulator.api_key

@@ -91,3 +91,30 @@ async def test_estimates_learn_list_sizes_from_the_portal():
     # Unseen, a roster is assumed to have 100 members; once seen, its real size is used.
     assert cold["extensions"]["cost"]["estimatedCalls"] == 1 + 100
     assert warm["extensions"]["cost"]["estimatedCalls"] == 1 + roster
+
+
+async def test_a_validated_document_is_still_costed_on_every_request(monkeypatch):
+    """Validation of a known text is remembered; the cost rule (variables) is not."""
+    import schema.extensions
+
+    full = 0
+    validate_document = schema.extensions.validate_document
+
+    def counting(*args, **kwargs):
+        nonlocal full
+        full += 1
+        return validate_document(*args, **kwargs)
+
+    monkeypatch.setattr(schema.extensions, "validate_document", counting)
+    async with gateway_client() as client:
+        cheap = await post(client, DEEP, {"n": 2})
+        again = await post(client, DEEP, {"n": 2})
+        costly = await post(client, DEEP, {"n": 100})
+        invalid = [await post(client, "{ users { nodes { nope } } }") for _ in range(2)]
+    assert "errors" not in cheap and "errors" not in again
+    # Refused by the cost rule: over the call limit, or (the portal's quota now known) over
+    # what is left of it this hour.
+    assert codes(costly) in (["COST_LIMIT_EXCEEDED"], ["UPSTREAM_RATE_LIMITED"])
+    assert "data" not in costly or costly["data"] is None
+    assert all(codes(body) == ["GRAPHQL_VALIDATION_FAILED"] for body in invalid)
+    assert full == 3  # DEEP once, the invalid text every time

@@ -45,7 +45,7 @@ from gateway.providers.talentlms.portal import (
     TalentLmsPortal,
     users_page_plan,
 )
-from gateway.providers.talentlms.values import is_id
+from gateway.providers.talentlms.values import is_id, text
 from gateway.querying import CourseFilter, CourseOrderField, Order, UserFilter, UserOrderField
 
 __all__ = ["TalentLmsProvider"]
@@ -223,18 +223,23 @@ class TalentLmsProvider:
         ]
 
     async def get_user_enrollments(
-        self, user_ids: Sequence[str]
+        self, user_ids: Sequence[str], only_courses: Mapping[str, set[str]] | None = None
     ) -> list[Result[list[CourseEnrollment]]]:
+        """Each user's enrollments; with ``only_courses``, just those in the named courses
+        (a roster needs one enrollment of each of its learners, not every one they have)."""
         conventions = await self._conventions()
 
-        def build(_id: str, raw: Raw | object | None) -> list[CourseEnrollment] | None:
+        def build(user_id: str, raw: Raw | object | None) -> list[CourseEnrollment] | None:
             if raw is _GONE:
                 return []
             if not isinstance(raw, dict):
                 return None
+            entries = _entries(raw, "courses")
+            if only_courses is not None:
+                wanted = only_courses.get(user_id, set())
+                entries = [entry for entry in entries if text(entry.get("id")) in wanted]
             return [
-                map_user_enrollment(raw, entry, conventions, now=self._now)
-                for entry in _entries(raw, "courses")
+                map_user_enrollment(raw, entry, conventions, now=self._now) for entry in entries
             ]
 
         return await self._per_key(user_ids, self._user_detail, build)
@@ -256,8 +261,13 @@ class TalentLmsProvider:
 
     async def get_enrollments(self, ids: Sequence[str]) -> list[Result[CourseEnrollment]]:
         pairs = [split_enrollment_id(i) for i in ids]
-        user_ids = sorted({pair[0] for pair in pairs if pair})
-        by_user = dict(zip(user_ids, await self.get_user_enrollments(user_ids), strict=True))
+        wanted: dict[str, set[str]] = {}
+        for pair in pairs:
+            if pair:
+                wanted.setdefault(pair[0], set()).add(pair[1])
+        user_ids = sorted(wanted)
+        mapped = await self.get_user_enrollments(user_ids, only_courses=wanted)
+        by_user = dict(zip(user_ids, mapped, strict=True))
         return [
             _find(by_user.get(pair[0]) if pair else None, enrollment_id)
             for enrollment_id, pair in zip(ids, pairs, strict=True)

@@ -1,0 +1,78 @@
+"""The upstream HTTP client: aiohttp's pool by default, httpx's exceptions either way."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+from httpx_aiohttp import AiohttpTransport
+
+from gateway.config import Settings
+from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.upstream_http import upstream_http_client
+from tests.conftest import serve_over_http
+
+CONFIG = SimulatorConfig(latency_ms=300)
+AUTH = (CONFIG.api_key, "")
+
+
+def test_the_pool_is_chosen_by_setting():
+    assert isinstance(upstream_http_client(Settings())._transport, AiohttpTransport)
+    httpx_pool = upstream_http_client(Settings(talentlms_http_pool="httpx"))._transport
+    assert isinstance(httpx_pool, httpx.AsyncHTTPTransport)
+    with pytest.raises(ValueError, match="talentlms_http_pool"):
+        Settings(talentlms_http_pool="requests")
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+async def test_concurrent_calls_and_timeouts_over_real_http(pool):
+    settings = Settings(talentlms_http_pool=pool, talentlms_timeout_seconds=0.1)
+    with serve_over_http(create_simulator_app(CONFIG)) as simulator:
+        async with upstream_http_client(settings) as http:
+            with pytest.raises(httpx.TimeoutException):  # 300 ms of latency, 100 ms allowed
+                await http.get(f"{simulator}/api/v1/users/id:1", auth=AUTH)
+        relaxed = Settings(talentlms_http_pool=pool, talentlms_max_connections=4)
+        async with upstream_http_client(relaxed) as http:
+            urls = [f"{simulator}/api/v1/users/id:{n}" for n in range(1, 11)]
+            answers = await asyncio.gather(*(http.get(url, auth=AUTH) for url in urls))
+    assert [a.json()["id"] for a in answers] == [str(n) for n in range(1, 11)]
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+async def test_an_unreachable_portal_is_a_transport_error(pool):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+        with pytest.raises(httpx.TransportError):
+            await http.get(f"http://127.0.0.1:{port}/api/v1/users")
+
+
+class ForwardProxy:
+    """Answers what a forward proxy receives: requests whose target is an absolute URL."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        self.targets.append(scope["raw_path"].decode())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"id": "1"}'})
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+async def test_an_egress_proxy_from_the_environment_is_used(pool, monkeypatch):
+    # The portal's host does not resolve: only the proxy from HTTP_PROXY can reach it.
+    proxy = ForwardProxy()
+    with serve_over_http(proxy) as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+            answer = await http.get("http://portal.invalid/api/v1/users/id:1", auth=AUTH)
+    assert answer.json() == {"id": "1"}
+    assert proxy.targets == ["http://portal.invalid/api/v1/users/id:1"]
