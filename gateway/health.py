@@ -50,7 +50,7 @@ from gateway.resilience import QuotaTracker
 from gateway.usage import UpstreamUsage
 
 if TYPE_CHECKING:
-    from gateway.app import Runtime
+    from gateway.runtime import Runtime
 
 __all__ = ["AccountReadiness", "Readiness"]
 

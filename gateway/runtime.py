@@ -1,0 +1,125 @@
+"""What lives as long as the app: settings, accounts, schema, portals, their guards, the
+shared cache and HTTP client; and the per-operation ``Context`` each request gets from it."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway.accounts import Tenancy
+from gateway.cache import UpstreamCache
+from gateway.config import AccountConfig, Settings
+from gateway.context import Context
+from gateway.persisted import (
+    PersistedQueries,
+)
+from gateway.providers.talentlms.client import TalentLmsClient
+from gateway.providers.talentlms.portal import TalentLmsPortal
+from gateway.providers.talentlms.provider import TalentLmsProvider
+from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
+from gateway.simulator import SimulatorConfig
+from gateway.telemetry import Telemetry
+from gateway.usage import UpstreamUsage
+from schema import GatewaySchema
+from schema.limits import OperationLimits
+
+if TYPE_CHECKING:
+    from gateway.tracing.tracer import Tracing
+
+__all__ = ["Runtime", "demo_simulator_config", "operation_limits", "upstream_guard"]
+
+
+def demo_simulator_config(settings: Settings) -> SimulatorConfig:
+    return SimulatorConfig(
+        seed=settings.lms_gateway_demo_seed,
+        users=settings.lms_gateway_demo_users,
+        courses=settings.lms_gateway_demo_courses,
+        units_per_course=settings.lms_gateway_demo_units_per_course,
+        enrollments_per_user=settings.lms_gateway_demo_enrollments_per_user,
+        latency_ms=settings.lms_gateway_demo_latency_ms,
+        date_format=settings.lms_gateway_demo_date_format,
+    )
+
+
+def upstream_guard(settings: Settings) -> UpstreamGuard:
+    """One portal's retries, circuit breaker, pacing and quota, from the settings."""
+    return UpstreamGuard(
+        retry=RetryPolicy(
+            attempts=settings.talentlms_retry_attempts,
+            base_delay=settings.talentlms_retry_base_delay_seconds,
+            max_delay=settings.talentlms_retry_max_delay_seconds,
+        ),
+        breaker=CircuitBreaker(
+            failure_threshold=settings.talentlms_breaker_failures,
+            cool_down=settings.talentlms_breaker_cool_down_seconds,
+        ),
+        pacer=Pacer(
+            max_calls=settings.talentlms_pace_max_calls,
+            window=settings.talentlms_pace_window_seconds,
+        ),
+        quota=QuotaTracker(),
+        rng=random.Random(),
+        quota_refresh=settings.talentlms_quota_refresh_seconds,
+    )
+
+
+def operation_limits(settings: Settings) -> OperationLimits:
+    return OperationLimits(
+        max_depth=settings.lms_gateway_max_depth,
+        max_aliases=settings.lms_gateway_max_aliases,
+        max_directives=settings.lms_gateway_max_directives,
+        max_root_fields=settings.lms_gateway_max_root_fields,
+        max_tokens=settings.lms_gateway_max_tokens,
+        introspection=settings.lms_gateway_introspection,
+        hide_suggestions=settings.lms_gateway_hide_suggestions,
+    )
+
+
+@dataclass
+class Runtime:
+    """What lives as long as the app: settings, accounts, portals and the HTTP client."""
+
+    settings: Settings
+    tenancy: Tenancy
+    schema: GatewaySchema
+    simulator: Starlette | None
+    portals: dict[str, TalentLmsPortal] = field(default_factory=dict)
+    guards: dict[str, UpstreamGuard] = field(default_factory=dict)
+    cache: UpstreamCache | None = None
+    http: httpx.AsyncClient | None = None
+    persisted: PersistedQueries = field(default_factory=PersistedQueries)
+    tracing: Tracing | None = None  # None: tracing is off and nothing is wrapped
+    telemetry: Telemetry = field(default_factory=Telemetry)  # metrics and logs subscribe
+
+    def context_for(self, account: AccountConfig, *, fresh: bool = False) -> Context:
+        """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
+        assert self.http is not None, "the app's lifespan has not started"
+        usage = UpstreamUsage()
+        client = TalentLmsClient(
+            self.http,
+            base_url=account.base_url,
+            api_key=account.api_key,
+            usage=usage,
+            cache=self.cache,
+            cache_scope=account.id,
+            fresh=fresh,
+            guard=self.guards.get(account.id),
+            deadline=time.monotonic() + self.settings.lms_gateway_deadline_seconds,
+            observer=self.telemetry,
+            account_id=account.id,
+        )
+        provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
+        return Context(
+            account_id=account.id,
+            provider=provider,
+            usage=usage,
+            report_upstream=self.settings.lms_gateway_upstream_extension,
+            max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
+            guard=self.guards.get(account.id),
+        )
