@@ -85,7 +85,9 @@ class OperationLimits:
       fragment-heavy documents code generators write, and still bounds parsing work.
     * ``introspection`` — False refuses ``__schema`` and ``__type`` (``__typename`` stays
       allowed). When allowed, their subtrees do not count for depth (GraphQL Armor's
-      ``ignoreIntrospection``), so GraphiQL's introspection query (depth 15) passes.
+      ``ignoreIntrospection``), so GraphiQL's introspection query (depth 15) passes; queries
+      that cycle through types (fields → type → fields …) are refused by graphql-core's
+      ``MaxIntrospectionDepthRule``, one of the specified rules.
     * ``hide_suggestions`` — remove every "Did you mean …?" from error messages, so that a
       client without introspection cannot discover the schema from typos.
     """

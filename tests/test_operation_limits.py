@@ -96,6 +96,21 @@ async def test_within_the_limits_the_same_shapes_run(demo_settings):
                 assert "errors" not in body, (query, body.get("errors"))
 
 
+async def test_introspection_that_cycles_through_types_is_refused(demo_settings):
+    # Introspection subtrees do not count for depth (so GraphiQL's query passes), but a
+    # query that cycles fields → type → fields multiplies its result at every turn: it is
+    # bounded by graphql-core's MaxIntrospectionDepthRule (list fields nested over 3 deep).
+    cycle = "{ __schema { types { fields { type { fields { type { fields { type {"
+    cycle += " fields { name } } } } } } } } } }"
+    within = "{ __schema { types { fields { type { fields { name } } } } } }"
+    async with gateway_client(demo_settings) as client:
+        refused = await post(client, cycle)
+        allowed = await post(client, within)
+    assert codes(refused) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert refused["errors"][0]["message"] == "Maximum introspection depth exceeded"
+    assert "errors" not in allowed and allowed["data"]["__schema"]["types"]
+
+
 async def test_token_limit_is_checked_before_parsing(demo_settings):
     async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
         body = await post(client, "{ " + "__typename " * 30 + "}")
