@@ -404,6 +404,24 @@ async def test_remote_data_of_a_full_record_is_the_detail_form():
     assert remote["courses"] and "login_key" not in remote
 
 
+async def test_passthrough_fields_selected_through_fragments_are_mapped():
+    # Mapping skips customFields/remoteData when an operation never selects them; selecting
+    # them only inside fragments, deep in the tree, must still be seen.
+    query = """
+    query { course(id: "101") { enrollments(first: 3) { nodes { ...E user { ...U } } } } }
+    fragment E on CourseEnrollment { id ... on CourseEnrollment { remoteData } }
+    fragment U on User { id customFields }
+    """
+    async with gateway_client() as client:
+        body = await post(client, query)
+    nodes = body["data"]["course"]["enrollments"]["nodes"]
+    assert nodes
+    for node in nodes:
+        assert node["remoteData"]["id"] == node["user"]["id"]  # the roster row as sent
+        assert "user_type" in node["user"]["customFields"]
+        assert node["user"]["customFields"]["user_type"] is not None
+
+
 # --- passthrough ----------------------------------------------------------------------------
 
 
