@@ -20,6 +20,7 @@ from gateway.errors import GatewayError, UpstreamError
 from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting, ValidatedDocuments
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
+from schema.resolution import plain_attribute_resolvers
 from schema.scalars import scalar_overrides
 
 __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "schema"]
@@ -80,12 +81,15 @@ def build_schema(
         # Imported here: that module builds on this one, and plain gateways never need it.
         from schema.federation import SubgraphSchema
 
-        return SubgraphSchema(
+        built: GatewaySchema = SubgraphSchema(
             scalar_overrides=scalar_overrides, extensions=extensions, config=config
         )
-    return GatewaySchema(
-        query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
-    )
+    else:
+        built = GatewaySchema(
+            query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
+        )
+    plain_attribute_resolvers(built._schema)
+    return built
 
 
 schema = build_schema(OperationLimits())
