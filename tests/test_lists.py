@@ -422,6 +422,29 @@ async def test_passthrough_fields_selected_through_fragments_are_mapped():
         assert node["user"]["customFields"]["user_type"] is not None
 
 
+async def test_reference_fields_and_total_count_are_seen_through_fragments():
+    # A learner reference answers `id` alone; a field hidden in a spread, an inline fragment
+    # or a second selection of the same field must still load the user (one users/id each).
+    roster = '{ course(id: "101") { enrollments(first: 2) { %s nodes { user { %s } } } } }'
+    spread_u = " fragment U on User { username }"
+    spread_t = " fragment T on CourseEnrollmentConnection { totalCount }"
+    roster_only, with_users = {"courses/id": 1}, {"courses/id": 1, "users/id": 2}
+    cases = [
+        (roster % ("", "id"), roster_only, False),
+        (roster % ("", "...U") + spread_u, with_users, False),
+        (roster % ("", "... on User { id ... on User { username } }"), with_users, False),
+        (roster % ("", "id } user { username"), with_users, False),
+        (roster % ("...T", "id") + spread_t, roster_only, True),
+    ]
+    async with gateway_client() as client:
+        for query, calls, total in cases:
+            fresh = {"Cache-Control": "no-cache"}  # past the shared cache: count real calls
+            body = (await client.post("/graphql", json={"query": query}, headers=fresh)).json()
+            assert "errors" not in body, body
+            assert body["extensions"]["upstream"]["byEndpoint"] == calls, query
+            assert ("totalCount" in body["data"]["course"]["enrollments"]) is total
+
+
 # --- passthrough ----------------------------------------------------------------------------
 
 
