@@ -27,7 +27,7 @@ __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "sc
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 SUBGRAPH_SDL_PATH = Path(__file__).with_name("schema.federation.graphql")
-VALIDATED_DOCUMENTS = 256  # document texts whose validation is remembered, per schema
+VALIDATED_DOCUMENTS = 256  # document texts whose validation and selection are remembered
 logger = logging.getLogger("gateway.graphql")
 
 
@@ -67,7 +67,7 @@ def build_schema(
     """
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
-        UpstreamAccounting,
+        partial(UpstreamAccounting, OrderedDict(), VALIDATED_DOCUMENTS),
         DemandControl,
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
         partial(ValidatedDocuments, OrderedDict(), VALIDATED_DOCUMENTS),

@@ -445,6 +445,19 @@ async def test_reference_fields_and_total_count_are_seen_through_fragments():
             assert ("totalCount" in body["data"]["course"]["enrollments"]) is total
 
 
+async def test_remembered_selections_belong_to_their_own_document_text():
+    # The selection handed to the provider is remembered per document text: repeating one
+    # text, or alternating with another, must not give either the other's selection.
+    with_remote = '{ user(id: "8") { id remoteData } }'
+    without = '{ user(id: "8") { id } }'
+    async with gateway_client() as client:
+        for query in (with_remote, without, with_remote, without, with_remote):
+            user = (await post(client, query))["data"]["user"]
+            assert ("remoteData" in user) is (query == with_remote)
+            if query == with_remote:
+                assert user["remoteData"]["id"] == "8"
+
+
 # --- passthrough ----------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, Final
 
@@ -91,7 +92,7 @@ class TalentLmsProvider:
             elif not future.cancelled():
                 future.exception()  # retrieved: a failure nobody awaited is not an error
 
-    def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
+    def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
         self._omit = {
             type_name: frozenset(
