@@ -1,15 +1,18 @@
-"""Plain attribute fields bypass Strawberry's per-field wrapper (``schema/resolution.py``)."""
+"""Per-field and per-document shortcuts: plain attribute resolvers (``schema/resolution.py``)
+and remembered parses (``schema.extensions.ParsedDocuments``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, parse
 from strawberry.extensions import FieldExtension
 
 from schema import build_schema, schema
+from schema.extensions import ParsedDocuments
 from schema.limits import OperationLimits
 from schema.resolution import plain_attribute_resolvers
 
@@ -61,3 +64,21 @@ def test_the_direct_resolver_reads_the_python_name_and_leaves_extensions_alone()
     result = built.execute_sync("{ thing { firstName nickname shout } }")
     assert result.errors is None
     assert result.data == {"thing": {"firstName": "ada", "nickname": "X", "shout": "ADA"}}
+
+
+def test_a_document_text_is_parsed_once_and_a_bad_one_still_fails_as_before() -> None:
+    parsed: list[str] = []
+
+    def counting_parse(text: str, **options: Any) -> Any:
+        parsed.append(text)
+        return parse(text, **options)
+
+    built = strawberry.Schema(
+        query=_Query, extensions=[partial(ParsedDocuments, lru_cache(maxsize=4)(counting_parse))]
+    )
+    for _ in range(3):
+        assert built.execute_sync("{ thing { firstName } }").data == {"thing": {"firstName": "ada"}}
+    assert parsed == ["{ thing { firstName } }"]
+    broken = built.execute_sync("{ thing { firstName }")
+    assert broken.errors is not None
+    assert "Syntax Error" in broken.errors[0].message
