@@ -212,23 +212,37 @@ def operation_record(
 def count_leaf_fields(data: object) -> int:
     """Fields in a result that hold a value rather than objects (a list of scalars is one).
 
-    A walk over the response already built: cheap, and no per-field resolver hook.
+    A walk over the response already built: cheap, and no per-field resolver hook. Exact
+    type checks: a result holds only plain dicts and lists, and ``isinstance`` against a
+    union per value made this walk 3 % of a large dashboard's CPU.
     """
     count = 0
     stack = [data]
+    push, pop = stack.append, stack.pop
     while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for item in value.values():
-                if isinstance(item, dict) or (
-                    isinstance(item, list) and any(isinstance(x, dict | list) for x in item)
-                ):
-                    stack.append(item)
+        value = pop()
+        kind = type(value)
+        if kind is dict:
+            for item in value.values():  # type: ignore[attr-defined]
+                inner = type(item)
+                if inner is dict or (inner is list and _holds_containers(item)):
+                    push(item)
                 else:
                     count += 1
-        elif isinstance(value, list):
-            stack.extend(item for item in value if isinstance(item, dict | list))
+        elif kind is list:
+            for item in value:  # type: ignore[attr-defined]
+                inner = type(item)
+                if inner is dict or inner is list:
+                    push(item)
     return count
+
+
+def _holds_containers(items: list[object]) -> bool:
+    for item in items:
+        kind = type(item)
+        if kind is dict or kind is list:
+            return True
+    return False
 
 
 # --- the HTTP middleware ---------------------------------------------------------------------

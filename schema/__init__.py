@@ -6,27 +6,34 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError, UpstreamError
-from schema.extensions import DemandControl, ErrorCodes, UpstreamAccounting, ValidatedDocuments
+from schema.extensions import (
+    DemandControl,
+    ErrorCodes,
+    ParsedDocuments,
+    UpstreamAccounting,
+    ValidatedDocuments,
+)
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
+from schema.resolution import plain_attribute_resolvers
 from schema.scalars import scalar_overrides
 
 __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "schema"]
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 SUBGRAPH_SDL_PATH = Path(__file__).with_name("schema.federation.graphql")
-VALIDATED_DOCUMENTS = 256  # document texts whose validation is remembered, per schema
+VALIDATED_DOCUMENTS = 256  # document texts whose parse, validation, selection are remembered
 logger = logging.getLogger("gateway.graphql")
 
 
@@ -66,9 +73,10 @@ def build_schema(
     """
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
-        UpstreamAccounting,
+        partial(UpstreamAccounting, OrderedDict(), VALIDATED_DOCUMENTS),
         DemandControl,
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+        partial(ParsedDocuments, lru_cache(maxsize=VALIDATED_DOCUMENTS)(parse)),
         partial(ValidatedDocuments, OrderedDict(), VALIDATED_DOCUMENTS),
         *extra_extensions,
     ]
@@ -80,12 +88,15 @@ def build_schema(
         # Imported here: that module builds on this one, and plain gateways never need it.
         from schema.federation import SubgraphSchema
 
-        return SubgraphSchema(
+        built: GatewaySchema = SubgraphSchema(
             scalar_overrides=scalar_overrides, extensions=extensions, config=config
         )
-    return GatewaySchema(
-        query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
-    )
+    else:
+        built = GatewaySchema(
+            query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
+        )
+    plain_attribute_resolvers(built._schema)
+    return built
 
 
 schema = build_schema(OperationLimits())

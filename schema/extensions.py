@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import suppress
 
-from graphql import GraphQLError, validate
+from graphql import DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -18,14 +19,31 @@ from schema.cost import cost_rule
 from schema.limits import hide_suggestions
 from schema.selection import selected_fields
 
-__all__ = ["DemandControl", "ErrorCodes", "UpstreamAccounting", "ValidatedDocuments"]
+__all__ = [
+    "DemandControl",
+    "ErrorCodes",
+    "ParsedDocuments",
+    "UpstreamAccounting",
+    "ValidatedDocuments",
+]
 
 logger = logging.getLogger("gateway.graphql")
 
 
 class UpstreamAccounting(SchemaExtension):
     """Before execution: hand the selection to the provider. After: ``extensions.upstream``,
-    and the operation's name and type on the context (for logs and metrics)."""
+    and the operation's name and type on the context (for logs and metrics).
+
+    The selection depends only on the schema and the document text, and walking a document
+    with type information cost a tenth of a small operation's CPU, so it is remembered per
+    text in a bounded LRU shared by the schema's requests.
+    """
+
+    def __init__(
+        self, selections: OrderedDict[str, frozenset[tuple[str, str]]], max_entries: int
+    ) -> None:
+        self._selections = selections
+        self._max_entries = max_entries
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -42,8 +60,21 @@ class UpstreamAccounting(SchemaExtension):
         ctx = self.execution_context
         context = ctx.context
         if isinstance(context, Context) and ctx.graphql_document is not None:
-            context.provider.prepare(selected_fields(ctx.schema._schema, ctx.graphql_document))
+            context.provider.prepare(self._selected(ctx.query, ctx.graphql_document))
         yield
+
+    def _selected(self, query: str | None, document: DocumentNode) -> frozenset[tuple[str, str]]:
+        schema = self.execution_context.schema._schema
+        if query is None:
+            return frozenset(selected_fields(schema, document))
+        found = self._selections.get(query)
+        if found is None:
+            found = self._selections[query] = frozenset(selected_fields(schema, document))
+            if len(self._selections) > self._max_entries:
+                self._selections.popitem(last=False)
+        else:
+            self._selections.move_to_end(query)
+        return found
 
     def get_results(self) -> dict[str, object]:
         context = self.execution_context.context
@@ -173,4 +204,25 @@ class ValidatedDocuments(SchemaExtension):
                 self._passed[key] = None
                 if len(self._passed) > self._max_entries:
                     self._passed.popitem(last=False)
+        yield
+
+
+class ParsedDocuments(SchemaExtension):
+    """A document text is parsed once; its tree is shared by later requests with that text.
+
+    Parsing costs about a tenth of a one-call operation. Only successful parses are
+    remembered (``parse`` is an LRU of the schema's); a text that fails is left to
+    Strawberry, which parses it again inside its own error handling, so the error keeps
+    its ``GRAPHQL_PARSE_FAILED`` code. (Strawberry's ``ParserCache`` raises from its hook,
+    outside that handling, and loses the code.) Nothing mutates a parsed document.
+    """
+
+    def __init__(self, parse: Callable[..., DocumentNode]) -> None:
+        self._parse = parse
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is None and ctx.query:
+            with suppress(GraphQLError):  # Strawberry parses it again and reports it
+                ctx.graphql_document = self._parse(ctx.query, **ctx.parse_options)
         yield

@@ -21,7 +21,7 @@ _USER_REF_FIELDS: Final = frozenset({"id", "__typename"})
 async def course_from_ref(info: Info, ref: model.CourseRef | None) -> model.Course | None:
     if ref is None:
         return None
-    if selects_only(info.selected_fields[0].selections, _COURSE_REF_FIELDS):
+    if selects_only(info, _COURSE_REF_FIELDS):
         return model.Course(id=ref.id, title=ref.title, partial=True)
     return await info.context.loaders.course_by_id.load(ref.id)
 
@@ -32,6 +32,6 @@ async def user_from_ref(
     # Only the id is trusted: TalentLMS rosters carry shortened names such as "J. Smith".
     if ref is None:
         return None
-    if selects_only(info.selected_fields[0].selections, _USER_REF_FIELDS):
+    if selects_only(info, _USER_REF_FIELDS):
         return model.User(id=ref.id, partial=True)
     return await info.context.loaders.user_by_id.load(ref.id)

@@ -60,7 +60,7 @@ def page_args(
 
 def wants_total(info: Info) -> bool:
     """Whether the connection's ``totalCount`` is selected (fragments included)."""
-    return "totalCount" in field_names(info.selected_fields[0].selections)
+    return "totalCount" in field_names(info)
 
 
 def remote_params(info: Info, list_name: str, remote_query: Any) -> dict[str, str]:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from graphql import DocumentNode, GraphQLSchema, TypeInfo, TypeInfoVisitor, Visitor, visit
-from graphql.language import FieldNode
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    visit,
+)
+from strawberry.types import Info
 
 __all__ = ["field_names", "selected_fields", "selects_only"]
 
@@ -26,16 +35,34 @@ def selected_fields(schema: GraphQLSchema, document: DocumentNode) -> set[tuple[
     return found
 
 
-def field_names(selections: Iterable[Selection]) -> set[str]:
-    """Names of the fields selected directly below a field, looking through fragments."""
+def field_names(info: Info) -> set[str]:
+    """Names of the fields selected directly below the current field, through fragments.
+
+    Read from graphql-core's nodes: Strawberry's ``Info.selected_fields`` converts the whole
+    subtree into its own objects on every call, and these checks run once per parent
+    object (per enrollment of a roster or dashboard), where that conversion was 3 % of
+    the CPU for names one level down.
+    """
+    raw: GraphQLResolveInfo = info._raw_info
     names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            names.add(selection.name)
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            names |= field_names(selection.selections)
+    for node in raw.field_nodes:  # a field selected twice merges its selections
+        if node.selection_set is not None:
+            _collect(raw, node.selection_set, names)
     return names
 
 
-def selects_only(selections: Iterable[Selection], allowed: frozenset[str]) -> bool:
-    return field_names(selections) <= allowed
+def _collect(raw: GraphQLResolveInfo, selection_set: SelectionSetNode, names: set[str]) -> None:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            _collect(raw, selection.selection_set, names)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = raw.fragments.get(selection.name.value)
+            if fragment is not None:
+                _collect(raw, fragment.selection_set, names)
+
+
+def selects_only(info: Info, allowed: frozenset[str]) -> bool:
+    """Whether every field selected below the current one is in ``allowed``."""
+    return field_names(info) <= allowed

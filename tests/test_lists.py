@@ -404,6 +404,60 @@ async def test_remote_data_of_a_full_record_is_the_detail_form():
     assert remote["courses"] and "login_key" not in remote
 
 
+async def test_passthrough_fields_selected_through_fragments_are_mapped():
+    # Mapping skips customFields/remoteData when an operation never selects them; selecting
+    # them only inside fragments, deep in the tree, must still be seen.
+    query = """
+    query { course(id: "101") { enrollments(first: 3) { nodes { ...E user { ...U } } } } }
+    fragment E on CourseEnrollment { id ... on CourseEnrollment { remoteData } }
+    fragment U on User { id customFields }
+    """
+    async with gateway_client() as client:
+        body = await post(client, query)
+    nodes = body["data"]["course"]["enrollments"]["nodes"]
+    assert nodes
+    for node in nodes:
+        assert node["remoteData"]["id"] == node["user"]["id"]  # the roster row as sent
+        assert "user_type" in node["user"]["customFields"]
+        assert node["user"]["customFields"]["user_type"] is not None
+
+
+async def test_reference_fields_and_total_count_are_seen_through_fragments():
+    # A learner reference answers `id` alone; a field hidden in a spread, an inline fragment
+    # or a second selection of the same field must still load the user (one users/id each).
+    roster = '{ course(id: "101") { enrollments(first: 2) { %s nodes { user { %s } } } } }'
+    spread_u = " fragment U on User { username }"
+    spread_t = " fragment T on CourseEnrollmentConnection { totalCount }"
+    roster_only, with_users = {"courses/id": 1}, {"courses/id": 1, "users/id": 2}
+    cases = [
+        (roster % ("", "id"), roster_only, False),
+        (roster % ("", "...U") + spread_u, with_users, False),
+        (roster % ("", "... on User { id ... on User { username } }"), with_users, False),
+        (roster % ("", "id } user { username"), with_users, False),
+        (roster % ("...T", "id") + spread_t, roster_only, True),
+    ]
+    async with gateway_client() as client:
+        for query, calls, total in cases:
+            fresh = {"Cache-Control": "no-cache"}  # past the shared cache: count real calls
+            body = (await client.post("/graphql", json={"query": query}, headers=fresh)).json()
+            assert "errors" not in body, body
+            assert body["extensions"]["upstream"]["byEndpoint"] == calls, query
+            assert ("totalCount" in body["data"]["course"]["enrollments"]) is total
+
+
+async def test_remembered_selections_belong_to_their_own_document_text():
+    # The selection handed to the provider is remembered per document text: repeating one
+    # text, or alternating with another, must not give either the other's selection.
+    with_remote = '{ user(id: "8") { id remoteData } }'
+    without = '{ user(id: "8") { id } }'
+    async with gateway_client() as client:
+        for query in (with_remote, without, with_remote, without, with_remote):
+            user = (await post(client, query))["data"]["user"]
+            assert ("remoteData" in user) is (query == with_remote)
+            if query == with_remote:
+                assert user["remoteData"]["id"] == "8"
+
+
 # --- passthrough ----------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ from gateway.model import (
     UserStatus,
 )
 from gateway.providers.talentlms.mapping import (
+    PASSTHROUGH_FIELDS,
     PortalConventions,
     course_item_id,
     course_level,
@@ -1058,3 +1059,40 @@ def test_mapping_does_not_modify_its_input() -> None:
     for item in raw["courses"]:
         map_user_enrollment(raw, item, DD, now=NOW)
     assert raw == before
+
+
+def _mapped_both_ways() -> list[tuple[Any, Any]]:
+    """Each mapper's output in full and with the passthrough fields omitted."""
+    user_raw, course_raw = load("user_detail"), load("course_detail")
+    status_raw = load("userstatusincourse")
+    learner = course_raw["users"][1]
+    omit = PASSTHROUGH_FIELDS
+    return [
+        (map_user(user_raw, DD, partial=False), map_user(user_raw, DD, partial=False, omit=omit)),
+        (
+            map_course(course_raw, DD, partial=False),
+            map_course(course_raw, DD, partial=False, omit=omit),
+        ),
+        *zip(map_course_items(course_raw), map_course_items(course_raw, omit=omit), strict=True),
+        (
+            map_user_enrollment(user_raw, entry(user_raw, "126"), DD, now=NOW),
+            map_user_enrollment(user_raw, entry(user_raw, "126"), DD, now=NOW, omit=omit),
+        ),
+        (
+            map_roster_enrollment(course_raw, learner, DD, now=NOW),
+            map_roster_enrollment(course_raw, learner, DD, now=NOW, omit=omit),
+        ),
+        (
+            map_status_enrollment("40457", "200", status_raw, DD, now=NOW),
+            map_status_enrollment("40457", "200", status_raw, DD, now=NOW, omit=omit),
+        ),
+    ]
+
+
+def test_omitting_passthrough_changes_nothing_else() -> None:
+    for full, lean in _mapped_both_ways():
+        assert full.custom_fields and full.remote_data  # there was something to leave out
+        assert lean.custom_fields == {} and lean.remote_data is None
+        assert lean.model_dump(exclude=set(PASSTHROUGH_FIELDS)) == full.model_dump(
+            exclude=set(PASSTHROUGH_FIELDS)
+        )

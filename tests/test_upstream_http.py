@@ -76,3 +76,20 @@ async def test_an_egress_proxy_from_the_environment_is_used(pool, monkeypatch):
             answer = await http.get("http://portal.invalid/api/v1/users/id:1", auth=AUTH)
     assert answer.json() == {"id": "1"}
     assert proxy.targets == ["http://portal.invalid/api/v1/users/id:1"]
+
+
+async def test_cookies_an_upstream_sets_are_never_sent_back():
+    # One client serves every account: a portal's cookie must not follow later requests.
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={}, headers={"set-cookie": "PHPSESSID=abc; Path=/"})
+
+    transport = httpx.MockTransport(answer)
+    async with upstream_http_client(Settings(), transport=transport) as http:
+        for _ in range(2):
+            response = await http.get("https://acme.talentlms.com/api/v1/users")
+            assert response.headers["set-cookie"].startswith("PHPSESSID")
+        assert not http.cookies
+    assert seen == [None, None]

@@ -9,6 +9,7 @@ key's path only, so one failing record leaves the rest of the response intact).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -40,7 +41,7 @@ class LmsProvider(Protocol):
     def close(self) -> None:
         """The operation is over: cancel anything still in flight."""
 
-    def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
+    def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         """Told, before execution, which ``(GraphQL type, field)`` pairs the operation selects."""
 
     # List parameters of the provider's own that clients may pass through, per list.

@@ -25,6 +25,9 @@ Decisions:
   object without ``login_key`` (an auto-login link) at any depth. ``custom_fields`` and
   ``remote_data`` hold only JSON values; datetimes are ISO 8601 strings ending in ``Z``.
 * **Tolerance.** Missing or odd values become ``None``/``[]``; no mapper raises on them.
+* **Unread passthrough.** A caller may ``omit`` ``custom_fields`` and ``remote_data`` (the
+  deep copies that dominate mapping's cost) when its operation selects neither; they then
+  keep their empty defaults. Every other field is always mapped.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from gateway.providers.talentlms.values import (
 )
 
 __all__ = [
+    "PASSTHROUGH_FIELDS",
     "PortalConventions",
     "course_item_id",
     "course_level",
@@ -99,6 +103,11 @@ class PortalConventions:
     date_format: DateFormat | None = None
     # Zone in which the portal renders formatted dates ([I] in the reference).
     timezone: tzinfo = UTC
+
+
+# Model fields a mapper skips when asked to ``omit`` them; nothing else reads them.
+PASSTHROUGH_FIELDS: frozenset[str] = frozenset({"custom_fields", "remote_data"})
+_NOTHING: frozenset[str] = frozenset()
 
 
 # --- synthetic ids ----------------------------------------------------------------------
@@ -416,24 +425,18 @@ def _formatted_json(value: object, portal: PortalConventions) -> str | None:
 # --- users ------------------------------------------------------------------------------
 
 
-def map_user(raw: Mapping[str, Any], portal: PortalConventions, *, partial: bool) -> User:
+def map_user(
+    raw: Mapping[str, Any],
+    portal: PortalConventions,
+    *,
+    partial: bool,
+    omit: frozenset[str] = _NOTHING,
+) -> User:
     """A unified ``User`` from a ``/users`` item (``partial``) or a ``/users/id:`` record.
 
     Only the detail record has ``branches``/``groups``, so ``organization`` (the first
     branch) and those custom fields are absent from list items.
     """
-    custom_fields: dict[str, Any] = {
-        **_custom_fields(raw),
-        "language": text(raw.get("language")),
-        "level": integer(raw.get("level")),
-        "points": integer(raw.get("points")),
-        "user_type": text(raw.get("user_type")),
-        "restrict_email": flag(raw.get("restrict_email")),
-        "deactivation_date": _iso(_dated(raw, "deactivation_date", portal)),
-    }
-    for key in ("branches", "groups"):
-        if isinstance(raw.get(key), list):
-            custom_fields[key] = _id_names(raw.get(key))
     return User(
         id=_id(raw.get("id")),
         first_name=text(raw.get("first_name")),
@@ -451,10 +454,26 @@ def map_user(raw: Mapping[str, Any], portal: PortalConventions, *, partial: bool
         manager=None,
         created_at=_dated(raw, "created_on", portal),
         updated_at=_dated(raw, "last_updated", portal),
-        custom_fields=custom_fields,
-        remote_data=_remote(raw),
+        custom_fields={} if "custom_fields" in omit else _user_custom_fields(raw, portal),
+        remote_data=None if "remote_data" in omit else _remote(raw),
         partial=partial,
     )
+
+
+def _user_custom_fields(raw: Mapping[str, Any], portal: PortalConventions) -> dict[str, Any]:
+    custom_fields: dict[str, Any] = {
+        **_custom_fields(raw),
+        "language": text(raw.get("language")),
+        "level": integer(raw.get("level")),
+        "points": integer(raw.get("points")),
+        "user_type": text(raw.get("user_type")),
+        "restrict_email": flag(raw.get("restrict_email")),
+        "deactivation_date": _iso(_dated(raw, "deactivation_date", portal)),
+    }
+    for key in ("branches", "groups"):
+        if isinstance(raw.get(key), list):
+            custom_fields[key] = _id_names(raw.get(key))
+    return custom_fields
 
 
 def _organization(raw: Mapping[str, Any]) -> Organization | None:
@@ -469,12 +488,42 @@ def _organization(raw: Mapping[str, Any]) -> Organization | None:
 # --- courses ----------------------------------------------------------------------------
 
 
-def map_course(raw: Mapping[str, Any], portal: PortalConventions, *, partial: bool) -> Course:
+def map_course(
+    raw: Mapping[str, Any],
+    portal: PortalConventions,
+    *,
+    partial: bool,
+    omit: frozenset[str] = _NOTHING,
+) -> Course:
     """A unified ``Course`` from a ``/courses`` item (``partial``) or a ``/courses/id:`` record.
 
     ``time_limit`` is an access limit, not a duration, so ``duration_seconds`` stays ``None``.
     """
     category_id = text(raw.get("category_id"))
+    return Course(
+        id=_id(raw.get("id")),
+        title=text(raw.get("name")),
+        description=_html(raw.get("description")),
+        code=text(raw.get("code")),
+        type=CourseType.COURSE,
+        status=course_status(raw.get("status")),
+        language=None,
+        duration_seconds=None,
+        level=course_level(raw.get("level")),
+        urls=_urls(raw.get("shared_url"), "public") if flag(raw.get("shared")) else [],
+        tags=[],
+        categories=[Category(id=category_id, name=None)] if category_id else [],
+        organization=None,
+        published_at=None,
+        created_at=_formatted(raw.get("creation_date"), portal),
+        updated_at=_formatted(raw.get("last_update_on"), portal),
+        custom_fields={} if "custom_fields" in omit else _course_custom_fields(raw, portal),
+        remote_data=None if "remote_data" in omit else _remote(raw),
+        partial=partial,
+    )
+
+
+def _course_custom_fields(raw: Mapping[str, Any], portal: PortalConventions) -> dict[str, Any]:
     custom_fields: dict[str, Any] = {
         **_custom_fields(raw),
         "price": price(raw.get("price")),
@@ -494,27 +543,7 @@ def map_course(raw: Mapping[str, Any], portal: PortalConventions, *, partial: bo
             {"course_id": text(item.get("course_id")), "course_name": text(item.get("course_name"))}
             for item in _entries(raw.get("prerequisites"))
         ]
-    return Course(
-        id=_id(raw.get("id")),
-        title=text(raw.get("name")),
-        description=_html(raw.get("description")),
-        code=text(raw.get("code")),
-        type=CourseType.COURSE,
-        status=course_status(raw.get("status")),
-        language=None,
-        duration_seconds=None,
-        level=course_level(raw.get("level")),
-        urls=_urls(raw.get("shared_url"), "public") if flag(raw.get("shared")) else [],
-        tags=[],
-        categories=[Category(id=category_id, name=None)] if category_id else [],
-        organization=None,
-        published_at=None,
-        created_at=_formatted(raw.get("creation_date"), portal),
-        updated_at=_formatted(raw.get("last_update_on"), portal),
-        custom_fields=custom_fields,
-        remote_data=_remote(raw),
-        partial=partial,
-    )
+    return custom_fields
 
 
 def map_category(raw: Mapping[str, Any]) -> Category:
@@ -531,7 +560,9 @@ def _rules(course_raw: Mapping[str, Any]) -> list[str]:
 _ALL_UNITS_RULE = "all units must be completed"
 
 
-def map_course_items(course_raw: Mapping[str, Any]) -> list[CourseItem]:
+def map_course_items(
+    course_raw: Mapping[str, Any], *, omit: frozenset[str] = _NOTHING
+) -> list[CourseItem]:
     """The course's ``units[]`` as ``CourseItem``s, in curriculum order.
 
     ``units[]`` is flat; a ``Section`` unit heads the units after it up to the next Section
@@ -551,13 +582,6 @@ def map_course_items(course_raw: Mapping[str, Any]) -> list[CourseItem]:
         kind = unit_type(label)
         item_id = course_item_id(course_id, _id(unit.get("id")))
         title = text(unit.get("name"))
-        custom_fields: dict[str, Any] = {
-            "talentlms_type": _json(label),
-            "unit_id": text(unit.get("id")),
-        }
-        delay = integer(unit.get("aggregated_delay_time"))
-        if delay is not None:
-            custom_fields["aggregated_delay_time"] = delay
         is_section = kind == "section"
         items.append(
             CourseItem(
@@ -569,13 +593,24 @@ def map_course_items(course_raw: Mapping[str, Any]) -> list[CourseItem]:
                 position=position,
                 is_required=True if all_required and not is_section else None,
                 urls=_urls(unit.get("url"), "launch"),
-                custom_fields=custom_fields,
-                remote_data=_remote(unit),
+                custom_fields={} if "custom_fields" in omit else _item_custom_fields(unit),
+                remote_data=None if "remote_data" in omit else _remote(unit),
             )
         )
         if is_section:
             section = ParentItemRef(id=item_id, title=title)
     return items
+
+
+def _item_custom_fields(unit: Mapping[str, Any]) -> dict[str, Any]:
+    custom_fields: dict[str, Any] = {
+        "talentlms_type": _json(unit.get("type")),
+        "unit_id": text(unit.get("id")),
+    }
+    delay = integer(unit.get("aggregated_delay_time"))
+    if delay is not None:
+        custom_fields["aggregated_delay_time"] = delay
+    return custom_fields
 
 
 # --- enrollments ------------------------------------------------------------------------
@@ -591,6 +626,7 @@ def _enrollment(
     with_status: bool,
     extra_fields: Mapping[str, Any],
     partial: bool,
+    omit: frozenset[str],
 ) -> CourseEnrollment:
     """The fields every TalentLMS enrollment source shares (``enrolled_on``, ``completed_on``…)."""
     enrolled_at = _dated(raw, "enrolled_on", portal)
@@ -621,12 +657,10 @@ def _enrollment(
         urls=_urls(raw.get("last_accessed_unit_url"), "last_accessed_unit"),
         # TalentLMS records no update time; the latest known event stands in for it.
         updated_at=max((d for d in (completed_at, enrolled_at) if d is not None), default=None),
-        custom_fields={
-            "role": text(raw.get("role")),
-            **extra_fields,
-            "expired_at": _iso(expired_at),
-        },
-        remote_data=_remote(raw),
+        custom_fields={}
+        if "custom_fields" in omit
+        else {"role": text(raw.get("role")), **extra_fields, "expired_at": _iso(expired_at)},
+        remote_data=None if "remote_data" in omit else _remote(raw),
         partial=partial,
     )
 
@@ -637,6 +671,7 @@ def map_user_enrollment(
     portal: PortalConventions,
     *,
     now: datetime,
+    omit: frozenset[str] = _NOTHING,
 ) -> CourseEnrollment:
     """An enrollment from a ``/users/id:`` record's ``courses[]`` entry (lower-case statuses)."""
     return _enrollment(
@@ -653,6 +688,7 @@ def map_user_enrollment(
             "completion_status_formatted": text(entry.get("completion_status_formatted")),
         },
         partial=False,
+        omit=omit,
     )
 
 
@@ -662,6 +698,7 @@ def map_roster_enrollment(
     portal: PortalConventions,
     *,
     now: datetime,
+    omit: frozenset[str] = _NOTHING,
 ) -> CourseEnrollment:
     """A *partial* enrollment from a ``/courses/id:`` record's ``users[]`` entry.
 
@@ -677,6 +714,7 @@ def map_roster_enrollment(
         with_status=False,
         extra_fields={},
         partial=True,
+        omit=omit,
     )
 
 
@@ -687,6 +725,7 @@ def map_status_enrollment(
     portal: PortalConventions,
     *,
     now: datetime,
+    omit: frozenset[str] = _NOTHING,
 ) -> CourseEnrollment:
     """An enrollment from ``getuserstatusincourse`` (Title-case statuses, per-unit ``units[]``).
 
@@ -701,4 +740,5 @@ def map_status_enrollment(
         with_status=True,
         extra_fields={"completion_status": _json(raw.get("completion_status"))},
         partial=False,
+        omit=omit,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, Final
 
@@ -29,6 +30,7 @@ from gateway.providers.base import Page, Result
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
+    PASSTHROUGH_FIELDS,
     PortalConventions,
     map_category,
     map_course,
@@ -52,6 +54,8 @@ __all__ = ["TalentLmsProvider"]
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
+_MAPPED_TYPES: Final = ("User", "Course", "CourseItem", "CourseEnrollment")
+_GRAPHQL_NAMES: Final = {"custom_fields": "customFields", "remote_data": "remoteData"}
 
 
 class TalentLmsProvider:
@@ -74,6 +78,9 @@ class TalentLmsProvider:
         self._client = client
         self._now = now
         self._needs_portal_dates = False
+        # Per GraphQL type, the passthrough fields the operation never selects; mapping skips
+        # their deep copies. Until ``prepare`` says otherwise everything is mapped.
+        self._omit: dict[str, frozenset[str]] = {}
         self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         self.cost_table = TalentLmsCostTable(portal)
 
@@ -85,8 +92,16 @@ class TalentLmsProvider:
             elif not future.cancelled():
                 future.exception()  # retrieved: a failure nobody awaited is not an error
 
-    def prepare(self, selected_fields: set[tuple[str, str]]) -> None:
+    def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
+        self._omit = {
+            type_name: frozenset(
+                field
+                for field in PASSTHROUGH_FIELDS
+                if (type_name, _GRAPHQL_NAMES[field]) not in selected_fields
+            )
+            for type_name in _MAPPED_TYPES
+        }
         # Calls that depend on nothing else start now, beside the first list or record call,
         # instead of one round trip after it.
         if self._needs_portal_dates and not self._portal.dates_known:
@@ -94,12 +109,17 @@ class TalentLmsProvider:
         if ("Category", "name") in selected_fields:
             self._once(("categories",), self._client.categories)
 
+    def _skip(self, type_name: str) -> frozenset[str]:
+        """What mapping may leave out of this type's models in this operation."""
+        return self._omit.get(type_name, frozenset())
+
     # --- lists ------------------------------------------------------------------------
 
     async def list_users(self, offset: int, limit: int) -> Page[User]:
         conventions = await self._conventions()
         rows = await self._user_rows(offset, limit + 1)  # one extra row answers has_next
-        users = [map_user(raw, conventions, partial=True) for raw in rows[:limit]]
+        omit = self._skip("User")
+        users = [map_user(raw, conventions, partial=True, omit=omit) for raw in rows[:limit]]
         return Page(items=users, offset=offset, has_next=len(rows) > limit)
 
     async def all_users(
@@ -109,6 +129,7 @@ class TalentLmsProvider:
             order is not None and order.field is UserOrderField.CREATED_AT
         )
         conventions = await self._conventions(force=dated)
+        omit = self._skip("User")
         if "custom_field_value" in remote_query:
             body = await self._once(
                 ("getusersbycustomfield", remote_query["custom_field_value"]),
@@ -116,13 +137,15 @@ class TalentLmsProvider:
                 remote_query["custom_field_value"],
             )
             rows = [] if body == [] else _rows(body, "getusersbycustomfield")
-            return [map_user(raw, conventions, partial=True) for raw in rows]
+            return [map_user(raw, conventions, partial=True, omit=omit) for raw in rows]
         if f is not None and (f.email or f.username):
             # One lookup call instead of the whole list; the gateway applies the rest.
             key, value = ("email", f.email) if f.email else ("username", f.username)
             found = await self._user_lookup(key, value)  # type: ignore[arg-type]
-            return [map_user(found, conventions, partial=False)] if found else []
-        return [map_user(raw, conventions, partial=True) for raw in await self._all_users()]
+            return [map_user(found, conventions, partial=False, omit=omit)] if found else []
+        return [
+            map_user(raw, conventions, partial=True, omit=omit) for raw in await self._all_users()
+        ]
 
     async def all_courses(
         self, f: CourseFilter | None, order: Order | None, remote_query: Mapping[str, str]
@@ -139,7 +162,8 @@ class TalentLmsProvider:
             rows = [] if body == [] else _rows(body, "getcoursesbycustomfield")
         else:
             rows = _rows(await self._once(("courses",), self._client.courses), "courses")
-        return [map_course(raw, conventions, partial=True) for raw in rows]
+        omit = self._skip("Course")
+        return [map_course(raw, conventions, partial=True, omit=omit) for raw in rows]
 
     async def _user_rows(self, offset: int, count: int) -> list[Raw]:
         if self._portal.account.users_paging is UsersPaging.NONE:
@@ -185,20 +209,26 @@ class TalentLmsProvider:
 
     async def get_users(self, ids: Sequence[str]) -> list[Result[User]]:
         conventions = await self._conventions()
+        omit = self._skip("User")
 
         def build(user_id: str, raw: Raw | object | None) -> User | None:
             if raw is _GONE:
                 return User(id=user_id, status=UserStatus.DELETED)
-            return map_user(raw, conventions, partial=False) if isinstance(raw, dict) else None
+            if not isinstance(raw, dict):
+                return None
+            return map_user(raw, conventions, partial=False, omit=omit)
 
         return await self._per_key(ids, self._user_detail, build)
 
     async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]:
         conventions = await self._conventions()
+        omit = self._skip("Course")
         return await self._per_key(
             ids,
             self._course_detail,
-            lambda _id, raw: map_course(raw, conventions, partial=False) if raw else None,
+            lambda _id, raw: (
+                map_course(raw, conventions, partial=False, omit=omit) if raw else None
+            ),
         )
 
     async def get_categories(self, ids: Sequence[str]) -> list[Result[Category]]:
@@ -207,10 +237,11 @@ class TalentLmsProvider:
         return [map_category(by_id[i]) if i in by_id else None for i in ids]
 
     async def get_course_items(self, course_ids: Sequence[str]) -> list[Result[list[CourseItem]]]:
+        omit = self._skip("CourseItem")
         return await self._per_key(
             course_ids,
             self._course_detail,
-            lambda _id, raw: map_course_items(raw) if raw else None,
+            lambda _id, raw: map_course_items(raw, omit=omit) if raw else None,
         )
 
     async def get_course_items_by_id(self, ids: Sequence[str]) -> list[Result[CourseItem]]:
@@ -228,6 +259,7 @@ class TalentLmsProvider:
         """Each user's enrollments; with ``only_courses``, just those in the named courses
         (a roster needs one enrollment of each of its learners, not every one they have)."""
         conventions = await self._conventions()
+        omit = self._skip("CourseEnrollment")
 
         def build(user_id: str, raw: Raw | object | None) -> list[CourseEnrollment] | None:
             if raw is _GONE:
@@ -239,7 +271,8 @@ class TalentLmsProvider:
                 wanted = only_courses.get(user_id, set())
                 entries = [entry for entry in entries if text(entry.get("id")) in wanted]
             return [
-                map_user_enrollment(raw, entry, conventions, now=self._now) for entry in entries
+                map_user_enrollment(raw, entry, conventions, now=self._now, omit=omit)
+                for entry in entries
             ]
 
         return await self._per_key(user_ids, self._user_detail, build)
@@ -248,12 +281,13 @@ class TalentLmsProvider:
         self, course_ids: Sequence[str]
     ) -> list[Result[list[CourseEnrollment]]]:
         conventions = await self._conventions()
+        omit = self._skip("CourseEnrollment")
 
         def build(_id: str, raw: Raw | None) -> list[CourseEnrollment] | None:
             if raw is None:
                 return None
             return [
-                map_roster_enrollment(raw, entry, conventions, now=self._now)
+                map_roster_enrollment(raw, entry, conventions, now=self._now, omit=omit)
                 for entry in _entries(raw, "users")
             ]
 
@@ -289,10 +323,13 @@ class TalentLmsProvider:
 
     async def _users_by(self, key: str, values: Sequence[str]) -> list[Result[User]]:
         conventions = await self._conventions()
+        omit = self._skip("User")
         return await self._per_key(
             values,
             lambda value: self._user_lookup(key, value),
-            lambda _value, raw: map_user(raw, conventions, partial=False) if raw else None,
+            lambda _value, raw: (
+                map_user(raw, conventions, partial=False, omit=omit) if raw else None
+            ),
         )
 
     async def _user_lookup(self, key: str, value: str) -> Raw | None:
