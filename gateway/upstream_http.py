@@ -68,6 +68,10 @@ def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
             keepalive_timeout=limits.keepalive_expiry or 5.0,
             ssl=httpx.create_ssl_context(),
         )
-        return aiohttp.ClientSession(connector=connector, trust_env=True)
+        # No cookie jar: one session serves every account, so a portal's session cookie
+        # must not follow another account's requests (the httpx side drops them too).
+        return aiohttp.ClientSession(
+            connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     return AiohttpTransport(limits=limits, client=session)

@@ -93,3 +93,37 @@ async def test_cookies_an_upstream_sets_are_never_sent_back():
             assert response.headers["set-cookie"].startswith("PHPSESSID")
         assert not http.cookies
     assert seen == [None, None]
+
+
+class CookieSettingPortal:
+    """Sets a session cookie on every answer and records the Cookie header it receives."""
+
+    def __init__(self) -> None:
+        self.cookies: list[str | None] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])
+        self.cookies.append(headers[b"cookie"].decode() if b"cookie" in headers else None)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"set-cookie", b"PHPSESSID=abc; Path=/")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+async def test_no_pool_sends_a_portals_cookie_back_over_real_http(pool):
+    # aiohttp's session has a cookie jar of its own, beside httpx's. It keeps no cookies
+    # of IP-address hosts, so the portal is reached by name.
+    portal = CookieSettingPortal()
+    with serve_over_http(portal) as base:
+        named = base.replace("127.0.0.1", "localhost")
+        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+            for _ in range(3):
+                await http.get(f"{named}/api/v1/users")
+    assert portal.cookies == [None, None, None]
