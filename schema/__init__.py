@@ -26,7 +26,7 @@ from schema.extensions import (
 )
 from schema.limits import OperationLimits, limit_rules
 from schema.query import Query
-from schema.resolution import plain_attribute_resolvers
+from schema.resolution import direct_resolvers, plain_attribute_resolvers
 from schema.scalars import scalar_overrides
 
 __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "schema"]
@@ -96,6 +96,7 @@ def build_schema(
             query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
         )
     plain_attribute_resolvers(built._schema)
+    direct_resolvers(built)
     return built
 
 

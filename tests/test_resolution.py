@@ -3,6 +3,7 @@ and remembered parses (``schema.extensions.ParsedDocuments``)."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from functools import lru_cache, partial
 from typing import Any
@@ -14,7 +15,7 @@ from strawberry.extensions import FieldExtension
 from schema import build_schema, schema
 from schema.extensions import ParsedDocuments
 from schema.limits import OperationLimits
-from schema.resolution import plain_attribute_resolvers
+from schema.resolution import direct_resolvers, plain_attribute_resolvers
 
 
 def _resolver(built: Any, type_name: str, field_name: str) -> Any:
@@ -23,7 +24,7 @@ def _resolver(built: Any, type_name: str, field_name: str) -> Any:
     return graphql_type.fields[field_name].resolve
 
 
-def test_basic_fields_read_the_attribute_directly_and_resolvers_keep_theirs() -> None:
+def test_basic_fields_read_the_attribute_and_resolvers_are_called_directly() -> None:
     for built in (schema, build_schema(OperationLimits(), federation=True)):
         for type_name, field_name in (
             ("User", "firstName"),
@@ -31,9 +32,16 @@ def test_basic_fields_read_the_attribute_directly_and_resolvers_keep_theirs() ->
             ("CourseItem", "position"),
             ("CourseEnrollment", "progressPercent"),
         ):
-            assert _resolver(built, type_name, field_name).__module__ == "schema.resolution"
-        for type_name, field_name in (("User", "manager"), ("Course", "items")):
-            assert _resolver(built, type_name, field_name).__module__ != "schema.resolution"
+            resolve = _resolver(built, type_name, field_name)
+            assert resolve.__qualname__ == "_attribute.<locals>.resolve"
+        for type_name, field_name in (
+            ("User", "manager"),
+            ("Course", "items"),
+            ("User", "enrollments"),
+            ("CourseItemConnection", "totalCount"),
+        ):
+            resolve = _resolver(built, type_name, field_name)
+            assert resolve.__qualname__ == "_direct.<locals>.resolve"
 
 
 class _Loud(FieldExtension):
@@ -82,3 +90,78 @@ def test_a_document_text_is_parsed_once_and_a_bad_one_still_fails_as_before() ->
     broken = built.execute_sync("{ thing { firstName }")
     assert broken.errors is not None
     assert "Syntax Error" in broken.errors[0].message
+
+
+@strawberry.enum
+class _Case(enum.Enum):
+    UPPER = "upper"
+    LOWER = "lower"
+
+
+@strawberry.input
+class _Style:
+    case: _Case = _Case.UPPER
+    suffix: str = ""
+
+
+@strawberry.type
+class _Greeter:
+    name: str
+
+    @strawberry.field
+    def greet(
+        self,
+        info: strawberry.Info,
+        greeting: str = "hello",
+        times: int | None = None,
+        style: _Style | None = None,
+    ) -> str:
+        text = " ".join([f"{greeting} {self.name}"] * (times or 1))
+        if style is not None:
+            text = (text.upper() if style.case is _Case.UPPER else text.lower()) + style.suffix
+        return f"{text} ({info.field_name})"
+
+    @strawberry.field
+    async def later(root: strawberry.Parent[_Greeter], first: int | None = None) -> list[str]:
+        return [root.name] * (first or 0)
+
+    @strawberry.field(extensions=[_Loud()])
+    def loud(self, word: str) -> str:
+        return word
+
+
+@strawberry.type
+class _GreeterQuery:
+    @strawberry.field
+    def greeter(self) -> _Greeter:
+        return _Greeter(name="ada")
+
+
+async def test_direct_resolvers_pass_arguments_self_parent_and_info_as_strawberry_does() -> None:
+    document = """query ($times: Int) {
+      greeter {
+        plain: greet
+        args: greet(greeting: "hi", times: $times)
+        styled: greet(style: {case: LOWER, suffix: "!"})
+        later(first: 2)
+        loud(word: "quiet")
+      }
+    }"""
+    expected = {
+        "greeter": {
+            "plain": "hello ada (greet)",
+            "args": "hi ada hi ada (greet)",
+            "styled": "hello ada! (greet)",
+            "later": ["ada", "ada"],
+            "loud": "QUIET",
+        }
+    }
+    reference = strawberry.Schema(query=_GreeterQuery)
+    direct = strawberry.Schema(query=_GreeterQuery)
+    # greeter, greet and later; loud keeps Strawberry's wrapper for its extension.
+    assert direct_resolvers(direct) == 3
+    assert _resolver(direct, "Greeter", "loud").__qualname__ != "_direct.<locals>.resolve"
+    for built in (reference, direct):
+        result = await built.execute(document, variable_values={"times": 2})
+        assert result.errors is None
+        assert result.data == expected
