@@ -44,7 +44,6 @@ from graphql import GraphQLResolveInfo, GraphQLSchema, graphql_sync
 from graphql import build_schema as build_sdl_schema
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.config import Settings
 from gateway.serving import serve_in_thread
 from gateway.simulator import Portal, SimulatorConfig, create_simulator_app, generate_portal
@@ -77,6 +76,14 @@ REPLAY_BASE_URL = "http://upstream.bench/api/v1"
 # ---------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------
+
+
+def _gateway_app(*args: Any, **kwargs: Any) -> Starlette:
+    """``gateway.app.create_app``, imported on first use: the CLI imports this module to
+    build its options for every command, and most commands never start a gateway."""
+    from gateway.app import create_app
+
+    return create_app(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -184,7 +191,7 @@ def bench_app() -> Starlette:
 
     Settings come from the environment ``BenchConfig.server_env`` prepared.
     """
-    return create_app(Settings())
+    return _gateway_app(Settings())
 
 
 def bench_simulator_app() -> Starlette:
@@ -464,7 +471,7 @@ async def _measure_calls(
     config: BenchConfig, operations: list[Operation], progress: Progress
 ) -> dict[str, dict[str, Any]]:
     """Each operation once on a cacheless gateway: its result and ``extensions.upstream``."""
-    app = _unthrottle(create_app(config.settings(latency_ms=0.0)))
+    app = _unthrottle(_gateway_app(config.settings(latency_ms=0.0)))
     out: dict[str, dict[str, Any]] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -499,7 +506,7 @@ async def _measure_cpu(
         talentlms_pace_max_calls=UNLIMITED,
         lms_gateway_max_upstream_calls=UNLIMITED,
     )
-    app = create_app(settings, upstream_transport=ReplayUpstream(simulator))
+    app = _gateway_app(settings, upstream_transport=ReplayUpstream(simulator))
     out: dict[str, dict[str, float]] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -553,7 +560,7 @@ def _measure_latency(
     the GIL) while the gateway works.
     """
     settings = {k.lower(): v for k, v in config.portal_settings(upstream_url).items()}
-    app = create_app(Settings(talentlms_domain=None, **settings))
+    app = _gateway_app(Settings(talentlms_domain=None, **settings))
     out: dict[str, dict[str, float]] = {}
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         for op in operations:
