@@ -108,6 +108,23 @@ class Output:
     stderr = ""
 
 
+def wait_until_answering(process: subprocess.Popen[str], url: str, seconds: float = 30) -> None:
+    """Until ``url`` answers without a server error; fails if ``process`` exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"exited early: {process.communicate()[1]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("did not start in time")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[Output]:
     """Run the console script until the block ends; its stderr is readable afterwards."""
@@ -116,18 +133,7 @@ def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[Ou
         console_script() + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"exited early: {process.communicate()[1]}")
-            try:
-                if httpx.get(ready_url, timeout=1).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("did not start in time")
-            time.sleep(0.1)
+        wait_until_answering(process, ready_url)
         yield output
     finally:
         process.terminate()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.test_http import console_script, free_port
+from tests.test_http import console_script, free_port, wait_until_answering
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -53,19 +53,7 @@ def serving(
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"exited early: {process.communicate()[1]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("did not start in time")
-        time.sleep(0.1)
+    wait_until_answering(process, f"{base}/healthz")
     try:
         yield process, base
     finally:
