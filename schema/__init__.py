@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -20,6 +19,7 @@ from gateway.errors import GatewayError, UpstreamError
 from schema.extensions import (
     DemandControl,
     ErrorCodes,
+    Memo,
     ParsedDocuments,
     UpstreamAccounting,
     ValidatedDocuments,
@@ -73,11 +73,11 @@ def build_schema(
     """
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
-        partial(UpstreamAccounting, OrderedDict(), VALIDATED_DOCUMENTS),
+        partial(UpstreamAccounting, Memo(VALIDATED_DOCUMENTS)),
         DemandControl,
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
         partial(ParsedDocuments, lru_cache(maxsize=VALIDATED_DOCUMENTS)(parse)),
-        partial(ValidatedDocuments, OrderedDict(), VALIDATED_DOCUMENTS),
+        partial(ValidatedDocuments, Memo(VALIDATED_DOCUMENTS)),
         *extra_extensions,
     ]
     config = StrawberryConfig(

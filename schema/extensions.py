@@ -7,6 +7,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
+from typing import Generic, TypeVar
 
 from graphql import DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
@@ -22,12 +23,36 @@ from schema.selection import selected_fields
 __all__ = [
     "DemandControl",
     "ErrorCodes",
+    "Memo",
     "ParsedDocuments",
     "UpstreamAccounting",
     "ValidatedDocuments",
 ]
 
 logger = logging.getLogger("gateway.graphql")
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """A bounded LRU of what a document text gave, shared by a schema's requests."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._max_entries = max_entries
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
 
 
 class UpstreamAccounting(SchemaExtension):
@@ -39,11 +64,8 @@ class UpstreamAccounting(SchemaExtension):
     text in a bounded LRU shared by the schema's requests.
     """
 
-    def __init__(
-        self, selections: OrderedDict[str, frozenset[tuple[str, str]]], max_entries: int
-    ) -> None:
+    def __init__(self, selections: Memo[str, frozenset[tuple[str, str]]]) -> None:
         self._selections = selections
-        self._max_entries = max_entries
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -69,11 +91,8 @@ class UpstreamAccounting(SchemaExtension):
             return frozenset(selected_fields(schema, document))
         found = self._selections.get(query)
         if found is None:
-            found = self._selections[query] = frozenset(selected_fields(schema, document))
-            if len(self._selections) > self._max_entries:
-                self._selections.popitem(last=False)
-        else:
-            self._selections.move_to_end(query)
+            found = frozenset(selected_fields(schema, document))
+            self._selections.put(query, found)
         return found
 
     def get_results(self) -> dict[str, object]:
@@ -179,9 +198,8 @@ class ValidatedDocuments(SchemaExtension):
     by the schema's requests.
     """
 
-    def __init__(self, passed: OrderedDict[Hashable, None], max_entries: int) -> None:
+    def __init__(self, passed: Memo[Hashable, bool]) -> None:
         self._passed = passed
-        self._max_entries = max_entries
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -193,17 +211,14 @@ class ValidatedDocuments(SchemaExtension):
         for rule in ctx.validation_rules:
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))
-        if key in self._passed:
-            self._passed.move_to_end(key)
+        if self._passed.get(key):
             ctx.pre_execution_errors = validate(ctx.schema._schema, document, per_request)
         else:
             ctx.pre_execution_errors = validate_document(
                 ctx.schema._schema, document, ctx.validation_rules
             )
             if not ctx.pre_execution_errors:
-                self._passed[key] = None
-                if len(self._passed) > self._max_entries:
-                    self._passed.popitem(last=False)
+                self._passed.put(key, True)
         yield
 
 
