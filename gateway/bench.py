@@ -127,6 +127,7 @@ class BenchConfig:
             courses=self.courses,
             latency_ms=latency_ms,
             hourly_limit=UNLIMITED,
+            burst_limit=None,
         )
 
     def settings(self, latency_ms: float) -> Settings:
@@ -154,6 +155,7 @@ class BenchConfig:
                 "courses": self.courses,
                 "latency_ms": self.latency_ms,
                 "hourly_limit": UNLIMITED,
+                "burst_limit": None,
             }
         )
         return env
@@ -179,10 +181,12 @@ class BenchConfig:
 
 
 def _unthrottle(app: Starlette) -> Starlette:
-    """Lift the embedded simulator's hourly quota: a benchmark makes thousands of calls."""
+    """Lift the embedded simulator's hourly quota and burst cap: a benchmark makes thousands
+    of calls, as fast as the gateway can."""
     simulator = app.state.runtime.simulator
     if simulator is not None:
         simulator.state.rate_limiter.limit = UNLIMITED
+        simulator.state.burst_limiter.limit = None
     return app
 
 

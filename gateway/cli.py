@@ -38,6 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     simulator.add_argument("--twelve-hour", action="store_true", help="render 12-hour times")
     simulator.add_argument("--api-key", default=None, help="key the simulator accepts")
+    simulator.add_argument(
+        "--hourly-limit", type=int, default=2000, help="calls per hour before 429 (default 2000)"
+    )
+    simulator.add_argument(
+        "--burst-limit",
+        type=int,
+        default=200,
+        help="calls per --burst-window before 429 with Retry-After, as TalentLMS (default 200; "
+        "0 lifts it)",
+    )
+    simulator.add_argument(
+        "--burst-window", type=float, default=5.0, help="seconds of the burst cap (default 5)"
+    )
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
@@ -201,6 +214,9 @@ def _simulator(args: argparse.Namespace) -> int:
         "latency_ms": args.latency_ms,
         "date_format": args.date_format,
         "twelve_hour": args.twelve_hour,
+        "hourly_limit": args.hourly_limit,
+        "burst_limit": args.burst_limit or None,
+        "burst_window": args.burst_window,
     }
     if args.api_key:
         options["api_key"] = args.api_key

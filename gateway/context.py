@@ -9,7 +9,7 @@ from strawberry.types.info import Info as _Info
 
 from gateway.loaders import Loaders
 from gateway.providers.base import LmsProvider
-from gateway.resilience import UpstreamGuard
+from gateway.resilience import Admission, UpstreamGuard
 from gateway.usage import UpstreamUsage
 
 __all__ = ["Context", "Info"]
@@ -26,6 +26,7 @@ class Context:
     report_upstream: bool = True
     max_upstream_calls: int = 250
     guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
+    admission: Admission | None = None  # this operation's standing with the portal's pacer
     # Set by the schema once the document is parsed; for logs and metrics.
     operation_name: str | None = None
     operation_type: str = "unknown"

@@ -250,6 +250,8 @@ class GraphQLView(GraphQL[Context, None]):
             )
         finally:
             context.provider.close()
+            if context.admission is not None:  # unused promised calls go back to the pacer
+                context.admission.release()
 
 
 class TracedGraphQLView(GraphQLView):

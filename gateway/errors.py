@@ -23,6 +23,8 @@ sentences (e.g. "The requested user does not exist").
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "BadUserInput",
     "GatewayError",
@@ -36,6 +38,7 @@ __all__ = [
     "UpstreamRateLimited",
     "UpstreamRejected",
     "UpstreamUnavailable",
+    "retry_after_seconds",
 ]
 
 
@@ -91,6 +94,9 @@ class UpstreamForbidden(UpstreamError):
 
 
 class UpstreamRateLimited(UpstreamError):
+    """The portal's limits stand in the way; ``retry_after`` seconds (if known) until they
+    will not, shown to clients as ``extensions.retryAfter``."""
+
     code = "UPSTREAM_RATE_LIMITED"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
@@ -112,3 +118,10 @@ class UpstreamRejected(UpstreamError):
 
 class UpstreamBadResponse(UpstreamError):
     pass
+
+
+def retry_after_seconds(seconds: float | None) -> int | None:
+    """Whole seconds to wait, rounded up as HTTP's ``Retry-After`` has them."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(0, math.ceil(seconds))

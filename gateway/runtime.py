@@ -101,6 +101,10 @@ class Runtime:
         """A new operation's context; ``fresh`` skips cached answers (but refreshes them)."""
         assert self.http is not None, "the app's lifespan has not started"
         usage = UpstreamUsage()
+        guard = self.guards.get(account.id)
+        deadline = time.monotonic() + self.settings.lms_gateway_deadline_seconds
+        # The operation's standing with the portal's pacer: its priority, its promised calls.
+        admission = guard.pacer.admission(deadline) if guard is not None else None
         client = TalentLmsClient(
             self.http,
             base_url=account.base_url,
@@ -109,8 +113,9 @@ class Runtime:
             cache=self.cache,
             cache_scope=account.id,
             fresh=fresh,
-            guard=self.guards.get(account.id),
-            deadline=time.monotonic() + self.settings.lms_gateway_deadline_seconds,
+            guard=guard,
+            deadline=deadline,
+            admission=admission,
             observer=self.telemetry,
             account_id=account.id,
         )
@@ -121,5 +126,6 @@ class Runtime:
             usage=usage,
             report_upstream=self.settings.lms_gateway_upstream_extension,
             max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
-            guard=self.guards.get(account.id),
+            guard=guard,
+            admission=admission,
         )

@@ -43,8 +43,9 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from gateway.cost import CostEstimate, CostTable, FieldCost
+from gateway.errors import retry_after_seconds
 from gateway.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
-from gateway.resilience import QuotaTracker
+from gateway.resilience import Admission, PacingTimeout, QuotaTracker
 
 __all__ = ["ENTITY_LOOKUPS", "cost_rule", "estimate_operation"]
 
@@ -292,8 +293,11 @@ def cost_rule(
     max_calls: int,
     on_estimate: Callable[[CostEstimate], None],
     quota: QuotaTracker | None = None,
+    admission: Admission | None = None,
 ) -> type[ValidationRule]:
-    """A validation rule that estimates the chosen operation and refuses it over ``max_calls``.
+    """A validation rule that estimates the chosen operation and refuses it over ``max_calls``,
+    over the portal's hourly quota, or when the portal's pacer cannot start its calls before
+    the deadline (``admission``; an operation it admits is promised its calls).
 
     On the way it refuses page sizes and cursors no list accepts, with ``BAD_USER_INPUT``,
     so that such operations make no call at all.
@@ -362,5 +366,21 @@ def cost_rule(
                         },
                     )
                 )
+                return
+            if admission is not None:
+                try:
+                    admission.request(estimate.total_calls)
+                except PacingTimeout as busy:
+                    self.report_error(
+                        GraphQLError(
+                            busy.message,
+                            node,
+                            extensions={
+                                "code": "UPSTREAM_RATE_LIMITED",
+                                "retryAfter": retry_after_seconds(busy.retry_after),
+                                "cost": estimate.as_extension(),
+                            },
+                        )
+                    )
 
     return CostLimit

@@ -15,7 +15,7 @@ from strawberry.schema.schema import validate_document
 
 from gateway.context import Context
 from gateway.cost import CostEstimate
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, UpstreamRateLimited, retry_after_seconds
 from schema.cost import cost_rule
 from schema.limits import hide_suggestions
 from schema.selection import selected_fields
@@ -124,6 +124,7 @@ class DemandControl(SchemaExtension):
                 context.max_upstream_calls,
                 self._keep,
                 context.guard.quota if context.guard is not None else None,
+                context.admission,
             )
             ctx.validation_rules = (*ctx.validation_rules, rule)
         yield
@@ -164,6 +165,7 @@ class ErrorCodes(SchemaExtension):
 
 def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
     original = error.original_error
+    extensions: dict[str, object] = {}
     if error.extensions and "code" in error.extensions:
         code, message = str(error.extensions["code"]), error.message
     elif original is None:
@@ -172,6 +174,8 @@ def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
         message = error.message
     elif isinstance(original, GatewayError):
         code, message = original.code, original.message
+        if isinstance(original, UpstreamRateLimited) and original.retry_after is not None:
+            extensions["retryAfter"] = retry_after_seconds(original.retry_after)
     elif isinstance(original, GraphQLError):  # e.g. a variable that does not coerce
         code, message = "BAD_USER_INPUT", error.message
     else:
@@ -183,7 +187,7 @@ def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), **extensions, "code": code},
     )
 
 

@@ -431,6 +431,11 @@ def test_breaker_validates_arguments() -> None:
 # --- Pacer ---------------------------------------------------------------------------------
 
 
+async def instant_call(pacer: Pacer, deadline: float | None = None) -> None:
+    """A call that ends as soon as it starts: its place counts one window from its start."""
+    (await pacer.acquire(deadline)).release()
+
+
 def assert_paced(starts: list[float], max_calls: int, window: float) -> None:
     """No half-open window [t, t + window) holds more than max_calls starts."""
     starts = sorted(starts)
@@ -446,7 +451,7 @@ async def test_pacer_500_concurrent_callers_never_exceed_200_per_5s() -> None:
 
     async def caller(index: int) -> None:
         nonlocal peak
-        await pacer.acquire()
+        await instant_call(pacer)
         admitted.append((index, clock()))
         peak = max(peak, int(pacer.snapshot()["inWindow"]))  # type: ignore[call-overload]
 
@@ -471,7 +476,7 @@ async def test_pacer_sliding_window_follows_each_start() -> None:
     starts: list[float] = []
     for gap in [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]:
         clock.now += gap
-        await pacer.acquire()
+        await instant_call(pacer)
         starts.append(clock())
     # Calls at 0, 1, 2 fill the window; the next starts as each one leaves it.
     assert starts == [0.0, 1.0, 2.0, 5.0, 6.0, 7.0, 10.0]
@@ -488,7 +493,7 @@ async def test_pacer_stamps_actual_start_when_waking_late() -> None:
     starts: list[float] = []
 
     async def caller() -> None:
-        await pacer.acquire()
+        await instant_call(pacer)
         starts.append(clock())
 
     await asyncio.gather(*(caller() for _ in range(7)))
@@ -498,12 +503,12 @@ async def test_pacer_stamps_actual_start_when_waking_late() -> None:
 async def test_pacing_timeout_when_deadline_is_too_close() -> None:
     clock = FakeTime(start=0.0)
     pacer = Pacer(max_calls=2, window=5.0, clock=clock, sleep=clock.sleep)
-    await pacer.acquire()
+    await instant_call(pacer)
     clock.now = 1.0
-    await pacer.acquire()
+    await instant_call(pacer)
     clock.now = 2.0
     with pytest.raises(PacingTimeout) as caught:
-        await pacer.acquire(deadline=4.9)
+        await instant_call(pacer, deadline=4.9)
     error = caught.value
     assert isinstance(error, UpstreamRateLimited)
     assert error.code == "UPSTREAM_RATE_LIMITED"
@@ -511,25 +516,26 @@ async def test_pacing_timeout_when_deadline_is_too_close() -> None:
     assert "2 calls per 5 s" in str(error)
     assert clock.sleeps == []  # refused up front, nothing waited
     assert pacer.waiting == 0
-    await pacer.acquire(deadline=5.0)  # exactly at the deadline is fine
+    await instant_call(pacer, deadline=5.0)  # exactly at the deadline is fine
     assert clock.now == 5.0
 
 
 async def test_pacing_deadline_accounts_for_callers_ahead() -> None:
     clock = FakeTime(start=0.0)
     pacer = Pacer(max_calls=2, window=5.0, clock=clock, sleep=clock.sleep)
-    await pacer.acquire()
+    await instant_call(pacer)
     clock.now = 1.0
-    await pacer.acquire()
-    ahead = asyncio.create_task(pacer.acquire())  # will take the slot freeing at 5
+    await instant_call(pacer)
+    # Will take the slot freeing at 5 (an earlier deadline is served first).
+    ahead = asyncio.create_task(instant_call(pacer, 5.0))
     await asyncio.sleep(0)
     assert pacer.waiting == 1
     # The next slot after that frees at 6 (the start at 1 leaves the window).
     with pytest.raises(PacingTimeout) as caught:
-        await pacer.acquire(deadline=5.5)
+        await instant_call(pacer, deadline=5.5)
     # (The fake sleep already moved the clock to the end of the first caller's wait.)
     assert clock.now + caught.value.retry_after == pytest.approx(6.0)
-    behind = asyncio.create_task(pacer.acquire(deadline=6.0))
+    behind = asyncio.create_task(instant_call(pacer, deadline=6.0))
     await asyncio.gather(ahead, behind)
     assert clock.now == 6.0
 
@@ -541,10 +547,10 @@ async def test_pacing_timeout_under_the_lock_when_the_queue_ran_late() -> None:
         await clock.sleep(seconds + 1.0)
 
     pacer = Pacer(max_calls=1, window=5.0, clock=clock, sleep=late_sleep)
-    await pacer.acquire()
-    ahead = asyncio.create_task(pacer.acquire())  # planned for 5, starts at 6
+    await instant_call(pacer)
+    ahead = asyncio.create_task(instant_call(pacer))  # planned for 5, starts at 6
     await asyncio.sleep(0)
-    behind = asyncio.create_task(pacer.acquire(deadline=10.5))  # planned for 10: accepted
+    behind = asyncio.create_task(instant_call(pacer, deadline=10.5))  # planned for 10: accepted
     await ahead
     with pytest.raises(PacingTimeout) as caught:
         await behind
@@ -556,14 +562,14 @@ async def test_pacing_timeout_under_the_lock_when_the_queue_ran_late() -> None:
 async def test_cancelled_waiter_frees_its_place() -> None:
     clock = FakeTime(start=0.0)
     pacer = Pacer(max_calls=1, window=5.0, clock=clock, sleep=clock.sleep)
-    await pacer.acquire()
+    await instant_call(pacer)
     gate = asyncio.Event()
 
     async def blocked_sleep(seconds: float) -> None:
         await gate.wait()
 
     pacer._sleep = blocked_sleep  # hold the queue still
-    waiters = [asyncio.create_task(pacer.acquire()) for _ in range(3)]
+    waiters = [asyncio.create_task(instant_call(pacer)) for _ in range(3)]
     await asyncio.sleep(0)
     assert pacer.waiting == 3
     for task in waiters:
@@ -571,7 +577,7 @@ async def test_cancelled_waiter_frees_its_place() -> None:
     await asyncio.gather(*waiters, return_exceptions=True)
     assert pacer.waiting == 0
     pacer._sleep = clock.sleep
-    await pacer.acquire(deadline=5.0)  # not pushed back by the cancelled callers
+    await instant_call(pacer, deadline=5.0)  # not pushed back by the cancelled callers
     assert clock.now == 5.0
 
 
@@ -580,7 +586,7 @@ async def test_pacer_with_real_clock_and_tiny_window() -> None:
     starts: list[float] = []
 
     async def caller() -> None:
-        await pacer.acquire()
+        await instant_call(pacer)
         starts.append(time.monotonic())
 
     await asyncio.gather(*(caller() for _ in range(10)))
@@ -593,6 +599,122 @@ def test_pacer_validates_arguments() -> None:
         Pacer(max_calls=0)
     with pytest.raises(ValueError):
         Pacer(window=0)
+
+
+async def test_a_call_holds_its_place_until_its_answer_arrives_and_a_window_after() -> None:
+    # The portal counts a call when it arrives, at any moment before the answer: a place
+    # freed a window after the *start* let a slow call and the next window's calls arrive
+    # together (issue 11, point 1).
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=1, window=5.0, clock=clock, sleep=clock.sleep)
+    slow = await pacer.acquire()
+    clock.now = 3.0  # its answer takes 3 s
+    slow.release()
+    await instant_call(pacer)
+    assert clock.now == 8.0  # 3 + 5, not 0 + 5
+
+
+async def test_arrivals_at_the_portal_stay_under_the_cap_whatever_the_travel_time() -> None:
+    # 300 callers, each call arriving at the portal at a random moment between its start and
+    # its answer: every window of arrivals holds at most max_calls (decided on the fake clock,
+    # not on a busy machine's timing).
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=20, window=5.0, clock=clock, sleep=clock.sleep)
+    rng = random.Random(11)
+    arrivals: list[float] = []
+
+    async def caller(index: int) -> None:
+        clock.now += rng.uniform(0.0, 0.05)  # callers come in over time
+        paced = await pacer.acquire()
+        started = clock()
+        took = rng.choice([0.01, 0.3, 2.0])
+        arrivals.append(started + rng.uniform(0.0, took))
+        await clock.sleep(took)
+        paced.release()
+
+    await asyncio.gather(*(caller(i) for i in range(300)))
+    assert len(arrivals) == 300
+    assert_paced(arrivals, 20, 5.0)
+
+
+async def test_when_every_place_is_under_way_a_waiter_starts_after_one_ends() -> None:
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=1, window=5.0, clock=clock, sleep=clock.sleep)
+    under_way = await pacer.acquire()
+    waiter = asyncio.create_task(instant_call(pacer))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiter.done() and pacer.waiting == 1
+    clock.now = 1.0
+    under_way.release()
+    await waiter
+    assert clock.now == 6.0
+
+
+async def test_an_earlier_deadline_is_served_first() -> None:
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=1, window=5.0, clock=clock, sleep=clock.sleep)
+    under_way = await pacer.acquire()
+    order: list[str] = []
+
+    async def caller(name: str, deadline: float) -> None:
+        await instant_call(pacer, deadline)
+        order.append(name)
+
+    late = asyncio.create_task(caller("late", 100.0))
+    await asyncio.sleep(0)
+    early = asyncio.create_task(caller("early", 50.0))
+    await asyncio.sleep(0)
+    assert pacer.waiting == 2
+    under_way.release()
+    await asyncio.gather(late, early)
+    assert order == ["early", "late"]
+
+
+async def test_an_operation_is_admitted_only_when_its_calls_fit_before_its_deadline() -> None:
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=10, window=5.0, clock=clock, sleep=clock.sleep)
+    first = pacer.admission(deadline=30.0)
+    first.request(30)  # three windows: the last call starts at 10 s, within 0.8 x 30 s
+    assert pacer.reserved == 30
+    second = pacer.admission(deadline=30.0)
+    with pytest.raises(PacingTimeout) as caught:
+        second.request(30)  # behind 30 promised calls its last would start at 25 s > 24 s
+    error = caught.value
+    assert error.code == "UPSTREAM_RATE_LIMITED"
+    assert error.retry_after == pytest.approx(1.0)
+    assert "may need up to 30 calls" in error.message
+    assert pacer.reserved == 30  # a refusal promises nothing
+    for _ in range(10):
+        first.take()
+    first.release()  # the first operation ended having used 10 of its 30
+    assert pacer.reserved == 0
+    second.request(30)
+    assert pacer.reserved == 30
+
+
+async def test_promised_calls_count_ahead_of_unpromised_ones() -> None:
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=2, window=5.0, clock=clock, sleep=clock.sleep)
+    pacer.admission(deadline=10.0).request(2)  # an earlier operation's two calls come first
+    await instant_call(pacer, deadline=20.0)
+    await instant_call(pacer, deadline=20.0)
+    # A caller due by 4 s would start after the two promised calls (at 5 s): refused now.
+    with pytest.raises(PacingTimeout):
+        await instant_call(pacer, deadline=4.0)
+
+
+async def test_a_hold_pauses_every_call_until_the_portal_said() -> None:
+    clock = FakeTime(start=0.0)
+    pacer = Pacer(max_calls=100, window=5.0, clock=clock, sleep=clock.sleep)
+    pacer.hold(2.0)
+    with pytest.raises(PacingTimeout) as caught:
+        await instant_call(pacer, deadline=1.0)
+    assert caught.value.retry_after == pytest.approx(2.0)
+    await instant_call(pacer, deadline=10.0)
+    assert clock.now == 2.0
+    await instant_call(pacer)  # the hold is over
+    assert clock.now == 2.0
 
 
 # --- QuotaTracker --------------------------------------------------------------------------

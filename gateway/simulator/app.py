@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import hmac
+import math
 import threading
 import time
 from collections import deque
@@ -39,7 +40,14 @@ from .data import (
 )
 from .faults import FaultInjector, FaultRule, FaultTarget
 
-__all__ = ["API_PREFIX", "CallStats", "RateLimiter", "create_simulator_app", "parse_api_path"]
+__all__ = [
+    "API_PREFIX",
+    "BurstLimiter",
+    "CallStats",
+    "RateLimiter",
+    "create_simulator_app",
+    "parse_api_path",
+]
 
 API_PREFIX = "/api/v1"
 LOOKUP_KEYS = ("id", "email", "username")
@@ -161,6 +169,36 @@ class RateLimiter:
         with self._lock:
             self._roll()
             return int(self._window_start + WINDOW_SECONDS)
+
+
+class BurstLimiter:
+    """The burst cap: at most ``limit`` calls in any sliding window of ``window`` seconds.
+
+    Only admitted calls count (a refused call spends nothing), and ``/ratelimit`` is not
+    counted, as it does not count against the hourly quota either (reference §12). A refused
+    call is told, in ``Retry-After``, when the oldest call in the window leaves it.
+    """
+
+    def __init__(self, limit: int | None, window: float, clock: Clock = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._admitted: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def admit(self) -> float | None:
+        """Take a place in the window: ``None`` when admitted, else seconds until one frees."""
+        if self.limit is None:
+            return None
+        with self._lock:
+            now = self._clock()
+            admitted = self._admitted
+            while admitted and admitted[0] + self.window <= now:
+                admitted.popleft()
+            if len(admitted) >= self.limit:
+                return admitted[len(admitted) - self.limit] + self.window - now
+            admitted.append(now)
+            return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,6 +374,7 @@ class Simulator:
     limiter: RateLimiter
     clock: Clock
     faults: FaultInjector
+    burst: BurstLimiter
 
     def now(self) -> int:
         """Timestamp for mutations: real time, but never before the generated data's "now"."""
@@ -519,8 +558,14 @@ async def _answer(sim: Simulator, path: ApiPath, request: Request) -> Response:
     denied = _check_auth(request, sim.config.api_key)
     if denied is not None:
         return denied
-    if path.endpoint != "ratelimit" and not sim.limiter.consume():
-        return error_response(429, "You have exceeded the API rate limit")
+    if path.endpoint != "ratelimit":
+        wait = sim.burst.admit()
+        if wait is not None:
+            response = error_response(429, "You have exceeded the API rate limit")
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        if not sim.limiter.consume():
+            return error_response(429, "You have exceeded the API rate limit")
     handler = HANDLERS.get(path.endpoint)
     if handler is None:
         return error_response(404, "The requested API action does not exist")
@@ -637,10 +682,12 @@ def create_simulator_app(
     stats = CallStats()
     limiter = RateLimiter(config.hourly_limit, clock)
     faults = FaultInjector(config.faults, seed=config.seed)
-    app.state.simulator = Simulator(config, data, stats, limiter, clock, faults)
+    burst = BurstLimiter(config.burst_limit, config.burst_window)
+    app.state.simulator = Simulator(config, data, stats, limiter, clock, faults, burst)
     app.state.stats = stats
     app.state.portal = data
     app.state.config = config
     app.state.rate_limiter = limiter
+    app.state.burst_limiter = burst
     app.state.faults = faults
     return app

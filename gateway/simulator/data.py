@@ -98,6 +98,10 @@ class SimulatorConfig:
     twelve_hour: bool = False
     latency_ms: float = 0.0
     hourly_limit: int = 2000
+    # The burst cap (reference §12): at most this many calls in any ``burst_window`` seconds,
+    # else 429 with Retry-After. ``None`` lifts it (benchmarks that measure the gateway alone).
+    burst_limit: int | None = 200
+    burst_window: float = 5.0
     default_page_size: int | None = None
     domain: str = "demo.talentlms.local"
     now: int | None = None
@@ -116,6 +120,10 @@ class SimulatorConfig:
             raise ValueError("a portal needs at least one user (the SuperAdmin) and one course")
         if min(self.units_per_course, self.enrollments_per_user, self.deleted_users) < 0:
             raise ValueError("counts must not be negative")
+        if self.hourly_limit < 0 or (self.burst_limit is not None and self.burst_limit < 1):
+            raise ValueError("hourly_limit must not be negative and burst_limit must be positive")
+        if not self.burst_window > 0:
+            raise ValueError("burst_window must be positive")
 
     @property
     def now_ts(self) -> int:

@@ -31,7 +31,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.talentlms.params import endpoint_name, path_for
-from gateway.resilience import UpstreamGuard
+from gateway.resilience import Admission, UpstreamGuard
 from gateway.telemetry import CacheLookup, Observer, UpstreamCall
 from gateway.usage import UpstreamUsage
 
@@ -80,6 +80,7 @@ class TalentLmsClient:
         fresh: bool = False,
         guard: UpstreamGuard | None = None,
         deadline: float | None = None,
+        admission: Admission | None = None,
         observer: Observer | None = None,
         account_id: str = "",
     ) -> None:
@@ -99,6 +100,7 @@ class TalentLmsClient:
         self._fresh = fresh
         self._guard = guard
         self._deadline = deadline  # time.monotonic() by which the operation must end
+        self._admission = admission
         self._observer = observer
         self._account = account_id
 
@@ -221,6 +223,7 @@ class TalentLmsClient:
             idempotent=method == "GET" and name not in WRITES,
             deadline=self._deadline,
             free=name == "ratelimit",  # /ratelimit does not count against the quota
+            admission=self._admission,
             on_attempt=lambda: self._usage.record(name),
             on_retry=lambda *retry: self._record_retry(name, *retry),
         )
