@@ -56,9 +56,43 @@ def _keep_no_cookies(_response: httpx.Response) -> None:
     """Stand-in for ``httpx.Cookies.extract_cookies``: the upstream client is stateless."""
 
 
+def _named_after_cause(exc: httpx.TimeoutException) -> httpx.TransportError:
+    """The httpx error for what aiohttp reported.
+
+    httpx_aiohttp (0.2) maps every ``aiohttp.ClientConnectionError`` to ``ConnectTimeout``:
+    a refused connection or a dropped one would read, and count, as a slow portal. Only an
+    aiohttp timeout (a ``TimeoutError``) stays a timeout.
+    """
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, TimeoutError):
+        return exc
+    import aiohttp
+
+    kind: type[httpx.TransportError] = httpx.ReadError
+    if isinstance(cause, aiohttp.ClientProxyConnectionError):
+        kind = httpx.ProxyError
+    elif isinstance(cause, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(cause, aiohttp.ServerDisconnectedError):
+        kind = httpx.RemoteProtocolError
+    named = kind(str(exc))
+    named.__cause__ = cause
+    return named
+
+
 def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     import aiohttp
     from httpx_aiohttp import AiohttpTransport
+
+    class CauseNamingTransport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                response = await super().handle_async_request(request)
+            except httpx.TimeoutException as exc:
+                raise _named_after_cause(exc) from exc.__cause__
+            # A body's read errors need no renaming: aiohttp reports those as payload
+            # errors (ReadError) or socket timeouts (ReadTimeout).
+            return response
 
     def session() -> aiohttp.ClientSession:
         # Built here rather than by the transport: its own session ignores HTTP(S)_PROXY and
@@ -74,4 +108,4 @@ def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
             connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
         )
 
-    return AiohttpTransport(limits=limits, client=session)
+    return CauseNamingTransport(limits=limits, client=session)

@@ -46,7 +46,7 @@ async def test_an_unreachable_portal_is_a_transport_error(pool):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
-        with pytest.raises(httpx.TransportError):
+        with pytest.raises(httpx.ConnectError):  # refused, not timed out (ConnectTimeout)
             await http.get(f"http://127.0.0.1:{port}/api/v1/users")
 
 
