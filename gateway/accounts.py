@@ -440,7 +440,12 @@ def _base_url(source: _Source, entry: Mapping[str, Any], where: str) -> str:
         return f"https://{host}/api/v1"
     assert base_url is not None
     parts = _split(base_url)
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not parts.path.rstrip("/").endswith("/api/v1")
+    ):
         source.fail(where, "base_url must be an http(s) URL ending in /api/v1")
     if parts.username is not None or parts.password is not None:
         source.fail(where, "base_url must not contain credentials; keys never inline")

@@ -252,7 +252,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        # Without /api/v1 every call is a 404 of a path that is not the API's.
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or not parts.path.rstrip("/").endswith("/api/v1")
+        ):
             raise ValueError("TALENTLMS_BASE_URL must be an http(s) URL ending in /api/v1")
         return value.strip().rstrip("/")
 

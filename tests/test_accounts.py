@@ -264,6 +264,10 @@ ERRORS = {
         [account(domain=None, base_url="ftp://acme/api/v1")],
         ["base_url must be an http(s) URL"],
     ),
+    "base_url without /api/v1": (
+        [account(domain=None, base_url="https://acme.talentlms.com/")],
+        ["base_url must be an http(s) URL ending in /api/v1"],
+    ),
     "base_url with credentials": (
         [account(domain=None, base_url=f"https://{ACME_TLMS_KEY}:@acme.talentlms.com/api/v1")],
         ["must not contain credentials"],

@@ -48,6 +48,10 @@ def test_base_url_wins_and_may_be_plain_http_for_test_doubles(monkeypatch):
         ({"TALENTLMS_API_KEY": "k"}, "neither TALENTLMS_DOMAIN nor TALENTLMS_BASE_URL"),
         ({"TALENTLMS_DOMAIN": "acme.talentlms.com"}, "TALENTLMS_API_KEY is required"),
         ({"TALENTLMS_BASE_URL": "ftp://x/api/v1", "TALENTLMS_API_KEY": "k"}, "http(s) URL"),
+        # A base URL the API is not under: every call would be a 404 of the wrong path.
+        ({"TALENTLMS_BASE_URL": "http://127.0.0.1:8001", "TALENTLMS_API_KEY": "k"}, "/api/v1"),
+        ({"TALENTLMS_BASE_URL": "https://a.test/api", "TALENTLMS_API_KEY": "k"}, "/api/v1"),
+        ({"TALENTLMS_BASE_URL": "https://a.test/api/v2", "TALENTLMS_API_KEY": "k"}, "v1"),
         ({"TALENTLMS_DOMAIN": "acme.talentlms.com/x", "TALENTLMS_API_KEY": "k"}, "host name"),
         ({"TALENTLMS_TIMEZONE": "Mars/Olympus"}, "IANA zone"),
         ({"TALENTLMS_USERS_PAGING": "sometimes"}, "path"),
