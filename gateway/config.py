@@ -215,6 +215,26 @@ class Settings(BaseSettings):
         "flight) or httpx's own.",
     )
 
+    @field_validator(
+        "talentlms_domain",
+        "talentlms_base_url",
+        "talentlms_api_key",
+        "talentlms_date_format",
+        "lms_gateway_accounts_file",
+        "lms_gateway_metrics_token",
+        "lms_gateway_persisted_queries_manifest",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `TALENTLMS_API_KEY=` (a compose file, `docker run -e`) means "not set", not a
+        # portal with an empty key and no address.
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
     @field_validator("talentlms_domain")
     @classmethod
     def _bare_domain(cls, value: str | None) -> str | None:
@@ -232,7 +252,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        # Without /api/v1 every call is a 404 of a path that is not the API's.
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or not parts.path.rstrip("/").endswith("/api/v1")
+        ):
             raise ValueError("TALENTLMS_BASE_URL must be an http(s) URL ending in /api/v1")
         return value.strip().rstrip("/")
 

@@ -45,7 +45,8 @@ def upstream_http_client(
     )
     limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
     if transport is None and settings.talentlms_http_pool == "aiohttp":
-        transport = _aiohttp_transport(limits)
+        transport, proxied = _aiohttp_transports(limits)
+        mounts = {**proxied, **(mounts or {})}
     client = factory(timeout=timeout, limits=limits, mounts=mounts, transport=transport)
     # httpx has no switch for cookie persistence; its client calls this after each answer.
     client.cookies.extract_cookies = _keep_no_cookies  # type: ignore[method-assign]
@@ -56,22 +57,77 @@ def _keep_no_cookies(_response: httpx.Response) -> None:
     """Stand-in for ``httpx.Cookies.extract_cookies``: the upstream client is stateless."""
 
 
-def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+def _named_after_cause(exc: httpx.TimeoutException) -> httpx.TransportError:
+    """The httpx error for what aiohttp reported.
+
+    httpx_aiohttp (0.2) maps every ``aiohttp.ClientConnectionError`` to ``ConnectTimeout``:
+    a refused connection or a dropped one would read, and count, as a slow portal. Only an
+    aiohttp timeout (a ``TimeoutError``) stays a timeout.
+    """
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, TimeoutError):
+        return exc
     import aiohttp
+
+    kind: type[httpx.TransportError] = httpx.ReadError
+    if isinstance(cause, aiohttp.ClientProxyConnectionError):
+        kind = httpx.ProxyError
+    elif isinstance(cause, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(cause, aiohttp.ServerDisconnectedError):
+        kind = httpx.RemoteProtocolError
+    named = kind(str(exc))
+    named.__cause__ = cause
+    return named
+
+
+def _aiohttp_transports(
+    limits: httpx.Limits,
+) -> tuple[httpx.AsyncBaseTransport, dict[str, httpx.AsyncBaseTransport | None]]:
+    """The direct transport, and one per proxy the environment names, by httpx URL pattern.
+
+    The environment is read here, once, with httpx's own rules (the ones its pool applies:
+    HTTP(S)_PROXY, ALL_PROXY, NO_PROXY). aiohttp's ``trust_env`` would read it, and parse
+    ~/.netrc, in a worker thread for every call: a third of the CPU under load. All of them
+    share one aiohttp session, so the connection limit is the whole process's.
+    """
+    import aiohttp
+    from httpx._utils import get_environment_proxies
     from httpx_aiohttp import AiohttpTransport
 
-    def session() -> aiohttp.ClientSession:
-        # Built here rather than by the transport: its own session ignores HTTP(S)_PROXY and
-        # NO_PROXY, which httpx's pool honours; a gateway behind an egress proxy needs them.
-        connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry or 5.0,
-            ssl=httpx.create_ssl_context(),
-        )
-        # No cookie jar: one session serves every account, so a portal's session cookie
-        # must not follow another account's requests (the httpx side drops them too).
-        return aiohttp.ClientSession(
-            connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
-        )
+    class CauseNamingTransport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                response = await super().handle_async_request(request)
+            except httpx.TimeoutException as exc:
+                raise _named_after_cause(exc) from exc.__cause__
+            # A body's read errors need no renaming: aiohttp reports those as payload
+            # errors (ReadError) or socket timeouts (ReadTimeout).
+            return response
 
-    return AiohttpTransport(limits=limits, client=session)
+    shared: list[aiohttp.ClientSession] = []
+
+    def session() -> aiohttp.ClientSession:
+        # Made on first use, inside the event loop, and shared by every transport below.
+        if not shared:
+            connector = aiohttp.TCPConnector(
+                limit=limits.max_connections or 0,
+                keepalive_timeout=limits.keepalive_expiry or 5.0,
+                ssl=httpx.create_ssl_context(),
+            )
+            # No cookie jar: one session serves every account, so a portal's session cookie
+            # must not follow another account's requests (the httpx side drops them too).
+            shared.append(
+                aiohttp.ClientSession(
+                    connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+                )
+            )
+        return shared[0]
+
+    proxied: dict[str, httpx.AsyncBaseTransport | None] = {
+        pattern: None  # NO_PROXY: the direct transport
+        if proxy is None
+        else CauseNamingTransport(limits=limits, client=session, proxy=httpx.Proxy(proxy))
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return CauseNamingTransport(limits=limits, client=session), proxied

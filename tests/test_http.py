@@ -93,6 +93,44 @@ def test_gateway_pointed_at_a_talentlms_server_over_http(clean_env):
     }
 
 
+def test_a_base_url_the_api_is_not_under_is_an_error_not_a_missing_record(clean_env):
+    # The API is not under /wrong/api/v1: the simulator's host answers a plain 404 there,
+    # which is not TalentLMS saying "The requested user does not exist".
+    config = SimulatorConfig()
+    with serve_over_http(create_simulator_app(config)) as simulator:
+        settings = Settings(
+            talentlms_base_url=f"{simulator}/wrong/api/v1",
+            talentlms_api_key=config.api_key,
+            talentlms_retry_attempts=1,
+        )
+        with serve_over_http(create_app(settings)) as gateway:
+            body = httpx.post(f"{gateway}/graphql", json={"query": '{ user(id: "2") { id } }'})
+    assert body.status_code == 200
+    (error,) = body.json()["errors"]
+    assert body.json()["data"] == {"user": None}
+    assert error["extensions"]["code"] == "UPSTREAM_ERROR"
+    assert "404" in error["message"] and "/api/v1" in error["message"]
+
+
+def test_a_base_url_without_api_v1_is_a_clear_startup_error(clean_env):
+    env = {
+        **clean_env,
+        "TALENTLMS_BASE_URL": "http://127.0.0.1:8001",
+        "TALENTLMS_API_KEY": "portal-key-not-to-be-shown",
+    }
+    result = subprocess.run(
+        [*console_script(), "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "TALENTLMS_BASE_URL" in line and "/api/v1" in line
+    assert "portal-key-not-to-be-shown" not in result.stderr + result.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

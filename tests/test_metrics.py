@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -333,3 +334,44 @@ def test_every_documented_error_code_is_an_outcome_label():
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", section, re.MULTILINE))
     assert "NOT_FOUND" in documented and "PERSISTED_QUERY_NOT_ALLOWED" in documented
     assert documented <= ERROR_CODES, documented - ERROR_CODES
+
+
+@contextmanager
+def silent_portal() -> Iterator[str]:
+    """A base URL whose server takes connections and never answers (a hung portal)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)  # the kernel completes the handshakes; nobody ever reads
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/v1"
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:  # bound then closed: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1"
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
+    # aiohttp's connection errors reached the gateway as httpx.ConnectTimeout: a portal
+    # that refused every connection was reported, and counted, as a slow one.
+    once = {"talentlms_http_pool": pool, "talentlms_retry_attempts": 1, "lms_gateway_cache": False}
+    with silent_portal() as hung:
+        cases = [
+            (closed_port_url(), "could not be reached", "unreachable"),
+            (hung, "did not answer in time", "timeout"),
+        ]
+        for base_url, words, status in cases:
+            settings = upstream_settings(
+                talentlms_base_url=base_url, talentlms_timeout_seconds=0.3, **once
+            )
+            with served(settings) as http:
+                body = post(http, '{ user(id: "2") { id } }')
+                after = scrape(http)
+            (error,) = body["errors"]
+            assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+            assert words in error["message"], (pool, error["message"])
+            users = {"account": "default", "endpoint": "users/id"}
+            statuses = by_label(after, "gateway_upstream_requests_total", "status", **users)
+            assert statuses == {status: 1}, (pool, base_url)

@@ -19,7 +19,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.providers.talentlms.client import TalentLmsClient
+from gateway.providers.talentlms.client import TalentLmsClient, error_for_response
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.usage import UpstreamUsage
 
@@ -147,6 +147,61 @@ async def test_error_bodies_become_typed_exceptions(client, status, body, exc):
     assert caught.value.endpoint == "users/id"
     assert caught.value.status_code == status
     assert KEY not in str(caught.value)
+
+
+# Section 11.2 of the reference: the messages that say a record is not there.
+RECORD_NOT_FOUND = [
+    "The requested user does not exist",
+    "The requested course does not exist",
+    "The requested branch does not exist",
+    "The requested category does not exist",
+    "The requested group does not exist",
+    "The requested unit does not exist",
+    "There is no group with such key",
+]
+
+
+@pytest.mark.parametrize("message", RECORD_NOT_FOUND)
+def test_a_record_is_missing_only_when_talentlms_says_so(message):
+    error = error_for_response(404, _error(message)["error"], "users/id")
+    assert type(error) is UpstreamNotFound
+    assert error.message == message
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", "Not Found"),  # a wrong path on the portal's host, or a proxy's
+        ("text/html", "<html><body><h1>404 Not Found</h1></body></html>"),
+        ("application/json", '{"detail": "Not Found"}'),  # JSON, but no TalentLMS error
+        ("application/json", '{"error": {"type": "invalid_request_error"}}'),  # no message
+        ("text/plain", ""),
+    ],
+)
+@respx.mock
+async def test_a_404_without_a_talentlms_message_is_a_wrong_address_not_a_missing_record(
+    client, content_type, body
+):
+    api, _ = client
+    respx.get(f"{BASE}/users/id:7").respond(404, text=body, headers={"content-type": content_type})
+    with pytest.raises(UpstreamError) as caught:
+        await api.user(id="7")
+    assert not isinstance(caught.value, UpstreamNotFound)
+    assert caught.value.code == "UPSTREAM_ERROR"
+    assert "/api/v1" in caught.value.message and "404" in caught.value.message
+    assert caught.value.status_code == 404
+
+
+@respx.mock
+async def test_an_action_that_does_not_exist_is_not_a_missing_record(client):
+    api, _ = client
+    respx.get(f"{BASE}/users/id:7").respond(
+        404, json=_error("The requested API action does not exist")
+    )
+    with pytest.raises(UpstreamError) as caught:
+        await api.user(id="7")
+    assert not isinstance(caught.value, UpstreamNotFound)
+    assert "The requested API action does not exist" in caught.value.message
 
 
 @respx.mock

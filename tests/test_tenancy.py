@@ -261,3 +261,28 @@ async def test_graphiql_page_needs_no_key_but_queries_do(settings):
         )
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert query.status_code == 401
+
+
+@pytest.mark.parametrize("with_gateway_keys", [True, False])
+async def test_no_secret_sent_as_x_lms_account_comes_back(settings, tmp_path, with_gateway_keys):
+    # A key pasted into the account header (the likeliest mix-up) is never echoed: not the
+    # caller's, not another gateway key, not a portal's key, not a configured hash.
+    if not with_gateway_keys:  # anonymous access: every account, no Authorization needed
+        text = settings.lms_gateway_accounts_file.read_text(encoding="utf-8")
+        anonymous = tmp_path / "anonymous.toml"
+        anonymous.write_text(text.split("[[api_keys]]")[0], encoding="utf-8")
+        settings = Settings(lms_gateway_accounts_file=anonymous)
+    configured = (*SECRETS, *(hash_key(key) for key in (ACME_KEY, GLOBEX_KEY, OPS_KEY)))
+    callers = (ACME_KEY, GLOBEX_KEY, OPS_KEY, None) if with_gateway_keys else (None,)
+    texts = []
+    async with gateway_client(settings) as client:
+        for caller in callers:
+            for value in configured:
+                response = await client.post(
+                    "/graphql", json={"query": NAMES}, headers=headers(caller, value)
+                )
+                assert response.status_code in (401, 403), response.text
+                texts.append(response.text + str(response.headers))
+    everything = "\n".join(texts)
+    for secret in configured:
+        assert secret not in everything

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +49,7 @@ async def test_an_unreachable_portal_is_a_transport_error(pool):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
-        with pytest.raises(httpx.TransportError):
+        with pytest.raises(httpx.ConnectError):  # refused, not timed out (ConnectTimeout)
             await http.get(f"http://127.0.0.1:{port}/api/v1/users")
 
 
@@ -127,3 +130,58 @@ async def test_no_pool_sends_a_portals_cookie_back_over_real_http(pool):
             for _ in range(3):
                 await http.get(f"{named}/api/v1/users")
     assert portal.cookies == [None, None, None]
+
+
+async def test_the_aiohttp_pool_reads_the_environment_once_not_per_call(monkeypatch):
+    # With trust_env=True aiohttp parsed ~/.netrc and the proxy variables in a thread for
+    # every call: a third of the CPU under load. The proxies are read once, at start.
+    import aiohttp.client
+
+    reads: Counter[str] = Counter()
+
+    def counting(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            reads[name] += 1
+            return real(*args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(
+        aiohttp.client, "netrc_from_env", counting("netrc", aiohttp.client.netrc_from_env)
+    )
+    monkeypatch.setattr(
+        aiohttp.client,
+        "get_env_proxy_for_url",
+        counting("proxies", aiohttp.client.get_env_proxy_for_url),
+    )
+    portal = ForwardProxy()
+    with serve_over_http(portal) as base:
+        async with upstream_http_client(Settings(talentlms_http_pool="aiohttp")) as http:
+            for _ in range(5):
+                answer = await http.get(f"{base}/api/v1/users/id:1", auth=AUTH)
+                assert answer.json() == {"id": "1"}
+            sessions = [
+                t.client
+                for t in (http._transport, *http._mounts.values())
+                if isinstance(t, AiohttpTransport) and isinstance(t.client, aiohttp.ClientSession)
+            ]
+    assert sessions and not any(session.trust_env for session in sessions)
+    assert reads == {}
+
+
+@pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
+async def test_no_proxy_from_the_environment_is_honoured(pool, monkeypatch):
+    # The proxy refuses every connection: only a direct call (NO_PROXY) reaches the portal.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    portal = ForwardProxy()
+    with serve_over_http(portal) as base:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("http_proxy", raising=False)
+        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+            answer = await http.get(f"{base}/api/v1/users/id:1", auth=AUTH)
+    assert answer.json() == {"id": "1"}
+    assert portal.targets == ["/api/v1/users/id:1"]

@@ -334,9 +334,21 @@ def error_for_response(
         )
     if _GONE_MARKER in lowered:
         return UpstreamGone(message, **where)
-    if lowered != _ACTION_MISSING and (
-        any(marker in lowered for marker in _NOT_FOUND_MARKERS) or (status == 404 and not message)
-    ):
+    # A missing record comes with TalentLMS's own message (reference 11.2). A 404 without
+    # one, or a missing API action, is an address that is not the API's: never "no record".
+    if status == 404 and not message:
+        return UpstreamBadResponse(
+            "TalentLMS answered HTTP 404 without a TalentLMS error: the address is not an API "
+            "endpoint; check that the account's base URL ends in /api/v1",
+            **where,
+        )
+    if lowered == _ACTION_MISSING:
+        return UpstreamRejected(
+            f"TalentLMS refused the request: {message} (check that the account's base URL "
+            "ends in /api/v1)",
+            **where,
+        )
+    if any(marker in lowered for marker in _NOT_FOUND_MARKERS):
         return UpstreamNotFound(shown, **where)
     if status >= 500 or (isinstance(error, dict) and error.get("type") == "api_error"):
         return UpstreamError(f"TalentLMS failed: {shown}", **where)
