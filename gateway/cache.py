@@ -77,6 +77,11 @@ class MemoryCacheStore:
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
+    def holds(self, key: str) -> bool:
+        """Whether a fresh answer for ``key`` is stored, without touching the LRU order."""
+        entry = self._entries.get(key)
+        return entry is not None and entry[0] > self._clock()
+
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [key for key in self._entries if key.startswith(prefix)]
         for key in doomed:
@@ -94,6 +99,14 @@ class UpstreamCache:
 
     def ttl(self, endpoint: str) -> float:
         return self._ttls.get(endpoint, 0.0)
+
+    def holds(self, key: str) -> bool:
+        """Whether a fetch of ``key`` now would make no call: a fresh answer is stored, or
+        a call for it is in flight. Stores that cannot tell without awaiting say no."""
+        if key in self._in_flight:
+            return True
+        holds = getattr(self._store, "holds", None)
+        return bool(holds(key)) if callable(holds) else False
 
     async def fetch(
         self, key: str, endpoint: str, call: Callable[[], Awaitable[Any]], *, fresh: bool = False

@@ -12,6 +12,14 @@ List sizes come from ``first``/``last`` (default 25). The estimate is an upper b
 calls for the gateway's call plan (deduplication only makes the real count smaller) and
 is reported beside the actual count in ``extensions.cost``.
 
+Calls with a ``key`` (``users/id``, ``courses/id``) fetch records the portal's own data
+names, and the provider makes each at most once per operation: their count is bounded by
+the records of that kind the portal holds (the table's ``record_bounds``), when known.
+Calls named by arguments (``user(id:)``) are not: an id may name nobody. The quota check
+leaves out calls whose answers the upstream cache holds now (``cached``: root lookups and
+lists); the limit check does not, so that whether an operation is accepted does not depend
+on what other requests happened to cache.
+
 A federation subgraph's ``_entities`` (``schema/federation.py``) costs, per distinct
 representation, what the root lookup of its type costs (``ENTITY_LOOKUPS``), and the
 fields selected on each type are walked once per distinct representation of it.
@@ -176,17 +184,30 @@ class _Walker:
                 parent.name, name, parent_full=full, arguments=arguments, selected=selected
             )
             planned.append((node, definition, arguments, cost))
-        if not full and any(cost.detail for *_, cost in planned):
-            self.estimate.calls += objects  # one detail record per parent object
+        detail = next((cost for *_, cost in planned if cost.detail), None)
+        if not full and detail is not None:
+            self.count(objects, detail.detail_key)  # one detail record per parent object
             full = True
         self.estimate.fields += objects * len(nodes)
         for node, definition, arguments, cost in planned:
-            self.estimate.calls += objects * cost.calls
-            self.estimate.once |= cost.once
+            self.add(objects, cost)
             if node.selection_set is None:
                 continue
             child_full = full if cost.result_full is None else cost.result_full
             self.child(definition, node, arguments, cost, objects, child_full, seen)
+
+    def count(self, calls: int, key: str | None) -> None:
+        if key is None:
+            self.estimate.calls += calls
+        else:
+            self.estimate.lookups[key] += calls
+
+    def add(self, objects: int, cost: FieldCost) -> None:
+        """``cost`` on ``objects`` parent objects."""
+        self.count(objects * cost.calls, cost.key)
+        if cost.key is None:
+            self.estimate.cached += objects * min(cost.cached, cost.calls)
+        self.estimate.once |= cost.once
 
     def entities(self, node: FieldNode, arguments: Mapping[str, Any], seen: frozenset[str]) -> None:
         """A subgraph's ``_entities``: each distinct reference costs its type's root lookup.
@@ -210,8 +231,7 @@ class _Walker:
             cost = self._table.cost(
                 "Query", lookup, parent_full=True, arguments={"id": None}, selected=frozenset()
             )
-            self.estimate.calls += count * cost.calls
-            self.estimate.once |= cost.once
+            self.add(count, cost)
             if node.selection_set is not None:
                 full = True if cost.result_full is None else cost.result_full
                 self.walk(named, node.selection_set, count, full, seen, on_union=True)
@@ -281,6 +301,7 @@ def estimate_operation(
     if not isinstance(coerced, VariableValues):  # bad variables: execution reports them
         coerced = VariableValues({}, {})
     walker = _Walker(context, table, coerced)
+    walker.estimate.bounds = dict(table.record_bounds())
     if root is not None:
         walker.walk(root, operation.selection_set, 1, full=True)
     return walker.estimate, walker.bad_arguments
@@ -336,12 +357,12 @@ def cost_rule(
             if bad:
                 return
             on_estimate(estimate)
-            if quota is not None and not quota.can_afford(estimate.total_calls):
+            if quota is not None and not quota.can_afford(estimate.uncached_calls):
                 # Better to refuse now than to spend the portal's last calls on a partial answer.
                 snapshot = quota.snapshot()
                 self.report_error(
                     GraphQLError(
-                        f"This query may need up to {estimate.total_calls} upstream calls and "
+                        f"This query may need up to {estimate.uncached_calls} upstream calls and "
                         f"the portal has {quota.remaining} left this hour; retry after "
                         f"{snapshot['quotaResetAt']}.",
                         node,

@@ -150,6 +150,14 @@ class TalentLmsClient:
     async def rate_limit(self) -> Any:
         return await self.get("ratelimit")
 
+    def cached(self, endpoint: str, params: Params = ()) -> bool:
+        """Whether ``get(endpoint, params)`` would now be answered without a call."""
+        if self._cache is None or self._fresh or endpoint in WRITES:
+            return False
+        if self._cache.ttl(endpoint_name(endpoint, params)) <= 0:
+            return False
+        return self._cache.holds(self._scope + path_for(endpoint, params))
+
     # --- write endpoints (never retried by callers) -----------------------------------
 
     async def add_user_to_course(

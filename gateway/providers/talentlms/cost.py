@@ -4,24 +4,31 @@ It mirrors ``provider.py`` (which calls answer which field) as upper bounds, and
 gateway's demand control (``schema/cost.py``). Sizes only the data knows — how many users a
 portal has, how long a course roster is — come from the largest this process has seen of
 the portal, or ``UNSEEN_LIST_SIZE`` until it has seen one.
+
+Every ``users/id`` and ``courses/id`` call is made at most once per operation (``_once``
+in ``provider.py``), so those the portal's data leads to (``key``) are bounded by its
+totals; lookups named by arguments are not. Root lookups and lists ask the upstream cache
+whether it holds their answers (``cached``), for the quota check.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from gateway.config import UsersPaging
 from gateway.cost import FieldCost
 from gateway.pagination import DEFAULT_PAGE_SIZE, peek_offset
 from gateway.pagination import MAX_PAGE_SIZE as MAX_LIST_SIZE
+from gateway.providers.talentlms.mapping import split_course_item_id, split_enrollment_id
 from gateway.providers.talentlms.portal import (
     MAX_PAGE_SIZE,
     PORTAL_DATE_FIELDS,
     TalentLmsPortal,
     users_page_plan,
 )
+from gateway.providers.talentlms.values import is_id
 
 __all__ = ["UNSEEN_LIST_SIZE", "TalentLmsCostTable"]
 
@@ -29,13 +36,29 @@ UNSEEN_LIST_SIZE: Final = 100
 _USER_REF: Final = frozenset({"id", "__typename"})
 _COURSE_REF: Final = frozenset({"id", "title", "__typename"})
 _FREE: Final = FieldCost()
+_USERS: Final = "users/id"  # the lookup keys of ``TalentLmsPortal.record_bounds``
+_COURSES: Final = "courses/id"
+
+Request = tuple[str, Sequence[tuple[str, object]]]  # a GET: endpoint and path parameters
+CachedProbe = Callable[[str, Sequence[tuple[str, object]]], bool]
+
+
+def _never_cached(endpoint: str, params: Sequence[tuple[str, object]]) -> bool:
+    return False
 
 
 class TalentLmsCostTable:
-    """``CostTable`` for one TalentLMS portal."""
+    """``CostTable`` for one TalentLMS portal.
 
-    def __init__(self, portal: TalentLmsPortal) -> None:
+    ``cached`` tells whether a GET would now be answered by the upstream cache.
+    """
+
+    def __init__(self, portal: TalentLmsPortal, cached: CachedProbe = _never_cached) -> None:
         self._portal = portal
+        self._cached = cached
+
+    def record_bounds(self) -> Mapping[str, int]:
+        return self._portal.record_bounds()
 
     def cost(
         self,
@@ -48,37 +71,58 @@ class TalentLmsCostTable:
     ) -> FieldCost:
         key = (type_name, field_name)
         if key in PORTAL_DATE_FIELDS:
-            return FieldCost(once=frozenset() if self._portal.dates_known else {"siteinfo"})
+            return FieldCost(once=frozenset({"siteinfo"} if self._portal.needs_site_info else ()))
         match key:
             case ("Query", "user" | "course" | "courseItem" | "courseEnrollment"):
-                return FieldCost(calls=1, result_full=True)
+                lookup = self._root_lookup(field_name, arguments)
+                return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))
             case ("Query", "users"):
-                return FieldCost(calls=self._users_calls(arguments, selected), result_full=False)
+                return self._users(arguments, selected)
             case ("Query", "courses"):
                 category = (arguments.get("filter") or {}).get("category")
                 named = bool(category) and not str(category).isdigit()
+                listing = None if arguments.get("remote_query") else ("courses", ())
                 return FieldCost(
-                    calls=1, once=frozenset({"categories"} if named else ()), result_full=False
+                    calls=1,
+                    once=frozenset({"categories"} if named else ()),
+                    result_full=False,
+                    cached=self._cached_count([listing]),
                 )
             case ("Query", "courseEnrollments"):
                 f = arguments.get("filter") or {}
                 if f.get("user_id") is not None:
-                    return FieldCost(calls=1, result_full=True)
-                return self._roster(f, base_calls=1)
+                    lookup = _record("users", f.get("user_id"))
+                    return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))
+                # The roster's reads of its members are counted unbounded with its course's.
+                roster = self._roster(f, base_calls=1)
+                cached = self._cached_count([_record("courses", f.get("course_id"))])
+                return FieldCost(calls=roster.calls, result_full=roster.result_full, cached=cached)
             case ("User", "enrollments"):
-                return FieldCost(detail=True, result_full=True)
-            case ("User", "organization") | ("Course", "items"):
-                return FieldCost(detail=True)
+                return FieldCost(detail=True, detail_key=_USERS, result_full=True)
+            case ("User", "organization"):
+                return FieldCost(detail=True, detail_key=_USERS)
+            case ("Course", "items"):
+                return FieldCost(detail=True, detail_key=_COURSES)
             case ("Course", "enrollments"):
+                # A status filter reads each member's users/id record.
                 roster = self._roster(arguments.get("filter") or {}, base_calls=0)
-                return FieldCost(calls=roster.calls, detail=True, result_full=roster.result_full)
+                return FieldCost(
+                    calls=roster.calls,
+                    key=_USERS,
+                    detail=True,
+                    detail_key=_COURSES,
+                    result_full=roster.result_full,
+                )
             case ("CourseEnrollment", "status" | "urls"):
-                return FieldCost(detail=True)
+                return FieldCost(detail=True, detail_key=_USERS)  # the learner's record
             case ("CourseEnrollment", "user"):
                 # The learner's users/id record is also the enrollment's detail record.
-                return _FREE if selected <= _USER_REF else FieldCost(detail=True, result_full=True)
+                if selected <= _USER_REF:
+                    return _FREE
+                return FieldCost(detail=True, detail_key=_USERS, result_full=True)
             case ("CourseEnrollment", "course"):
-                return FieldCost(calls=0 if selected <= _COURSE_REF else 1, result_full=True)
+                calls = 0 if selected <= _COURSE_REF else 1
+                return FieldCost(calls=calls, key=_COURSES, result_full=True)
             case ("CourseItem", "course" | "parent"):
                 return FieldCost(result_full=True)  # the course record is already loaded
             case ("CourseItem", "children"):
@@ -86,6 +130,26 @@ class TalentLmsCostTable:
             case ("Category", "name"):
                 return FieldCost(once=frozenset({"categories"}))
         return _FREE  # TalentLMS has no managers or assigners; other fields are in hand
+
+    def _cached_count(self, requests: Sequence[Request | None]) -> int:
+        """How many of ``requests`` the cache answers now (``None``: not known, a miss)."""
+        return sum(1 for r in requests if r is not None and self._cached(*r))
+
+    @staticmethod
+    def _root_lookup(field_name: str, arguments: Mapping[str, Any]) -> Request | None:
+        """The record call a root lookup makes (lookups by email or username: not known)."""
+        value = arguments.get("id")
+        if value is None:
+            return None
+        if field_name == "user":
+            return _record("users", value)
+        if field_name == "course":
+            return _record("courses", value)
+        if field_name == "courseItem":
+            pair = split_course_item_id(str(value))
+            return _record("courses", pair[0]) if pair else None
+        pair = split_enrollment_id(str(value))  # courseEnrollment: the learner's record
+        return _record("users", pair[0]) if pair else None
 
     def _seen(self, kind: str) -> int:
         return self._portal.seen.get(kind, UNSEEN_LIST_SIZE)
@@ -96,10 +160,25 @@ class TalentLmsCostTable:
             return FieldCost(calls=base_calls + self._seen("roster"), result_full=True)
         return FieldCost(calls=base_calls, result_full=False)
 
-    def _users_calls(self, arguments: Mapping[str, Any], selected: frozenset[str]) -> int:
+    def _users(self, arguments: Mapping[str, Any], selected: frozenset[str]) -> FieldCost:
         f = arguments.get("filter") or {}
         if arguments.get("remote_query") or (f and (f.get("email") or f.get("username"))):
-            return 1  # one passthrough or lookup call
+            return FieldCost(calls=1, result_full=False)  # one passthrough or lookup call
+        pages = self._users_pages(arguments, selected)
+        requests: list[Request | None] = [
+            ("users", (("page_size", size), ("page_number", number))) for size, number in pages
+        ]
+        if self._portal.account.users_paging is UsersPaging.NONE:
+            requests = [("users", ())]
+        return FieldCost(
+            calls=len(requests), result_full=False, cached=self._cached_count(requests)
+        )
+
+    def _users_pages(
+        self, arguments: Mapping[str, Any], selected: frozenset[str]
+    ) -> list[tuple[int, int]]:
+        """``(page_size, page_number)`` of the pages a users list reads."""
+        f = arguments.get("filter") or {}
         first, last = arguments.get("first"), arguments.get("last")
         before = arguments.get("before")
         whole = (
@@ -109,9 +188,8 @@ class TalentLmsCostTable:
             or (last is not None and before is None)
         )
         if whole:
-            return max(1, math.ceil(self._seen("users") / MAX_PAGE_SIZE))
-        if self._portal.account.users_paging is UsersPaging.NONE:
-            return 1
+            pages = max(1, math.ceil(self._seen("users") / MAX_PAGE_SIZE))
+            return [(MAX_PAGE_SIZE, number) for number in range(1, pages + 1)]
         after = peek_offset(arguments.get("after"))
         low = 0 if after is None else after + 1
         if last is not None:
@@ -121,4 +199,9 @@ class TalentLmsCostTable:
             count = first if isinstance(first, int) else DEFAULT_PAGE_SIZE
         # Out-of-range sizes are refused by the resolver; cost them as the largest allowed.
         count = min(max(count, 0), MAX_LIST_SIZE)
-        return len(users_page_plan(low, count + 1))
+        return users_page_plan(low, count + 1)
+
+
+def _record(endpoint: str, record_id: object) -> Request | None:
+    """The ``/{endpoint}/id:{record_id}`` call, if ``record_id`` is an id at all."""
+    return (endpoint, (("id", str(record_id)),)) if is_id(str(record_id)) else None

@@ -2,21 +2,30 @@
 
 ``TalentLmsPortal`` lives as long as the app: it reads the portal's date conventions once
 (``/siteinfo``) and remembers the largest list sizes it has seen, which demand control uses
-as estimates.
+as estimates, and the portal's totals of users and courses, which bound them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from gateway.config import AccountConfig
-from gateway.errors import UpstreamBadResponse
+from gateway.errors import UpstreamBadResponse, UpstreamError
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.mapping import PortalConventions
 from gateway.providers.talentlms.values import DateFormat
 
-__all__ = ["MAX_PAGE_SIZE", "PORTAL_DATE_FIELDS", "TalentLmsPortal", "users_page_plan"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "PORTAL_DATE_FIELDS",
+    "TOTALS_MAX_AGE",
+    "TalentLmsPortal",
+    "users_page_plan",
+    "with_margin",
+]
 
 # Largest page_size we ask for; clients report portals accepting up to 1000 ([T]).
 MAX_PAGE_SIZE: Final = 1000
@@ -25,6 +34,35 @@ MAX_PAGE_SIZE: Final = 1000
 PORTAL_DATE_FIELDS: Final = frozenset(
     {("User", "createdAt"), ("Course", "createdAt"), ("Course", "updatedAt")}
 )
+
+# Seconds the totals of a /siteinfo read bound estimates; after that they are unknown (no
+# bound) until the next operation that reads the date format reads them again.
+TOTALS_MAX_AGE: Final = 3600.0
+
+# Record lookups of each kind bounded by a /siteinfo total (see ``record_bounds``).
+_TOTALS: Final = {"users/id": ("total_users", "users"), "courses/id": ("total_courses", "courses")}
+
+
+def with_margin(total: int) -> int:
+    """A total read up to ``TOTALS_MAX_AGE`` ago, as an upper bound of the records now.
+
+    The totals are approximate: records are added between reads, and a course's roster or a
+    user's course list may still name a record the total no longer counts. A tenth plus ten
+    covers an hour's growth of any portal but one being bulk-imported; a list seen longer
+    than the total raises the bound as well (``record_bounds``).
+    """
+    return total + total // 10 + 10
+
+
+def _total(value: Any) -> int | None:
+    """A /siteinfo total: a string of digits (or an int) per reference §7.5; junk is unknown."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 class TalentLmsPortal:
@@ -39,8 +77,40 @@ class TalentLmsPortal:
             else None
         )
         self._loading: asyncio.Future[PortalConventions] | None = None
-        # Largest list sizes seen so far ("users", "roster", "units"), for cost estimates.
+        # Largest list sizes seen so far ("users", "courses", "roster", "units"), for cost
+        # estimates.
         self.seen: dict[str, int] = {}
+        self._totals: dict[str, int] = {}  # from the last /siteinfo read, by record lookup
+        self._totals_read_at: float | None = None
+        self.clock: Callable[[], float] = time.monotonic
+
+    def take_totals(self, info: Mapping[str, Any]) -> None:
+        """Keep the totals of a /siteinfo body; a missing or junk total is unknown."""
+        found = ((lookup, _total(info.get(name))) for lookup, (name, _) in _TOTALS.items())
+        self._totals = {lookup: total for lookup, total in found if total is not None}
+        self._totals_read_at = self.clock()
+
+    @property
+    def totals_stale(self) -> bool:
+        """Totals were read, too long ago to bound anything."""
+        read_at = self._totals_read_at
+        return read_at is not None and self.clock() - read_at > TOTALS_MAX_AGE
+
+    def record_bounds(self) -> dict[str, int]:
+        """Most distinct records each lookup (``users/id``, ``courses/id``) can fetch from
+        the portal's own data; empty while the totals are unknown or stale."""
+        if self._totals_read_at is None or self.totals_stale:
+            return {}
+        return {
+            lookup: with_margin(max(total, self.seen.get(_TOTALS[lookup][1], 0)))
+            for lookup, total in self._totals.items()
+        }
+
+    @property
+    def needs_site_info(self) -> bool:
+        """Whether reading the date format would call /siteinfo: it is unknown, or the
+        totals read with it are stale."""
+        return self._conventions is None or self.totals_stale
 
     @property
     def dates_known(self) -> bool:
@@ -56,15 +126,24 @@ class TalentLmsPortal:
         return self._conventions or PortalConventions(timezone=self.account.timezone)
 
     async def conventions(self, client: TalentLmsClient) -> PortalConventions:
-        """The portal's conventions, reading ``/siteinfo`` once for all concurrent callers."""
-        if self._conventions is not None:
+        """The portal's conventions, reading ``/siteinfo`` once for all concurrent callers
+        (and again when its totals are stale: see ``TOTALS_MAX_AGE``)."""
+        if not self.needs_site_info:
+            assert self._conventions is not None
             return self._conventions
-        if self._loading is None or (self._loading.done() and self._loading.exception()):
+        if self._loading is None or self._loading.done():
             self._loading = asyncio.ensure_future(self._read_site_info(client))
-        return await asyncio.shield(self._loading)
+        try:
+            return await asyncio.shield(self._loading)
+        except UpstreamError:
+            if self._conventions is None:
+                raise
+            return self._conventions  # only the totals were to be refreshed: they stay stale
 
     async def _read_site_info(self, client: TalentLmsClient) -> PortalConventions:
         info = await client.site_info()
+        if isinstance(info, dict):
+            self.take_totals(info)
         date_format = DateFormat.parse(info.get("date_format")) if isinstance(info, dict) else None
         if date_format is None:
             raise UpstreamBadResponse(

@@ -82,7 +82,7 @@ class TalentLmsProvider:
         # their deep copies. Until ``prepare`` says otherwise everything is mapped.
         self._omit: dict[str, frozenset[str]] = {}
         self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
-        self.cost_table = TalentLmsCostTable(portal)
+        self.cost_table = TalentLmsCostTable(portal, client.cached)
 
     def close(self) -> None:
         """End the operation: cancel calls still in flight (after a deadline, say)."""
@@ -104,7 +104,7 @@ class TalentLmsProvider:
         }
         # Calls that depend on nothing else start now, beside the first list or record call,
         # instead of one round trip after it.
-        if self._needs_portal_dates and not self._portal.dates_known:
+        if self._needs_portal_dates and self._portal.needs_site_info:
             self._once(("siteinfo",), self._portal.conventions, self._client)
         if ("Category", "name") in selected_fields:
             self._once(("categories",), self._client.categories)
@@ -162,6 +162,7 @@ class TalentLmsProvider:
             rows = [] if body == [] else _rows(body, "getcoursesbycustomfield")
         else:
             rows = _rows(await self._once(("courses",), self._client.courses), "courses")
+            self._portal.observe("courses", len(rows))
         omit = self._skip("Course")
         return [map_course(raw, conventions, partial=True, omit=omit) for raw in rows]
 
@@ -310,8 +311,12 @@ class TalentLmsProvider:
     # --- upstream calls, each made once per operation ---------------------------------
 
     async def _conventions(self, *, force: bool = False) -> PortalConventions:
-        """The portal's conventions, read from ``/siteinfo`` only when dates need them."""
-        if force or self._needs_portal_dates:
+        """The portal's conventions, read from ``/siteinfo`` only when dates need them.
+
+        Lists that filter or sort by date (``force``) read it only while the date format is
+        unknown: a re-read of stale totals is left to operations that select dates, whose
+        estimate counts it."""
+        if self._needs_portal_dates or (force and not self._portal.dates_known):
             return await self._once(("siteinfo",), self._portal.conventions, self._client)
         return self._portal.known_conventions
 
