@@ -3,7 +3,8 @@
 Keys name the account and the exact upstream request (``acme|/users/id:7``), so nothing is
 shared between accounts. Each endpoint has its own time to live; a client can ask for fresh
 data (``Cache-Control: no-cache``), which skips the read but refreshes the entry; writes
-drop the entries they affect. Concurrent requests for the same key share one upstream call.
+drop the entries they affect. Concurrent requests for the same key share one upstream call,
+which goes on while any of them still waits for it.
 
 ``CacheStore`` is the storage seam: ``MemoryCacheStore`` is bounded and per process; a
 shared store (Redis) implements the same three coroutines without touching resolvers.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Final, Protocol
 
 __all__ = ["DEFAULT_TTLS", "CacheStore", "MemoryCacheStore", "UpstreamCache"]
@@ -89,13 +90,21 @@ class MemoryCacheStore:
         return len(doomed)
 
 
+class _SharedCall:
+    """One upstream call in flight, in a task of its own, and how many callers await it."""
+
+    def __init__(self, call: Coroutine[Any, Any, Any]) -> None:
+        self.task: asyncio.Task[Any] = asyncio.ensure_future(call)
+        self.waiters = 0
+
+
 class UpstreamCache:
     """Reads through ``store`` with per-endpoint TTLs and shares calls in flight."""
 
     def __init__(self, store: CacheStore, ttls: Mapping[str, float] = DEFAULT_TTLS) -> None:
         self._store = store
         self._ttls = dict(ttls)
-        self._in_flight: dict[str, asyncio.Future[Any]] = {}
+        self._in_flight: dict[str, _SharedCall] = {}
 
     def ttl(self, endpoint: str) -> float:
         return self._ttls.get(endpoint, 0.0)
@@ -120,29 +129,30 @@ class UpstreamCache:
             if cached is not None:
                 return cached, True
         running = self._in_flight.get(key)
-        if running is not None:
-            try:
-                return await asyncio.shield(running), True
-            except asyncio.CancelledError:
-                if not running.cancelled():
-                    raise  # this caller was cancelled
-                return await call(), False  # the leader was: make the call ourselves
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+        shared = running is not None
+        if running is None:
+            started = running = self._in_flight[key] = _SharedCall(
+                self._call_and_keep(key, call, ttl)
+            )
+            started.task.add_done_callback(lambda _: self._forget(key, started))
+        running.waiters += 1
         try:
-            value = await call()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # followers see it; nobody else needs to
-            raise
-        else:
-            future.set_result(value)
-            await self._store.set(key, value, ttl)
-            return value, False
+            return await asyncio.shield(running.task), shared
         finally:
+            running.waiters -= 1
+            # The call belongs to no operation: it stops only when nobody waits for it any
+            # more (every client that needed it went away, say).
+            if running.waiters == 0 and not running.task.done():
+                running.task.cancel()
+                self._forget(key, running)
+
+    async def _call_and_keep(self, key: str, call: Callable[[], Awaitable[Any]], ttl: float) -> Any:
+        value = await call()
+        await self._store.set(key, value, ttl)
+        return value
+
+    def _forget(self, key: str, running: _SharedCall) -> None:
+        if self._in_flight.get(key) is running:
             del self._in_flight[key]
 
     async def invalidate(self, prefix: str) -> int:

@@ -5,7 +5,7 @@ the token limit, per-operation contexts, a deadline, and the spec's media types)
 A request passes, in order: the body-size limit, authentication and account selection
 (``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``), the
 token limit, parsing and validation (operation limits and demand control, ``schema/``), and
-execution under a deadline.
+execution under a deadline, cancelled if the client disconnects first.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ from gateway.persisted import (
     refusal,
 )
 from gateway.runtime import Runtime
-from gateway.telemetry import operation_record
+from gateway.telemetry import (
+    CLIENT_CLOSED_REQUEST,
+    client_left,
+    mark_client_left,
+    operation_record,
+)
 from schema.limits import count_tokens
 
 __all__ = ["GraphQLView", "RequestGuard", "TracedGraphQLView", "error_response"]
@@ -194,6 +199,12 @@ class GraphQLView(GraphQL[Context, None]):
             code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
             result = _error_result(code, exc.reason)
             raise
+        except asyncio.CancelledError:
+            if client_left(request.scope):
+                result = _error_result(
+                    CLIENT_CLOSED_REQUEST, "The client closed the connection before the answer"
+                )
+            raise
         finally:
             self._runtime.telemetry.operation_finished(
                 operation_record(
@@ -322,7 +333,7 @@ class RequestGuard:
             )(scope, receive, send)
             return
         scope.setdefault("state", {})["account"] = access.account
-        await self._app(scope, _replay(body), send)
+        await _serve_while_connected(self._app, scope, _replay(body, receive), receive, send)
 
 
 def _wants_fresh(request: Request) -> bool:
@@ -366,14 +377,54 @@ async def _read_body(request: Request, receive: Receive, limit: int) -> bytes | 
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then the server's own messages (a real ``http.disconnect``)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replayed
+
+
+async def _serve_while_connected(
+    app: ASGIApp, scope: Scope, app_receive: Receive, receive: Receive, send: Send
+) -> None:
+    """Run ``app``, and cancel it if the client disconnects before its answer is sent.
+
+    Nobody would read the answer: the operation, and the upstream calls only it waits for,
+    stop (calls shared with other requests go on for them). The body has been read, so the
+    server's next message is ``http.disconnect``, sent when the client closes the connection
+    (or once the answer is complete, which is not a departure).
+    """
+    answered = False
+
+    async def send_noting_the_end(message: Message) -> None:
+        nonlocal answered
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered = True
+        await send(message)
+
+    serving = asyncio.current_task()
+    assert serving is not None
+
+    async def cancel_when_client_leaves() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not answered:
+            mark_client_left(scope)
+            serving.cancel()
+
+    watcher = asyncio.ensure_future(cancel_when_client_leaves())
+    try:
+        await app(scope, app_receive, send_noting_the_end)
+    except asyncio.CancelledError:
+        if not client_left(scope) or serving.uncancel() > 0:
+            raise  # cancelled by someone else too (the server shutting down)
+        # The client is gone: there is nobody to answer.
+    finally:
+        watcher.cancel()

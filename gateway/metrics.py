@@ -29,7 +29,14 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import errors
 from gateway.resilience import UpstreamGuard
-from gateway.telemetry import CacheLookup, Observer, OperationRecord, RequestRecord, UpstreamCall
+from gateway.telemetry import (
+    CLIENT_CLOSED_REQUEST,
+    CacheLookup,
+    Observer,
+    OperationRecord,
+    RequestRecord,
+    UpstreamCall,
+)
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
 
@@ -58,6 +65,7 @@ ERROR_CODES = frozenset(
         "PERSISTED_QUERY_NOT_SUPPORTED",
         "PERSISTED_QUERY_NOT_ALLOWED",
         "PERSISTED_QUERY_HASH_MISMATCH",
+        CLIENT_CLOSED_REQUEST,
     }
 )
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})

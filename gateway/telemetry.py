@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.usage import UpstreamUsage
 
 __all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "CLIENT_CLOSED_STATUS",
     "REQUEST_ID_HEADER",
     "CacheLookup",
     "Observer",
@@ -37,8 +39,10 @@ __all__ = [
     "RequestTelemetry",
     "Telemetry",
     "UpstreamCall",
+    "client_left",
     "count_leaf_fields",
     "current_request_id",
+    "mark_client_left",
     "new_request_id",
     "operation_record",
     "safe_request_id",
@@ -51,6 +55,22 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "gateway_request_id", default=None
 )
+
+
+# A request whose client closed the connection before its answer: the code of its operations
+# and, as nginx logs it, the status of the request. Nobody receives either; logs and metrics do.
+CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST"
+CLIENT_CLOSED_STATUS = 499
+_CLIENT_LEFT = "gateway_client_left"
+
+
+def mark_client_left(scope: Scope) -> None:
+    """Note that the request's client went away (its work is being cancelled)."""
+    scope.setdefault("state", {})[_CLIENT_LEFT] = True
+
+
+def client_left(scope: Scope) -> bool:
+    return bool(scope.get("state", {}).get(_CLIENT_LEFT))
 
 
 def new_request_id() -> str:
@@ -316,7 +336,7 @@ class RequestTelemetry:
                     request_id=request_id,
                     method=scope.get("method", ""),
                     path=scope.get("path", ""),
-                    status=status,
+                    status=CLIENT_CLOSED_STATUS if client_left(scope) else status,
                     duration=time.perf_counter() - started,
                 )
             )

@@ -162,3 +162,45 @@ async def test_a_failed_call_is_shared_but_not_cached():
     with pytest.raises(RuntimeError):
         await cache.fetch("k", "users/id", failing)
     assert calls == 2
+
+
+async def test_a_shared_call_outlives_the_caller_that_started_it():
+    # The first caller's client went away; the others still wait for the same call.
+    cache = UpstreamCache(MemoryCacheStore())
+    calls = 0
+    release = asyncio.Event()
+
+    async def slow() -> object:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return {"id": "7"}
+
+    leader = asyncio.create_task(cache.fetch("k", "users/id", slow))
+    await asyncio.sleep(0)
+    followers = [asyncio.create_task(cache.fetch("k", "users/id", slow)) for _ in range(2)]
+    await asyncio.sleep(0)
+    leader.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*followers) == [({"id": "7"}, True)] * 2
+    assert leader.cancelled() and calls == 1
+    assert await cache.fetch("k", "users/id", slow) == ({"id": "7"}, True)  # and it was kept
+
+
+async def test_a_shared_call_stops_when_every_caller_has_left():
+    cache = UpstreamCache(MemoryCacheStore())
+    stopped = asyncio.Event()
+
+    async def endless() -> object:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+
+    callers = [asyncio.create_task(cache.fetch("k", "users/id", endless)) for _ in range(3)]
+    await asyncio.sleep(0)
+    for caller in callers:
+        caller.cancel()
+    await asyncio.wait_for(stopped.wait(), 5)
+    assert all(caller.cancelled() for caller in callers)
