@@ -390,7 +390,7 @@ def cost_rule(
                 return
             if admission is not None:
                 try:
-                    admission.request(estimate.total_calls)
+                    admission.request(estimate.uncached_calls)
                 except PacingTimeout as busy:
                     self.report_error(
                         GraphQLError(
