@@ -22,8 +22,9 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -32,8 +33,6 @@ from gateway.resilience import UpstreamGuard
 from gateway.telemetry import CacheLookup, Observer, OperationRecord, RequestRecord, UpstreamCall
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Every extensions.code the gateway sends (README, "Error codes").
 ERROR_CODES = frozenset(
@@ -221,7 +220,11 @@ class GatewayMetrics(Observer):
                     return JSONResponse(
                         body, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                     )
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+            # OpenMetrics when the scraper's Accept asks for it, else text format 0.0.4.
+            encode, media_type = choose_encoder(request.headers.get("accept", ""))
+            return Response(
+                encode(self.registry), media_type=media_type, headers={"Vary": "Accept"}
+            )
 
         return metrics
 

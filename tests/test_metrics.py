@@ -333,3 +333,17 @@ def test_every_documented_error_code_is_an_outcome_label():
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", section, re.MULTILINE))
     assert "NOT_FOUND" in documented and "PERSISTED_QUERY_NOT_ALLOWED" in documented
     assert documented <= ERROR_CODES, documented - ERROR_CODES
+
+
+def test_metrics_answer_openmetrics_when_the_scraper_asks_for_it(demo_settings):
+    openmetrics = "application/openmetrics-text; version=1.0.0"
+    with served(demo_settings) as http:
+        post(http, "query Negotiated { __typename }")
+        asked = http.get("/metrics", headers={"Accept": f"{openmetrics},text/plain;q=0.5"})
+        plain = http.get("/metrics", headers={"Accept": "text/plain"})
+    assert asked.status_code == 200
+    assert asked.headers["content-type"].startswith(openmetrics)
+    assert asked.text.endswith("# EOF\n")  # OpenMetrics' mandatory end marker
+    assert 'gateway_graphql_operations_total{account="default"' in asked.text
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "# EOF" not in plain.text
