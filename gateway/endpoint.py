@@ -1,11 +1,11 @@
 """The ``/graphql`` endpoint: ``RequestGuard`` (body-size limit, authentication, account
 choice) in front of ``GraphQLView`` (Strawberry's GraphQL-over-HTTP view with persisted queries,
-the token limit, per-operation contexts, a deadline, and the spec's media types).
+per-operation contexts, a deadline, and the spec's media types).
 
 A request passes, in order: the body-size limit, authentication and account selection
-(``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``), the
-token limit, parsing and validation (operation limits and demand control, ``schema/``), and
-execution under a deadline.
+(``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``),
+parsing (stopped at the token limit) and validation (operation limits and demand control,
+``schema/``), and execution under a deadline.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from gateway.persisted import (
 )
 from gateway.runtime import Runtime
 from gateway.telemetry import operation_record
-from schema.limits import count_tokens
 
 __all__ = ["GraphQLView", "RequestGuard", "TracedGraphQLView", "error_response"]
 
@@ -224,15 +223,6 @@ class GraphQLView(GraphQL[Context, None]):
         except PersistedQueryError as refused:
             return refusal(refused)
         request_data = replace(request_data, query=query)
-        if isinstance(query, str):
-            tokens = count_tokens(query, settings.lms_gateway_max_tokens)
-            if tokens > settings.lms_gateway_max_tokens:
-                return _error_result(
-                    "OPERATION_LIMIT_EXCEEDED",
-                    f"The document has more than {settings.lms_gateway_max_tokens} tokens",
-                    limit="tokens",
-                    max=settings.lms_gateway_max_tokens,
-                )
         try:
             async with asyncio.timeout(settings.lms_gateway_deadline_seconds):
                 return await super().execute_single(

@@ -17,7 +17,7 @@ from gateway.context import Context
 from gateway.cost import CostEstimate
 from gateway.errors import GatewayError
 from schema.cost import cost_rule
-from schema.limits import hide_suggestions
+from schema.limits import OperationLimitExceeded, hide_suggestions
 from schema.selection import selected_fields
 
 __all__ = [
@@ -148,18 +148,36 @@ class ErrorCodes(SchemaExtension):
     """Codes for every error; unexpected exceptions are masked as INTERNAL.
 
     With ``hide_suggestions``, every "Did you mean …?" is removed, not only the field
-    suggestions Strawberry's own switch removes.
+    suggestions Strawberry's own switch removes. With ``max_tokens`` (the bound the parser
+    was given, Strawberry's ``MaxTokensLimiter``), the parser's "more than N tokens" syntax
+    error is the operation limit it is: ``OPERATION_LIMIT_EXCEEDED``, ``limit: tokens``.
     """
 
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
+    def __init__(self, *, hide_suggestions: bool = False, max_tokens: int | None = None) -> None:
         self._hide_suggestions = hide_suggestions
+        self._max_tokens = max_tokens
+        # graphql-core's wording (graphql.language.parser), whole: nothing else matches it.
+        self._too_many_tokens = (
+            f"Syntax Error: Document contains more than {max_tokens} tokens. Parsing aborted."
+        )
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [_with_code(error, self._hide_suggestions) for error in errors]
+            result.errors = [
+                _with_code(self._as_limit(error), self._hide_suggestions) for error in errors
+            ]
+
+    def _as_limit(self, error: GraphQLError) -> GraphQLError:
+        if (
+            self._max_tokens is None
+            or error.original_error is not None
+            or error.message != self._too_many_tokens
+        ):
+            return error
+        return OperationLimitExceeded.for_limit("tokens", self._max_tokens, self._max_tokens + 1)
 
 
 def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:

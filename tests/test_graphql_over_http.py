@@ -156,7 +156,7 @@ REQUEST_ERRORS = [
     ("{ users { nodes { id } ", "GRAPHQL_PARSE_FAILED"),
     ("{ users { nodes { password } } }", "GRAPHQL_VALIDATION_FAILED"),
     ("{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }", "OPERATION_LIMIT_EXCEEDED"),
-    ("{ " + "__typename " * 3000 + "}", "OPERATION_LIMIT_EXCEEDED"),  # tokens, before parsing
+    ("{ " + "__typename " * 3000 + "}", "OPERATION_LIMIT_EXCEEDED"),  # tokens: the parser stops
     ("{ users(first: 101) { totalCount } }", "BAD_USER_INPUT"),
     (
         "{ users(first: 100) { nodes { enrollments(first: 100) { nodes { course { items"
