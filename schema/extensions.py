@@ -230,14 +230,34 @@ class ValidatedDocuments(SchemaExtension):
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))
         if self._passed.get(key):
-            ctx.pre_execution_errors = validate(ctx.schema._schema, document, per_request)
+            errors = validate(ctx.schema._schema, document, per_request)
         else:
-            ctx.pre_execution_errors = validate_document(
-                ctx.schema._schema, document, ctx.validation_rules
-            )
-            if not ctx.pre_execution_errors:
+            errors = validate_document(ctx.schema._schema, document, ctx.validation_rules)
+            if not errors:
                 self._passed.put(key, True)
+        ctx.pre_execution_errors = [_as_document_error(error) for error in errors]
         yield
+
+
+def _as_document_error(error: GraphQLError) -> GraphQLError:
+    """A validation error is the document's fault, whatever a rule caught on the way.
+
+    graphql-core reports a literal that a scalar's parser raised on as an invalid value
+    carrying that exception: Int's ``int()`` refuses a literal over Python's 4300 digits
+    with a ``ValueError``. Kept as ``original_error``, it would read as an unexpected
+    failure (``INTERNAL``, a logged traceback) instead of a literal that does not fit.
+    """
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | GatewayError):
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=error.extensions,
+    )
 
 
 class ParsedDocuments(SchemaExtension):
