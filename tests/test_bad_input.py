@@ -36,6 +36,7 @@ def gql(query: str, variables: Any = None, **extra: Any) -> bytes:
 
 
 BAD_REQUEST = ("BAD_REQUEST",)
+MEDIA_TYPE = ("UNSUPPORTED_MEDIA_TYPE",)
 INVALID = ("GRAPHQL_VALIDATION_FAILED",)
 PARSE = ("GRAPHQL_PARSE_FAILED",)
 LIMIT = ("OPERATION_LIMIT_EXCEEDED",)
@@ -90,37 +91,37 @@ CASES: list[Case] = [
         "text/plain",
         gql("{ users { totalCount } }"),
         content_type="text/plain",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
-    Case("xml", b"<query/>", content_type="application/xml", status=400, codes=BAD_REQUEST),
+    Case("xml", b"<query/>", content_type="application/xml", status=415, codes=MEDIA_TYPE),
     Case(
         "form encoded",
         b"query=%7B%20users%20%7D",
         content_type="application/x-www-form-urlencoded",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "no content type",
         gql("{ users { totalCount } }"),
         content_type=None,
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "multipart",
         b"--x\r\n\r\n--x--",
         content_type="multipart/form-data; boundary=x",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "graphql content type",
         b"{ users { totalCount } }",
         content_type="application/graphql",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     # --- sizes ------------------------------------------------------------------------------
     Case(
