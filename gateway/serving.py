@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -11,15 +12,52 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["GracefulServer", "serve_in_thread"]
+__all__ = ["GatewayHttpProtocol", "GracefulServer", "serve_in_thread"]
+
+
+class GatewayHttpProtocol(H11Protocol):
+    """uvicorn's h11 protocol, answering what it refuses itself in the gateway's error shape.
+
+    uvicorn writes the 400 for a request h11 cannot parse (malformed, or headers over
+    ``h11_max_incomplete_event_size``) before any app sees it, in plain text; here it is
+    ``{"errors": [{"message": …, "extensions": {"code": "BAD_REQUEST"}}]}``.
+    """
+
+    def send_400_response(self, msg: str) -> None:
+        self.send_error_and_close(400, "BAD_REQUEST", msg)
+
+    def send_error_and_close(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        try:
+            for event in (
+                h11.Response(status_code=status, headers=headers),
+                h11.Data(data=body.encode()),
+                h11.EndOfMessage(),
+            ):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:
+            pass  # a response had already begun: closing is all that is left
+        self.transport.close()
+
+
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for ``app`` with the gateway's HTTP protocol."""
+    return uvicorn.Config(app, http=GatewayHttpProtocol, **options)
 
 
 @contextmanager
 def serve_in_thread(app: Any, *, start_timeout: float = 10.0) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1 at a free port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn_config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
