@@ -170,6 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("GraphQL and GraphiQL at %s", url)
     config = uvicorn_config(
         app,
+        settings,
         host=host,
         port=port,
         log_level=args.log_level,

@@ -314,9 +314,24 @@ class RequestGuard:
             scope.setdefault("state", {})["account"] = None
             await self._app(scope, receive, send)
             return
-        limit = self._runtime.settings.lms_gateway_max_body_bytes
-        body = await _read_body(request, receive, limit)
+        settings = self._runtime.settings
+        limit = settings.lms_gateway_max_body_bytes
         media_type = response_media_type(request.headers.get("accept"))
+        try:
+            # A client sending its body a byte at a time must not hold the connection open.
+            async with asyncio.timeout(settings.lms_gateway_body_timeout_seconds):
+                body = await _read_body(request, receive, limit)
+        except TimeoutError:
+            response = error_response(
+                408,
+                "REQUEST_TIMEOUT",
+                "The request body did not arrive within "
+                f"{settings.lms_gateway_body_timeout_seconds:g} s",
+                media_type=media_type,
+                Connection="close",
+            )
+            await response(scope, receive, send)
+            return
         if body is None:
             response = error_response(
                 413,

@@ -46,6 +46,7 @@ ERROR_CODES = frozenset(
         "FORBIDDEN",
         "BAD_REQUEST",
         "REQUEST_TOO_LARGE",
+        "REQUEST_TIMEOUT",
         "METHOD_NOT_ALLOWED",
         "UNSUPPORTED_MEDIA_TYPE",
         "GRAPHQL_PARSE_FAILED",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,3 +86,83 @@ def test_lms_gateway_serve_answers_malformed_http_with_the_error_shape(clean_env
         status, _, body = exchange(f"http://127.0.0.1:{port}", b"NOT HTTP AT ALL\r\n\r\n")
     assert status == 400
     assert body["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+# --- slow clients ----------------------------------------------------------------------
+
+SLOW = {"lms_gateway_header_timeout_seconds": 1.0, "lms_gateway_body_timeout_seconds": 1.0}
+
+
+def drip(base: str, head: bytes, dripped: bytes, *, give_up: float = 20) -> tuple[bytes, int]:
+    """Sends ``head`` at once, then ``dripped`` one byte every 0.15 s, until the server
+    closes the connection; what it answered, and how many dripped bytes it took. Fails if
+    the connection is still open after ``give_up`` seconds."""
+    url = urlsplit(base)
+    received, sent = b"", 0
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(head)
+        sock.settimeout(0.15)
+        deadline = time.monotonic() + give_up
+        while time.monotonic() < deadline:
+            try:
+                if sent < len(dripped):
+                    sock.send(dripped[sent : sent + 1])
+                    sent += 1
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                return received, sent
+            if not chunk:
+                return received, sent
+            received += chunk
+    pytest.fail(f"the connection was still open after {give_up} s ({sent} bytes dripped)")
+
+
+def answer(received: bytes) -> tuple[int, dict[str, str], Any]:
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, json.loads(body) if body else None
+
+
+REQUEST_HEAD = b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+HEADERS = REQUEST_HEAD + b"X-Padding: " + b"a" * 400 + b"\r\n\r\n"
+BODY = b'{"query": "{ __typename }", "padding": "' + b"a" * 400 + b'"}'
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off_with_a_coded_408(clean_env):
+    with serve_over_http(create_app(Settings(**SLOW))) as base:
+        received, sent = drip(base, b"", HEADERS)
+    assert sent < len(HEADERS)  # cut off: the whole request would have taken over a minute
+    status, headers, body = answer(received)
+    assert status == 408 and headers["connection"] == "close"
+    assert body["errors"][0]["extensions"] == {"code": "REQUEST_TIMEOUT"}
+
+
+def test_a_body_sent_a_byte_at_a_time_is_answered_408_and_the_connection_closed(clean_env):
+    head = REQUEST_HEAD + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+    with serve_over_http(create_app(Settings(**SLOW))) as base:
+        received, sent = drip(base, head, BODY)
+    assert sent < len(BODY)
+    status, headers, body = answer(received)
+    assert status == 408 and headers["connection"] == "close"
+    assert body["errors"][0]["extensions"] == {"code": "REQUEST_TIMEOUT"}
+
+
+def test_a_slow_body_to_a_route_that_does_not_read_it_is_cut_off_too(clean_env):
+    head = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n"
+    head += f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+    with serve_over_http(create_app(Settings(**SLOW))) as base:
+        received, sent = drip(base, head, BODY)
+    assert sent < len(BODY)
+    assert answer(received)[0] == 200  # answered at once, then closed at the deadline
+
+
+def test_lms_gateway_serve_bounds_the_header_read_by_its_setting(clean_env):
+    port = free_port()
+    env = {**clean_env, "LMS_GATEWAY_HEADER_TIMEOUT_SECONDS": "1"}
+    with running(["serve", "--port", str(port)], env, f"http://127.0.0.1:{port}/healthz"):
+        received, sent = drip(f"http://127.0.0.1:{port}", b"", HEADERS)
+    assert sent < len(HEADERS)
+    assert answer(received)[0] == 408
