@@ -166,3 +166,21 @@ def test_lms_gateway_serve_bounds_the_header_read_by_its_setting(clean_env):
         received, sent = drip(f"http://127.0.0.1:{port}", b"", HEADERS)
     assert sent < len(HEADERS)
     assert answer(received)[0] == 408
+
+
+def test_many_silent_connections_are_all_closed(clean_env):
+    with serve_over_http(create_app(Settings(**SLOW))) as base:
+        url = urlsplit(base)
+        sockets = [socket.create_connection((url.hostname, url.port)) for _ in range(50)]
+        try:
+            statuses = []
+            for sock in sockets:  # each was opened and then said nothing
+                sock.settimeout(15)
+                received = b""
+                while chunk := sock.recv(65536):
+                    received += chunk
+                statuses.append(answer(received)[0])
+        finally:
+            for sock in sockets:
+                sock.close()
+    assert statuses == [408] * 50
