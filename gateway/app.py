@@ -10,17 +10,19 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from gateway.accounts import load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, Settings
-from gateway.endpoint import GraphQLView, RequestGuard, TracedGraphQLView
+from gateway.endpoint import GraphQLView, RequestGuard, TracedGraphQLView, error_response
 from gateway.graphiql import graphiql_routes
+from gateway.graphql_over_http import response_media_type
 from gateway.health import Readiness
 from gateway.logs import OperationLog
 from gateway.metrics import GatewayMetrics
@@ -52,6 +54,29 @@ def _observe(runtime: Runtime, app_routes: Callable[[], Sequence[BaseRoute]]) ->
     # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
     endpoint = metrics.endpoint(token.get_secret_value() if token else None)
     return [Route("/metrics", endpoint, methods=["GET"])]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no route, a method the route does not take) in the error
+    shape every other answer has, instead of its plain text."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        code, message = "NOT_FOUND", f"Nothing is served at {request.url.path}"
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        code, message = "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here ({allowed})"
+    else:
+        code, message = "BAD_REQUEST", exc.detail
+    media_type = response_media_type(request.headers.get("accept"))
+    return error_response(
+        exc.status_code, code, message, media_type=media_type, **(exc.headers or {})
+    )
+
+
+async def _server_error(request: Request, _: Exception) -> Response:
+    # Starlette logs the exception and re-raises it to the server after this answer.
+    media_type = response_media_type(request.headers.get("accept"))
+    return error_response(500, "INTERNAL", "Internal server error", media_type=media_type)
 
 
 def create_app(
@@ -132,6 +157,7 @@ def create_app(
             *_observe(runtime, lambda: app.routes),
         ],
         middleware=[Middleware(RequestTelemetry, telemetry=runtime.telemetry)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
     app.state.runtime = runtime

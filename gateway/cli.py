@@ -120,12 +120,10 @@ def _hash_key(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
     from gateway.app import create_app
     from gateway.config import ConfigError, Settings
     from gateway.logs import configure_logging
-    from gateway.serving import GracefulServer
+    from gateway.serving import GracefulServer, uvicorn_config
 
     try:
         settings = Settings()
@@ -183,8 +181,9 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.lms_gateway_federation:
         log.info("serving an Apollo Federation 2 subgraph")
     log.info("GraphQL and GraphiQL at %s", url)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
+        settings,
         host=host,
         port=port,
         log_level=args.log_level,

@@ -168,6 +168,16 @@ class Settings(BaseSettings):
         ge=0,
         description="After SIGTERM, seconds to keep serving (with /readyz at 503) before stopping.",
     )
+    lms_gateway_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for a request's headers; then 408 and the connection closes.",
+    )
+    lms_gateway_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for a request's whole body; then 408 and the connection closes.",
+    )
 
     # --- Apollo Federation ----------------------------------------------------------------
     lms_gateway_federation: bool = Field(

@@ -1,11 +1,11 @@
 """The ``/graphql`` endpoint: ``RequestGuard`` (body-size limit, authentication, account
 choice) in front of ``GraphQLView`` (Strawberry's GraphQL-over-HTTP view with persisted queries,
-the token limit, per-operation contexts, a deadline, and the spec's media types).
+per-operation contexts, a deadline, and the spec's media types).
 
 A request passes, in order: the body-size limit, authentication and account selection
-(``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``), the
-token limit, parsing and validation (operation limits and demand control, ``schema/``), and
-execution under a deadline, cancelled if the client disconnects first.
+(``gateway.accounts``), persisted queries and the allow-list (``gateway.persisted``),
+parsing (stopped at the token limit) and validation (operation limits and demand control,
+``schema/``), and execution under a deadline, cancelled if the client disconnects first.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from cross_web import HTTPException  # Strawberry's own HTTP error (a dependency of it)
+from cross_web import (
+    HTTPException,  # Strawberry's own HTTP error (a dependency of it)
+    parse_content_type,
+)
+from cross_web.request import StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,6 +34,7 @@ from gateway.context import Context
 from gateway.graphiql import GraphiQLPage
 from gateway.graphql_over_http import (
     JSON,
+    body_media_type_refusal,
     is_request_error,
     request_error_status,
     response_media_type,
@@ -46,7 +51,6 @@ from gateway.telemetry import (
     mark_client_left,
     operation_record,
 )
-from schema.limits import count_tokens
 
 __all__ = ["GraphQLView", "RequestGuard", "TracedGraphQLView", "error_response"]
 
@@ -59,6 +63,25 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None, media_type=media_type)
 
 
+# Codes of the HTTP errors Strawberry's view raises (the rest are 400 BAD_REQUEST).
+_HTTP_ERROR_CODES = {405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def _http_error_code(status: int) -> str:
+    return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+
+
+class _RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's request adapter, giving the view the parsed media type as the content
+    type: Strawberry looks for ``application/json`` in the raw header, case-sensitively.
+    ``GraphQLView.parse_http_body`` has refused every other type before."""
+
+    @property
+    def content_type(self) -> str | None:
+        raw = super().content_type
+        return None if raw is None else parse_content_type(raw)[0]
+
+
 def _error_result(code: str, message: str, **extensions: Any) -> ExecutionResult:
     error = GraphQLError(message, extensions={"code": code, **extensions})
     return ExecutionResult(data=None, errors=[error])
@@ -66,6 +89,8 @@ def _error_result(code: str, message: str, **extensions: Any) -> ExecutionResult
 
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's GraphQL-over-HTTP view with per-account contexts, limits and a deadline."""
+
+    request_adapter_class = _RequestAdapter
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -93,7 +118,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as exc:
-            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
+            code = _http_error_code(exc.status_code)
             response = error_response(exc.status_code, code, exc.reason, media_type=media_type)
         else:
             if response.media_type == JSON:  # a GraphQL response (not the GraphiQL page)
@@ -131,6 +156,10 @@ class GraphQLView(GraphQL[Context, None]):
         return self._runtime.context_for(account, fresh=_wants_fresh(request))
 
     async def parse_http_body(self, request: Any) -> Any:
+        if request.method != "GET":
+            unsupported = body_media_type_refusal(request.headers.get("content-type"))
+            if unsupported is not None:
+                raise HTTPException(415, unsupported)
         # Strawberry trusts the JSON's shape; a body of `null`, `[1]` or `[]` must be a 400.
         try:
             data = await super().parse_http_body(request)
@@ -196,8 +225,7 @@ class GraphQLView(GraphQL[Context, None]):
             )
             return result
         except HTTPException as exc:
-            code = "METHOD_NOT_ALLOWED" if exc.status_code == 405 else "BAD_REQUEST"
-            result = _error_result(code, exc.reason)
+            result = _error_result(_http_error_code(exc.status_code), exc.reason)
             raise
         except asyncio.CancelledError:
             if client_left(request.scope):
@@ -235,15 +263,6 @@ class GraphQLView(GraphQL[Context, None]):
         except PersistedQueryError as refused:
             return refusal(refused)
         request_data = replace(request_data, query=query)
-        if isinstance(query, str):
-            tokens = count_tokens(query, settings.lms_gateway_max_tokens)
-            if tokens > settings.lms_gateway_max_tokens:
-                return _error_result(
-                    "OPERATION_LIMIT_EXCEEDED",
-                    f"The document has more than {settings.lms_gateway_max_tokens} tokens",
-                    limit="tokens",
-                    max=settings.lms_gateway_max_tokens,
-                )
         try:
             async with asyncio.timeout(settings.lms_gateway_deadline_seconds):
                 return await super().execute_single(
@@ -308,9 +327,24 @@ class RequestGuard:
             scope.setdefault("state", {})["account"] = None
             await self._app(scope, receive, send)
             return
-        limit = self._runtime.settings.lms_gateway_max_body_bytes
-        body = await _read_body(request, receive, limit)
+        settings = self._runtime.settings
+        limit = settings.lms_gateway_max_body_bytes
         media_type = response_media_type(request.headers.get("accept"))
+        try:
+            # A client sending its body a byte at a time must not hold the connection open.
+            async with asyncio.timeout(settings.lms_gateway_body_timeout_seconds):
+                body = await _read_body(request, receive, limit)
+        except TimeoutError:
+            response = error_response(
+                408,
+                "REQUEST_TIMEOUT",
+                "The request body did not arrive within "
+                f"{settings.lms_gateway_body_timeout_seconds:g} s",
+                media_type=media_type,
+                Connection="close",
+            )
+            await response(scope, receive, send)
+            return
         if body is None:
             response = error_response(
                 413,

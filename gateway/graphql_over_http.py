@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cross_web import parse_content_type  # Strawberry's dependency: RFC 9110 media types
+
 __all__ = [
     "GRAPHQL_RESPONSE_JSON",
     "JSON",
+    "body_media_type_refusal",
     "is_request_error",
     "request_error_status",
     "response_media_type",
@@ -50,6 +53,24 @@ _RANGES: Mapping[str, str] = {
     "application/*": JSON,
     "*/*": JSON,
 }
+
+
+def body_media_type_refusal(content_type: str | None) -> str | None:
+    """Why a POST body of ``content_type`` cannot be run, or ``None`` for JSON.
+
+    The header is parsed as a media type: type and subtype are case-insensitive and
+    parameters are allowed, but the type must be exactly ``application/json`` (not one that
+    merely contains it, such as ``application/jsonx`` or a list of types), and a charset, if
+    given, UTF-8, the only one JSON has (RFC 8259).
+    """
+    media_type, parameters = parse_content_type(content_type or "")
+    if media_type != JSON:
+        given = f"not {media_type!r}" if media_type else "none was given"
+        return f"The request body must be {JSON} ({given})"
+    charset = parameters.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        return f"The request body must be {JSON} in UTF-8, not {charset!r}"
+    return None
 
 
 def response_media_type(accept: str | None) -> str:

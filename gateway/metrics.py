@@ -22,8 +22,9 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -40,8 +41,6 @@ from gateway.telemetry import (
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 # Every extensions.code the gateway sends (README, "Error codes").
 ERROR_CODES = frozenset(
     {
@@ -54,7 +53,9 @@ ERROR_CODES = frozenset(
         "FORBIDDEN",
         "BAD_REQUEST",
         "REQUEST_TOO_LARGE",
+        "REQUEST_TIMEOUT",
         "METHOD_NOT_ALLOWED",
+        "UNSUPPORTED_MEDIA_TYPE",
         "GRAPHQL_PARSE_FAILED",
         "GRAPHQL_VALIDATION_FAILED",
         "OPERATION_LIMIT_EXCEEDED",
@@ -229,7 +230,11 @@ class GatewayMetrics(Observer):
                     return JSONResponse(
                         body, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                     )
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+            # OpenMetrics when the scraper's Accept asks for it, else text format 0.0.4.
+            encode, media_type = choose_encoder(request.headers.get("accept", ""))
+            return Response(
+                encode(self.registry), media_type=media_type, headers={"Vary": "Accept"}
+            )
 
         return metrics
 

@@ -21,17 +21,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
-    Visitor,
     parse,
     print_ast,
+    separate_operations,
     validate,
-    visit,
 )
 
 from gateway.config import ConfigError
@@ -181,6 +177,8 @@ def build_manifest(directory: Path, schema: GraphQLSchema | None = None) -> Mani
             errors = validate(schema, document)
             if errors:
                 raise ManifestError(f"{path} does not validate: {errors[0].message}")
+        # Each operation with the fragments it uses (transitively), in file order.
+        separated = separate_operations(document) if len(defined) > 1 else {}
         for node in defined:
             if node.name is None:
                 raise ManifestError(f"{path}: every operation needs a name")
@@ -188,7 +186,7 @@ def build_manifest(directory: Path, schema: GraphQLSchema | None = None) -> Mani
             if name in names:
                 raise ManifestError(f"operation {name} is in both {names[name]} and {path}")
             names[name] = path
-            body = text if len(defined) == 1 else _standalone(document, node)
+            body = text if len(defined) == 1 else print_ast(separated[name])
             operations.append(
                 ManifestOperation(
                     id=sha256_hex(body), name=name, type=node.operation.value, body=body
@@ -196,33 +194,3 @@ def build_manifest(directory: Path, schema: GraphQLSchema | None = None) -> Mani
             )
     return Manifest(operations)
 
-
-def _standalone(document: DocumentNode, operation: OperationDefinitionNode) -> str:
-    """``operation`` printed with the fragments it uses (transitively), in file order."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    used: set[str] = set()
-    pending: list[Any] = [operation]
-    while pending:
-        for name in _spreads(pending.pop()):
-            if name not in used and name in fragments:
-                used.add(name)
-                pending.append(fragments[name])
-    kept = [
-        d
-        for d in document.definitions
-        if d is operation or (isinstance(d, FragmentDefinitionNode) and d.name.value in used)
-    ]
-    return print_ast(DocumentNode(definitions=tuple(kept)))
-
-
-def _spreads(node: Any) -> set[str]:
-    names: set[str] = set()
-
-    class Spreads(Visitor):
-        def enter_fragment_spread(self, spread: FragmentSpreadNode, *_: Any) -> None:
-            names.add(spread.name.value)
-
-    visit(node, Spreads())
-    return names

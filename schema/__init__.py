@@ -11,7 +11,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, parse
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -75,7 +75,11 @@ def build_schema(
         partial(AddValidationRules, limit_rules(limits)),
         partial(UpstreamAccounting, Memo(VALIDATED_DOCUMENTS)),
         DemandControl,
-        partial(ErrorCodes, hide_suggestions=limits.hide_suggestions),
+        # The parser stops at the token limit, once per document text (ParsedDocuments).
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(
+            ErrorCodes, hide_suggestions=limits.hide_suggestions, max_tokens=limits.max_tokens
+        ),
         partial(ParsedDocuments, lru_cache(maxsize=VALIDATED_DOCUMENTS)(parse)),
         partial(ValidatedDocuments, Memo(VALIDATED_DOCUMENTS)),
         *extra_extensions,

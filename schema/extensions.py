@@ -17,7 +17,7 @@ from gateway.context import Context
 from gateway.cost import CostEstimate
 from gateway.errors import GatewayError, UpstreamRateLimited, retry_after_seconds
 from schema.cost import cost_rule
-from schema.limits import hide_suggestions
+from schema.limits import OperationLimitExceeded, hide_suggestions
 from schema.selection import selected_fields
 
 __all__ = [
@@ -149,18 +149,36 @@ class ErrorCodes(SchemaExtension):
     """Codes for every error; unexpected exceptions are masked as INTERNAL.
 
     With ``hide_suggestions``, every "Did you mean …?" is removed, not only the field
-    suggestions Strawberry's own switch removes.
+    suggestions Strawberry's own switch removes. With ``max_tokens`` (the bound the parser
+    was given, Strawberry's ``MaxTokensLimiter``), the parser's "more than N tokens" syntax
+    error is the operation limit it is: ``OPERATION_LIMIT_EXCEEDED``, ``limit: tokens``.
     """
 
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
+    def __init__(self, *, hide_suggestions: bool = False, max_tokens: int | None = None) -> None:
         self._hide_suggestions = hide_suggestions
+        self._max_tokens = max_tokens
+        # graphql-core's wording (graphql.language.parser), whole: nothing else matches it.
+        self._too_many_tokens = (
+            f"Syntax Error: Document contains more than {max_tokens} tokens. Parsing aborted."
+        )
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [_with_code(error, self._hide_suggestions) for error in errors]
+            result.errors = [
+                _with_code(self._as_limit(error), self._hide_suggestions) for error in errors
+            ]
+
+    def _as_limit(self, error: GraphQLError) -> GraphQLError:
+        if (
+            self._max_tokens is None
+            or error.original_error is not None
+            or error.message != self._too_many_tokens
+        ):
+            return error
+        return OperationLimitExceeded.for_limit("tokens", self._max_tokens, self._max_tokens + 1)
 
 
 def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
@@ -216,14 +234,34 @@ class ValidatedDocuments(SchemaExtension):
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))
         if self._passed.get(key):
-            ctx.pre_execution_errors = validate(ctx.schema._schema, document, per_request)
+            errors = validate(ctx.schema._schema, document, per_request)
         else:
-            ctx.pre_execution_errors = validate_document(
-                ctx.schema._schema, document, ctx.validation_rules
-            )
-            if not ctx.pre_execution_errors:
+            errors = validate_document(ctx.schema._schema, document, ctx.validation_rules)
+            if not errors:
                 self._passed.put(key, True)
+        ctx.pre_execution_errors = [_as_document_error(error) for error in errors]
         yield
+
+
+def _as_document_error(error: GraphQLError) -> GraphQLError:
+    """A validation error is the document's fault, whatever a rule caught on the way.
+
+    graphql-core reports a literal that a scalar's parser raised on as an invalid value
+    carrying that exception: Int's ``int()`` refuses a literal over Python's 4300 digits
+    with a ``ValueError``. Kept as ``original_error``, it would read as an unexpected
+    failure (``INTERNAL``, a logged traceback) instead of a literal that does not fit.
+    """
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | GatewayError):
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=error.extensions,
+    )
 
 
 class ParsedDocuments(SchemaExtension):

@@ -34,14 +34,10 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    GraphQLSyntaxError,
     InlineFragmentNode,
-    Lexer,
     Node,
     OperationDefinitionNode,
     SelectionSetNode,
-    Source,
-    TokenKind,
     ValidationContext,
     ValidationRule,
     VisitorAction,
@@ -52,7 +48,6 @@ __all__ = [
     "IntrospectionDisabled",
     "OperationLimitExceeded",
     "OperationLimits",
-    "count_tokens",
     "hide_suggestions",
     "limit_rules",
 ]
@@ -79,8 +74,8 @@ class OperationLimits:
       schema has only ``@skip``/``@include``, so 20 is plenty and cuts directive floods.
     * ``max_root_fields`` — top-level fields (each one is a separate upstream lookup or
       list); 10 covers a dashboard and refuses alias batching of lookups.
-    * ``max_tokens`` — lexical tokens of the document (see :func:`count_tokens`); checked
-      by the caller before parsing. Our example queries have under 70 tokens and
+    * ``max_tokens`` — tokens of the document, comments included: graphql-core's parser
+      stops there (``parse(..., max_tokens=…)``). Our example queries have under 100 and
       GraphiQL's full introspection query 163; 2000 (Armor: 1000) leaves room for the
       fragment-heavy documents code generators write, and still bounds parsing work.
     * ``introspection`` — False refuses ``__schema`` and ``__type`` (``__typename`` stays
@@ -161,7 +156,7 @@ class OperationLimitExceeded(GraphQLError):
         actual: int,
         nodes: Node | Collection[Node] | None = None,
     ) -> OperationLimitExceeded:
-        """The error with the standard message, e.g. for ``limit="tokens"`` before parsing."""
+        """The error with the standard message, e.g. for ``limit="tokens"`` when parsing stops."""
         message = _MESSAGES[limit].format(actual=actual, maximum=maximum)
         return cls(message, nodes, limit=limit, maximum=maximum, actual=actual)
 
@@ -418,7 +413,7 @@ def _configured(rule: type[_Rule], limits: OperationLimits) -> type[_Rule]:
 
 
 def limit_rules(limits: OperationLimits) -> list[type[ValidationRule]]:
-    """Validation rules enforcing ``limits`` (all but ``max_tokens``, checked before parsing).
+    """Validation rules enforcing ``limits`` (all but ``max_tokens``, a bound of the parser).
 
     Use with the specified rules, e.g. Strawberry's ``AddValidationRules``.
     """
@@ -431,32 +426,6 @@ def limit_rules(limits: OperationLimits) -> list[type[ValidationRule]]:
     if not limits.introspection:
         rules.append(NoIntrospectionRule)
     return rules
-
-
-# --- tokens ------------------------------------------------------------------------------
-
-
-def count_tokens(source: str, limit: int) -> int:
-    """Lexical tokens of a GraphQL document, at most ``limit + 1``.
-
-    Punctuators, names, numbers and strings count; ``<SOF>``, ``<EOF>`` and comments do not
-    (as graphql-core's ``max_lexical_tokens``). Lexing stops at ``limit + 1`` tokens, so an
-    oversized document costs about as much as an allowed one. A syntax error ends the count
-    where it happens: the parser reports it. Comments are skipped, not counted, so a
-    document padded with comments is read to its end: bound the request body size too.
-    """
-    lexer = Lexer(Source(source))
-    count = 0
-    try:
-        while count <= limit:
-            token = lexer.advance()
-            if token.kind == TokenKind.EOF:
-                break
-            token.prev = None  # keep no chain of tokens (and skipped comments) alive
-            count += 1
-    except GraphQLSyntaxError:
-        pass
-    return count
 
 
 # --- suggestions -------------------------------------------------------------------------

@@ -32,7 +32,8 @@ import httpx
 
 from gateway.simulator import SimulatorConfig
 
-QUERY = (Path(__file__).resolve().parent.parent / "queries" / "learner_dashboard.graphql").read_text()
+QUERIES = Path(__file__).resolve().parent.parent / "queries"
+QUERY = (QUERIES / "learner_dashboard.graphql").read_text(encoding="utf-8")
 
 
 def free_port() -> int:

@@ -36,6 +36,7 @@ def gql(query: str, variables: Any = None, **extra: Any) -> bytes:
 
 
 BAD_REQUEST = ("BAD_REQUEST",)
+MEDIA_TYPE = ("UNSUPPORTED_MEDIA_TYPE",)
 INVALID = ("GRAPHQL_VALIDATION_FAILED",)
 PARSE = ("GRAPHQL_PARSE_FAILED",)
 LIMIT = ("OPERATION_LIMIT_EXCEEDED",)
@@ -90,37 +91,37 @@ CASES: list[Case] = [
         "text/plain",
         gql("{ users { totalCount } }"),
         content_type="text/plain",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
-    Case("xml", b"<query/>", content_type="application/xml", status=400, codes=BAD_REQUEST),
+    Case("xml", b"<query/>", content_type="application/xml", status=415, codes=MEDIA_TYPE),
     Case(
         "form encoded",
         b"query=%7B%20users%20%7D",
         content_type="application/x-www-form-urlencoded",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "no content type",
         gql("{ users { totalCount } }"),
         content_type=None,
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "multipart",
         b"--x\r\n\r\n--x--",
         content_type="multipart/form-data; boundary=x",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     Case(
         "graphql content type",
         b"{ users { totalCount } }",
         content_type="application/graphql",
-        status=400,
-        codes=BAD_REQUEST,
+        status=415,
+        codes=MEDIA_TYPE,
     ),
     # --- sizes ------------------------------------------------------------------------------
     Case(
@@ -478,3 +479,32 @@ async def test_hostile_request_is_refused_cleanly(case: Case):
         assert health.status_code == 200
         still = await client.post("/graphql", json={"query": '{ user(id: "2") { id } }'})
         assert still.json()["data"] == {"user": {"id": "2"}}
+
+
+HUGE_INT = "1" + "0" * 5000  # past Python's 4300-digit limit for int(str)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"{{ users(first: {HUGE_INT}) {{ nodes {{ id }} }} }}",
+        f"query ($n: Int = {HUGE_INT}) {{ users(first: $n) {{ nodes {{ id }} }} }}",
+    ],
+    ids=["argument", "variable default"],
+)
+async def test_a_huge_integer_literal_is_a_validation_error_not_a_crash(query, caplog):
+    # Like any Int literal out of range, whatever its length; nothing worth a traceback.
+    async with gateway_client() as client:
+        response = await client.post("/graphql", json={"query": query})
+        graphql_response = await client.post(
+            "/graphql",
+            json={"query": query},
+            headers={"Accept": "application/graphql-response+json"},
+        )
+    body = response.json()
+    assert response.status_code == 200
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Internal server error" not in body["errors"][0]["message"]
+    assert graphql_response.status_code == 400  # a request error under the spec's type
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -156,7 +157,7 @@ REQUEST_ERRORS = [
     ("{ users { nodes { id } ", "GRAPHQL_PARSE_FAILED"),
     ("{ users { nodes { password } } }", "GRAPHQL_VALIDATION_FAILED"),
     ("{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }", "OPERATION_LIMIT_EXCEEDED"),
-    ("{ " + "__typename " * 3000 + "}", "OPERATION_LIMIT_EXCEEDED"),  # tokens, before parsing
+    ("{ " + "__typename " * 3000 + "}", "OPERATION_LIMIT_EXCEEDED"),  # tokens: the parser stops
     ("{ users(first: 101) { totalCount } }", "BAD_USER_INPUT"),
     (
         "{ users(first: 100) { nodes { enrollments(first: 100) { nodes { course { items"
@@ -264,3 +265,51 @@ async def test_get_and_batches_under_the_new_media_type():
     assert "data" not in second
     assert second["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert page.headers["content-type"].startswith("text/html")  # GraphiQL is untouched
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "APPLICATION/JSON",  # type and subtype are case-insensitive (RFC 9110, 8.3.1)
+        "Application/Json; Charset=UTF-8",
+        "application/json;charset=utf-8",
+        'application/json ; charset="utf-8"',
+    ],
+)
+def test_a_json_body_is_run_whatever_the_case_and_parameters(demo_settings, content_type):
+    with serve_over_http(create_app(demo_settings)) as base:
+        response = httpx.post(
+            f"{base}/graphql",
+            content=b'{"query": "{ __typename }"}',
+            headers={"Content-Type": content_type},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/jsonx",
+        "text/plain, application/json",
+        "application/json-patch+json",
+        "application/json; charset=latin-1",
+        "text/plain",
+        "application/graphql",
+        "multipart/form-data; boundary=x",
+        None,
+    ],
+)
+def test_any_other_body_type_is_refused_with_415(demo_settings, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    with serve_over_http(create_app(demo_settings)) as base:
+        # Raw bytes: httpx adds no Content-Type of its own.
+        response = httpx.post(
+            f"{base}/graphql", content=b'{"query": "{ __typename }"}', headers=headers
+        )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == JSON
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "UNSUPPORTED_MEDIA_TYPE"}
+    assert "application/json" in error["message"]

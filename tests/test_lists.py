@@ -211,7 +211,9 @@ async def test_incremental_sync_by_updated_after():
     since = datetime.fromtimestamp(stamps[len(stamps) // 2], UTC)
     async with gateway_client() as client:
         body = await post(client, data, {"since": iso(since)})
-    expected = [u["id"] for u in USERS if int(u["last_updated_timestamp"]) >= since.timestamp()]
+    changed = [u for u in USERS if int(u["last_updated_timestamp"]) >= since.timestamp()]
+    # Oldest change first (a stable sort: equal times keep the portal's order).
+    expected = [u["id"] for u in sorted(changed, key=lambda u: int(u["last_updated_timestamp"]))]
     nodes = body["data"]["users"]["nodes"]
     assert [n["id"] for n in nodes] == expected
     assert body["data"]["users"]["totalCount"] == len(expected)

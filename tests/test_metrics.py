@@ -375,3 +375,17 @@ def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
             users = {"account": "default", "endpoint": "users/id"}
             statuses = by_label(after, "gateway_upstream_requests_total", "status", **users)
             assert statuses == {status: 1}, (pool, base_url)
+
+
+def test_metrics_answer_openmetrics_when_the_scraper_asks_for_it(demo_settings):
+    openmetrics = "application/openmetrics-text; version=1.0.0"
+    with served(demo_settings) as http:
+        post(http, "query Negotiated { __typename }")
+        asked = http.get("/metrics", headers={"Accept": f"{openmetrics},text/plain;q=0.5"})
+        plain = http.get("/metrics", headers={"Accept": "text/plain"})
+    assert asked.status_code == 200
+    assert asked.headers["content-type"].startswith(openmetrics)
+    assert asked.text.endswith("# EOF\n")  # OpenMetrics' mandatory end marker
+    assert 'gateway_graphql_operations_total{account="default"' in asked.text
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "# EOF" not in plain.text

@@ -120,6 +120,31 @@ async def test_token_limit_is_checked_before_parsing(demo_settings):
     assert "errors" not in ok
 
 
+async def test_token_limit_error_has_the_documented_extensions_and_counts_comments(
+    demo_settings,
+):
+    # Comments count (graphql-core's max_tokens): a document padded with them is not read
+    # to its end. The error has every extension the README documents, `actual` included.
+    padded = "{ __typename }\n" + "# padding\n" * 30
+    async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
+        plain = await post(client, "{ " + "__typename " * 30 + "}")
+        commented = await post(client, padded)
+        again = await post(client, padded)  # the second time the parse is remembered
+    for body in (plain, commented, again):
+        assert body["data"] is None
+        assert body["errors"] == [
+            {
+                "message": "Query token count exceeds the maximum of 20",
+                "extensions": {
+                    "code": "OPERATION_LIMIT_EXCEEDED",
+                    "limit": "tokens",
+                    "max": 20,
+                    "actual": 21,
+                },
+            }
+        ]
+
+
 async def test_body_size_limit(demo_settings):
     async with gateway_client(settings_with(demo_settings, max_body_bytes=2048)) as client:
         big = await client.post(

@@ -194,3 +194,11 @@ async def test_every_example_query_runs_with_its_default_variables(path: Path):
     data, upstream = await run(path.stem)
     assert data and all(value is not None for value in data.values())
     assert upstream["calls"] >= 1
+
+
+async def test_users_updated_since_lists_the_oldest_change_first():
+    # The query's comment promises it, and an incremental sync resumes from the last one.
+    data, _ = await run("users_updated_since", {"since": "2000-01-01T00:00:00Z"})
+    changed = [node["updatedAt"] for node in data["users"]["nodes"]]
+    assert len(changed) == min(len(PORTAL.users), 100) > 1
+    assert changed == sorted(changed)
