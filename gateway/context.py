@@ -27,6 +27,7 @@ class Context:
     max_upstream_calls: int = 250
     guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
     admission: Admission | None = None  # this operation's standing with the portal's pacer
+    shares_calls: bool = False  # the cache shares identical calls in flight with other operations
     # Set by the schema once the document is parsed; for logs and metrics.
     operation_name: str | None = None
     operation_type: str = "unknown"

@@ -128,4 +128,5 @@ class Runtime:
             max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
             guard=guard,
             admission=admission,
+            shares_calls=self.cache is not None and not fresh,
         )

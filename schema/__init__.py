@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -74,7 +75,7 @@ def build_schema(
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
         partial(UpstreamAccounting, Memo(VALIDATED_DOCUMENTS)),
-        DemandControl,
+        partial(DemandControl, Counter()),  # operations under way, shared by requests
         # The parser stops at the token limit, once per document text (ParsedDocuments).
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(

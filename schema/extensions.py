@@ -3,8 +3,9 @@ and give every error a code in ``extensions.code``."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
 from typing import Generic, TypeVar
@@ -108,26 +109,49 @@ class DemandControl(SchemaExtension):
     """Estimates the operation's upstream calls before execution; refuses it over the limit.
 
     The estimate, the limit and the actual count are reported in ``extensions.cost``.
+
+    The portal's pacer is asked to promise the operation its estimated calls (admission),
+    except while the same operation (account, text, variables) is already running with the
+    cache on: the cache shares calls in flight, so identical operations cost the calls of
+    one, and promising each of them its own would refuse a burst of them for nothing.
+    ``running`` counts the operations under way by that key, shared by the schema's requests.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, running: Counter[Hashable] | None = None) -> None:
         self._estimate: CostEstimate | None = None
+        self._running = running if running is not None else Counter()
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
         context = ctx.context
-        if isinstance(context, Context):
-            rule = cost_rule(
-                context.provider.cost_table,
-                ctx.variables,
-                ctx.operation_name,
-                context.max_upstream_calls,
-                self._keep,
-                context.guard.quota if context.guard is not None else None,
-                context.admission,
-            )
-            ctx.validation_rules = (*ctx.validation_rules, rule)
-        yield
+        if not isinstance(context, Context):
+            yield
+            return
+        key: Hashable | None = None
+        if context.shares_calls:
+            variables = json.dumps(ctx.variables, sort_keys=True, default=str)
+            key = (context.account_id, ctx.query, ctx.operation_name, variables)
+        admission = None if key is not None and self._running[key] else context.admission
+        rule = cost_rule(
+            context.provider.cost_table,
+            ctx.variables,
+            ctx.operation_name,
+            context.max_upstream_calls,
+            self._keep,
+            context.guard.quota if context.guard is not None else None,
+            admission,
+        )
+        ctx.validation_rules = (*ctx.validation_rules, rule)
+        if key is None:
+            yield
+            return
+        self._running[key] += 1
+        try:
+            yield
+        finally:
+            self._running[key] -= 1
+            if not self._running[key]:
+                del self._running[key]
 
     def _keep(self, estimate: CostEstimate) -> None:
         self._estimate = estimate
