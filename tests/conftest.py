@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,3 +115,12 @@ def upstream_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment without any gateway or TalentLMS setting (for subprocess gateways)."""
+    for name in list(os.environ):
+        if name.startswith(("TALENTLMS_", "LMS_GATEWAY_")):
+            monkeypatch.delenv(name)
+    return dict(os.environ)

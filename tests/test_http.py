@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -20,14 +19,6 @@ from gateway.simulator import SimulatorConfig, create_simulator_app
 from tests.conftest import query_text, serve_over_http
 
 DASHBOARD = query_text("learner_dashboard")
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith(("TALENTLMS_", "LMS_GATEWAY_")):
-            monkeypatch.delenv(name)
-    return dict(os.environ)
 
 
 def test_demo_gateway_speaks_graphql_over_http(clean_env):
@@ -118,14 +109,7 @@ def test_a_base_url_without_api_v1_is_a_clear_startup_error(clean_env):
         "TALENTLMS_BASE_URL": "http://127.0.0.1:8001",
         "TALENTLMS_API_KEY": "portal-key-not-to-be-shown",
     }
-    result = subprocess.run(
-        [*console_script(), "serve", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
+    result = failed_start(env)
     (line,) = result.stderr.splitlines()
     assert "TALENTLMS_BASE_URL" in line and "/api/v1" in line
     assert "portal-key-not-to-be-shown" not in result.stderr + result.stdout
@@ -207,14 +191,7 @@ def test_lms_gateway_simulator_command(clean_env):
 
 def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
     env = {**clean_env, "TALENTLMS_API_KEY": "abc"}
-    result = subprocess.run(
-        [*console_script(), "serve", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
+    result = failed_start(env)
     assert "TALENTLMS_DOMAIN" in result.stderr
     assert "Traceback" not in result.stderr
     assert "abc" not in result.stderr
@@ -274,3 +251,16 @@ def test_hash_key_command(clean_env):
     key_line, hash_line = generated.stdout.splitlines()
     key = key_line.split()[-1]
     assert len(key) > 40 and hash_line.split()[-1] == hash_key(key)
+
+
+def failed_start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``lms-gateway serve`` under ``env``, which must refuse to start (exit status 2)."""
+    result = subprocess.run(
+        [*console_script(), "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2, result.stderr
+    return result

@@ -4,7 +4,6 @@ malformed HTTP, and clients too slow to send their request."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from typing import Any
@@ -17,14 +16,6 @@ from gateway.app import create_app
 from gateway.config import Settings
 from tests.conftest import serve_over_http
 from tests.test_http import free_port, running
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith(("TALENTLMS_", "LMS_GATEWAY_")):
-            monkeypatch.delenv(name)
-    return dict(os.environ)
 
 
 def coded(response: httpx.Response) -> str:

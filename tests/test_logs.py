@@ -24,9 +24,7 @@ from gateway.logs import log_handler
 from gateway.simulator import SimulatorConfig
 from gateway.telemetry import RequestTelemetry, Telemetry, safe_request_id
 from tests.conftest import RecordingUpstream, gateway_client, serve_over_http, upstream_settings
-from tests.test_http import clean_env, free_port, running
-
-__all__ = ["clean_env"]  # the fixture, imported for the serve test
+from tests.test_http import free_port, running
 
 TLMS_KEY = "portal-secret-key-5d1c7a"
 GATEWAY_KEY = "lmsg_logs_frontend_key_9f2e"
