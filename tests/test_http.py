@@ -264,3 +264,21 @@ def failed_start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
     assert result.returncode == 2, result.stderr
     return result
+
+
+def test_the_simulator_command_sets_its_hourly_and_burst_limits(clean_env):
+    # Load tests need more than 2,000 calls an hour; --burst-limit 2 makes the cap visible.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["simulator", "--port", str(port), "--hourly-limit", "5", "--burst-limit", "2"]
+    key = SimulatorConfig().api_key
+    with (
+        running(args, clean_env, f"{base}/_simulator/health"),
+        httpx.Client(base_url=f"{base}/api/v1", auth=(key, ""), timeout=10) as api,
+    ):
+        quota = api.get("/ratelimit").json()
+        statuses = [api.get("/courses").status_code for _ in range(3)]
+        retry_after = api.get("/courses").headers.get("retry-after")
+    assert quota["limit"] == "5"
+    assert statuses == [200, 200, 429]  # the third call in 5 s is over the burst cap
+    assert retry_after is not None and int(retry_after) >= 1
