@@ -20,7 +20,13 @@ from starlette.types import ASGIApp
 from gateway.accounts import load_tenancy
 from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, Settings
-from gateway.endpoint import GraphQLView, RequestGuard, TracedGraphQLView, error_response
+from gateway.endpoint import (
+    GraphQLView,
+    RequestGuard,
+    TracedGraphQLView,
+    error_response,
+    http_error_code,
+)
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_over_http import response_media_type
 from gateway.health import Readiness
@@ -61,13 +67,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     shape every other answer has, instead of its plain text."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        code, message = "NOT_FOUND", f"Nothing is served at {request.url.path}"
+        message = f"Nothing is served at {request.url.path}"
     elif exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        code, message = "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here ({allowed})"
+        message = f"{request.method} is not allowed here ({allowed})"
     else:
-        code, message = "BAD_REQUEST", exc.detail
+        message = exc.detail
     media_type = response_media_type(request.headers.get("accept"))
+    code = http_error_code(exc.status_code)
     return error_response(
         exc.status_code, code, message, media_type=media_type, **(exc.headers or {})
     )

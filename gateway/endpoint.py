@@ -52,7 +52,13 @@ from gateway.telemetry import (
     operation_record,
 )
 
-__all__ = ["GraphQLView", "RequestGuard", "TracedGraphQLView", "error_response"]
+__all__ = [
+    "GraphQLView",
+    "RequestGuard",
+    "TracedGraphQLView",
+    "error_response",
+    "http_error_code",
+]
 
 
 def error_response(
@@ -63,11 +69,16 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None, media_type=media_type)
 
 
-# Codes of the HTTP errors Strawberry's view raises (the rest are 400 BAD_REQUEST).
-_HTTP_ERROR_CODES = {405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+# Codes of the HTTP errors raised outside GraphQL, by Strawberry's view or Starlette's router
+# (any other 4xx is BAD_REQUEST).
+_HTTP_ERROR_CODES = {
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
-def _http_error_code(status: int) -> str:
+def http_error_code(status: int) -> str:
     return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
 
 
@@ -82,8 +93,8 @@ class _RequestAdapter(StarletteRequestAdapter):
         return None if raw is None else parse_content_type(raw)[0]
 
 
-def _error_result(code: str, message: str, **extensions: Any) -> ExecutionResult:
-    error = GraphQLError(message, extensions={"code": code, **extensions})
+def _error_result(code: str, message: str) -> ExecutionResult:
+    error = GraphQLError(message, extensions={"code": code})
     return ExecutionResult(data=None, errors=[error])
 
 
@@ -118,7 +129,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as exc:
-            code = _http_error_code(exc.status_code)
+            code = http_error_code(exc.status_code)
             response = error_response(exc.status_code, code, exc.reason, media_type=media_type)
         else:
             if response.media_type == JSON:  # a GraphQL response (not the GraphiQL page)
@@ -225,7 +236,7 @@ class GraphQLView(GraphQL[Context, None]):
             )
             return result
         except HTTPException as exc:
-            result = _error_result(_http_error_code(exc.status_code), exc.reason)
+            result = _error_result(http_error_code(exc.status_code), exc.reason)
             raise
         except asyncio.CancelledError:
             if client_left(request.scope):
