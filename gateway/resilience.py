@@ -455,6 +455,9 @@ class Pacer:
     Admission control is for whole operations (``admission(deadline).request(calls)``): an
     operation whose estimated calls cannot all start within its deadline, behind the calls
     promised to operations admitted before it, is refused before it spends any.
+    Promises steer admission and the up-front refusal of calls that could not start in
+    time; a free place is never held idle for them (estimates are upper bounds, and promised
+    calls may never come).
 
     ``hold`` pauses every call until a time the portal named (a 429's ``Retry-After``).
 

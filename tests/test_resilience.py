@@ -696,12 +696,14 @@ async def test_an_operation_is_admitted_only_when_its_calls_fit_before_its_deadl
 async def test_promised_calls_count_ahead_of_unpromised_ones() -> None:
     clock = FakeTime(start=0.0)
     pacer = Pacer(max_calls=2, window=5.0, clock=clock, sleep=clock.sleep)
-    pacer.admission(deadline=10.0).request(2)  # an earlier operation's two calls come first
-    await instant_call(pacer, deadline=20.0)
-    await instant_call(pacer, deadline=20.0)
-    # A caller due by 4 s would start after the two promised calls (at 5 s): refused now.
-    with pytest.raises(PacingTimeout):
-        await instant_call(pacer, deadline=4.0)
+    await instant_call(pacer)
+    await instant_call(pacer)  # the window is full until 5 s
+    # An earlier operation was promised two calls: they take the places freeing at 5 s, so a
+    # caller due by 9 s would start at 10 s. Refused now (without the promise: admitted).
+    pacer.admission(deadline=8.0).request(2)
+    with pytest.raises(PacingTimeout) as caught:
+        await instant_call(pacer, deadline=9.0)
+    assert caught.value.retry_after == pytest.approx(10.0)
 
 
 async def test_a_hold_pauses_every_call_until_the_portal_said() -> None:
