@@ -1,5 +1,5 @@
-# The gateway as a container image. Configuration is by environment only (see README,
-# "Run in production"); without TALENTLMS_* it serves the embedded simulator's demo data.
+# The gateway as a container image. Configuration is by environment only (see
+# docs/operations.md); without TALENTLMS_* it serves the embedded simulator's demo data.
 
 # --- build: install the package and its dependencies into a virtual environment ---------
 FROM python:3.11-slim AS build

@@ -57,7 +57,7 @@ def _observe(runtime: Runtime, app_routes: Callable[[], Sequence[BaseRoute]]) ->
     )
     runtime.telemetry.subscribe(metrics)
     token = settings.lms_gateway_metrics_token
-    # Outside RequestGuard: scrapers hold no gateway API key (README, "Metrics").
+    # Outside RequestGuard: scrapers hold no gateway API key (docs/operations.md, "Metrics").
     endpoint = metrics.endpoint(token.get_secret_value() if token else None)
     return [Route("/metrics", endpoint, methods=["GET"])]
 

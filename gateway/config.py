@@ -1,7 +1,7 @@
 """Configuration, read from the environment (or passed in whole by tests).
 
-Every setting is an environment variable of the same name in upper case; the README's
-configuration table lists them. With no TalentLMS credentials the gateway runs against
+Every setting is an environment variable of the same name in upper case; the table in
+docs/configuration.md lists them. With no TalentLMS credentials the gateway runs against
 its embedded simulator ("demo mode").
 """
 

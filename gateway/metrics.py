@@ -41,7 +41,7 @@ from gateway.telemetry import (
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
 
-# Every extensions.code the gateway sends (README, "Error codes").
+# Every extensions.code the gateway sends (docs/api.md, "Error codes").
 ERROR_CODES = frozenset(
     {
         *(

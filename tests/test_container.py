@@ -18,7 +18,8 @@ from tests.test_http import console_script, free_port
 from tests.test_shutdown import serving
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The Container section of the production guide.
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -78,10 +79,10 @@ def test_the_image_runs_slim_as_an_unprivileged_user_and_declares_its_port_and_h
     assert "LMS_GATEWAY_ACCOUNTS_FILE" not in env and "ALLOW_ANONYMOUS" not in str(env)
 
 
-def test_the_default_command_is_the_one_the_readme_documents():
+def test_the_default_command_is_the_one_the_docs_document():
     command = json.loads(one(final_stage(), "CMD"))
     assert command == ["lms-gateway", "serve", "--host", "0.0.0.0"]
-    assert " ".join(command) in README
+    assert " ".join(command) in OPERATIONS
 
 
 def test_the_build_context_is_an_allow_list():

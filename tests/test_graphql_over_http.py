@@ -35,9 +35,9 @@ from tests.conftest import (
 
 AUDIT_PROJECT = Path(__file__).resolve().parent / "compliance"
 
-# SHOULD audits the gateway fails, by audit id, with the reason; the README's "GraphQL over
-# HTTP" section lists the same. Empty: every SHOULD audit passes. A new failure is a
-# regression; a new pass means this list (and the README) must shrink.
+# SHOULD audits the gateway fails, by audit id, with the reason; the "GraphQL over HTTP"
+# section of docs/api.md lists the same. Empty: every SHOULD audit passes. A new failure is a
+# regression; a new pass means this list (and docs/api.md) must shrink.
 KNOWN_SHOULD_FAILURES: dict[str, str] = {}
 
 

@@ -124,7 +124,7 @@ async def test_token_limit_error_has_the_documented_extensions_and_counts_commen
     demo_settings,
 ):
     # Comments count (graphql-core's max_tokens): a document padded with them is not read
-    # to its end. The error has every extension the README documents, `actual` included.
+    # to its end. The error has every extension docs/api.md documents, `actual` included.
     padded = "{ __typename }\n" + "# padding\n" * 30
     async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
         plain = await post(client, "{ " + "__typename " * 30 + "}")

@@ -1,4 +1,6 @@
-"""The README's GraphQL examples run against the demo gateway as printed."""
+"""The README and docs/: their GraphQL examples run against the demo gateway as printed, the
+configuration table agrees with Settings, the README stays a short front door, and every
+relative link resolves."""
 
 from __future__ import annotations
 
@@ -10,12 +12,26 @@ import pytest
 from gateway.config import Settings
 from tests.conftest import counted, gateway_client
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-EXAMPLES = re.findall(r"```graphql\n(.*?)```", README, re.S)
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 
 
-def test_the_readme_has_examples():
-    assert len(EXAMPLES) >= 4
+def _graphql_blocks(text: str) -> list[str]:
+    return re.findall(r"```graphql\n(.*?)```", text, re.S)
+
+
+README_EXAMPLES = _graphql_blocks(README)
+# The README's example first: the result test below compares it with its printed answer.
+EXAMPLES = README_EXAMPLES + [
+    block for doc in DOCS for block in _graphql_blocks(doc.read_text(encoding="utf-8"))
+]
+
+
+def test_the_readme_has_one_example_and_the_docs_the_rest():
+    assert len(README_EXAMPLES) == 1
+    assert len(EXAMPLES) >= 5
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: " ".join(e.split())[:40])
@@ -30,7 +46,7 @@ async def test_readme_example_runs_without_errors(example):
 
 async def test_readme_example_result_is_what_the_gateway_answers():
     async with gateway_client() as client:
-        body = (await client.post("/graphql", json={"query": EXAMPLES[0]})).json()
+        body = (await client.post("/graphql", json={"query": README_EXAMPLES[0]})).json()
     user = body["data"]["user"]
     assert (user["name"], user["role"]) == ("Ingrid Rossi", "LEARNER")
     statuses = [n["status"] for n in user["enrollments"]["nodes"]]
@@ -46,15 +62,15 @@ async def test_readme_example_result_is_what_the_gateway_answers():
 def test_the_configuration_table_lists_every_setting():
     from gateway.config import Settings
 
-    missing = [name.upper() for name in Settings.model_fields if name.upper() not in README]
-    assert not missing, f"README's configuration table lacks {missing}"
+    missing = [name.upper() for name in Settings.model_fields if name.upper() not in CONFIGURATION]
+    assert not missing, f"docs/configuration.md's table lacks {missing}"
 
 
 def _configuration_rows() -> dict[str, str]:
     """Variable → default cell of the configuration tables; a row of ``A` / `B`` with a
     default of ``x` / `y`` gives each its own, and one default applies to every name."""
     rows: dict[str, str] = {}
-    for line in README.splitlines():
+    for line in CONFIGURATION.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 3 or not re.fullmatch(r"`[A-Z_]+`( / `[A-Z_]+`)*", cells[0]):
             continue
@@ -91,4 +107,74 @@ def test_the_configuration_table_shows_every_default():
             wrong[name.upper()] = (cell, expected)
         elif expected is None and cell.startswith("`"):
             wrong[name.upper()] = (cell, "— or words: it has no simple default")
-    assert not wrong, f"README's configuration table disagrees with Settings: {wrong}"
+    assert not wrong, f"docs/configuration.md's table disagrees with Settings: {wrong}"
+
+
+def test_the_readme_is_a_short_front_door():
+    lines = len(README.splitlines())
+    assert lines <= 250, f"README.md has {lines} lines; reference material belongs in docs/"
+
+
+def _outside_code(text: str) -> list[str]:
+    """The lines of a Markdown text outside fenced code blocks, inline code spans removed."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if not fenced:
+            lines.append(re.sub(r"`[^`]*`", "", line))
+    return lines
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped but for hyphens and
+    underscores, spaces to hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "").strip().lower()
+    return "".join(c for c in text if c.isalnum() or c in "-_ ").replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    anchors: set[str] = set()
+    lines, fenced = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    seen: dict[str, int] = {}
+    for line in lines:
+        match = re.match(r"#{1,6} (.+?)#*$", line)
+        if match:
+            slug = _slug(match.group(1))
+            anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+            seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+def test_the_slug_follows_github():
+    assert _slug("Upstream: quota stewardship, cache, retries") == (
+        "upstream-quota-stewardship-cache-retries"
+    )
+    assert _slug("Benchmark: `lms-gateway bench`") == "benchmark-lms-gateway-bench"
+    assert _slug("Latency vs. result size") == "latency-vs-result-size"
+
+
+@pytest.mark.parametrize("document", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+def test_every_relative_link_resolves(document: Path):
+    text = document.read_text(encoding="utf-8")
+    links = [
+        target
+        for line in _outside_code(text)
+        for target in re.findall(r"\]\(([^)\s]+)\)", line)
+        if not re.match(r"[a-z]+:", target)
+    ]
+    broken = []
+    for target in links:
+        path, _, anchor = target.partition("#")
+        resolved = (document.parent / path).resolve() if path else document
+        if not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
+            broken.append(f"{target}: no heading #{anchor}")
+    assert not broken, f"{document.name}: {broken}"
