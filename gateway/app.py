@@ -1,4 +1,4 @@
-"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL, ``gateway.endpoint``),
+"""The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL, ``gateway.http.endpoint``),
 ``/healthz``, ``/readyz`` and ``/metrics``, wired from the settings by ``create_app``."""
 
 from __future__ import annotations
@@ -17,28 +17,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from gateway.accounts import load_tenancy
-from gateway.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
 from gateway.config import DEMO_BASE_URL, Settings
-from gateway.endpoint import (
+from gateway.http.endpoint import (
     GraphQLView,
     RequestGuard,
     TracedGraphQLView,
     error_response,
     http_error_code,
 )
-from gateway.graphiql import graphiql_routes
-from gateway.graphql_over_http import response_media_type
-from gateway.health import Readiness
-from gateway.logs import OperationLog
-from gateway.metrics import GatewayMetrics
-from gateway.persisted import persisted_queries
+from gateway.http.graphiql import graphiql_routes
+from gateway.http.graphql_over_http import response_media_type
+from gateway.http.health import Readiness
+from gateway.observability.logs import OperationLog
+from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.telemetry import RequestTelemetry
+from gateway.observability.tracing import start_tracing
+from gateway.persisted.queries import persisted_queries
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.runtime import Runtime, demo_simulator_config, operation_limits, upstream_guard
 from gateway.simulator import create_simulator_app
-from gateway.telemetry import RequestTelemetry
-from gateway.tracing import start_tracing
-from gateway.upstream_http import upstream_http_client
+from gateway.tenancy.accounts import load_tenancy
+from gateway.upstream.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
+from gateway.upstream.transport import upstream_http_client
 from schema import build_schema
 
 __all__ = ["create_app"]

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = commands.add_parser(
         "bench", help="measure calls, latency, CPU and throughput against the simulator"
     )
-    from gateway.bench import add_bench_arguments, run_bench
+    from gateway.bench.benchmark import add_bench_arguments, run_bench
 
     add_bench_arguments(bench)
 
@@ -102,7 +102,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def _hash_key(args: argparse.Namespace) -> int:
     import secrets
 
-    from gateway.accounts import hash_key
+    from gateway.tenancy.accounts import hash_key
 
     if args.generate:
         key = "lmsg_" + secrets.token_urlsafe(32)
@@ -122,8 +122,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
     from gateway.config import ConfigError, Settings
-    from gateway.logs import configure_logging
-    from gateway.serving import GracefulServer, uvicorn_config
+    from gateway.http.serving import GracefulServer, uvicorn_config
+    from gateway.observability.logs import configure_logging
 
     try:
         settings = Settings()
@@ -232,7 +232,7 @@ def _simulator(args: argparse.Namespace) -> int:
 def _build_manifest(args: argparse.Namespace) -> int:
     import json
 
-    from gateway.persisted_manifest import ManifestError, build_manifest
+    from gateway.persisted.manifest import ManifestError, build_manifest
     from schema import schema
 
     if not args.directory.is_dir():
@@ -254,7 +254,7 @@ def _build_manifest(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from schema import build_schema, schema
-    from schema.limits import OperationLimits
+    from schema.validation.limits import OperationLimits
 
     exported = build_schema(OperationLimits(), federation=True) if args.federation else schema
     sdl = exported.as_str() + "\n"

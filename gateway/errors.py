@@ -4,7 +4,7 @@
 
     GatewayError                      INTERNAL
     ├── BadUserInput                  BAD_USER_INPUT      the client sent something unusable
-    ├── PersistedQueryError           PERSISTED_QUERY_*   in gateway.persisted; also BAD_REQUEST
+    ├── PersistedQueryError           PERSISTED_QUERY_*   gateway.persisted.queries; BAD_REQUEST
     ├── RecordNotFound                NOT_FOUND           a record the client named is not there
     └── UpstreamError                 UPSTREAM_ERROR      the provider failed in a way not below
         ├── UpstreamUnavailable       UPSTREAM_UNAVAILABLE  connect/read failure, timeout

@@ -12,25 +12,31 @@ from typing import TYPE_CHECKING
 import httpx
 from starlette.applications import Starlette
 
-from gateway.accounts import Tenancy
-from gateway.cache import UpstreamCache
 from gateway.config import AccountConfig, Settings
-from gateway.context import Context
-from gateway.persisted import (
+from gateway.execution.context import Context
+from gateway.observability.telemetry import Telemetry
+from gateway.persisted.queries import (
     PersistedQueries,
 )
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
-from gateway.resilience import CircuitBreaker, Pacer, QuotaTracker, RetryPolicy, UpstreamGuard
 from gateway.simulator import SimulatorConfig
-from gateway.telemetry import Telemetry
-from gateway.usage import UpstreamUsage
+from gateway.tenancy.accounts import Tenancy
+from gateway.upstream.cache import UpstreamCache
+from gateway.upstream.resilience import (
+    CircuitBreaker,
+    Pacer,
+    QuotaTracker,
+    RetryPolicy,
+    UpstreamGuard,
+)
+from gateway.upstream.usage import UpstreamUsage
 from schema import GatewaySchema
-from schema.limits import OperationLimits
+from schema.validation.limits import OperationLimits
 
 if TYPE_CHECKING:
-    from gateway.tracing.tracer import Tracing
+    from gateway.observability.tracing.tracer import Tracing
 
 __all__ = ["Runtime", "demo_simulator_config", "operation_limits", "upstream_guard"]
 

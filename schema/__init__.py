@@ -17,7 +17,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError, UpstreamError
-from schema.extensions import (
+from schema.resolution import direct_resolvers, plain_attribute_resolvers
+from schema.types.query import Query
+from schema.types.scalars import scalar_overrides
+from schema.validation.extensions import (
     DemandControl,
     ErrorCodes,
     Memo,
@@ -25,10 +28,7 @@ from schema.extensions import (
     UpstreamAccounting,
     ValidatedDocuments,
 )
-from schema.limits import OperationLimits, limit_rules
-from schema.query import Query
-from schema.resolution import direct_resolvers, plain_attribute_resolvers
-from schema.scalars import scalar_overrides
+from schema.validation.limits import OperationLimits, limit_rules
 
 __all__ = ["SDL_PATH", "SUBGRAPH_SDL_PATH", "GatewaySchema", "build_schema", "schema"]
 

@@ -30,17 +30,17 @@ from strawberry.federation.schema_directives import Key
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.base import StrawberryObjectDefinition
 
-from gateway import model
-from gateway.context import Info
+from gateway.domain import model
 from gateway.errors import BadUserInput, RecordNotFound
-from gateway.loaders import Loaders
+from gateway.execution.context import Info
+from gateway.execution.loaders import Loaders
 from schema import GatewaySchema
-from schema.cost import ENTITY_LOOKUPS
-from schema.course_items import CourseItem
-from schema.courses import Course
-from schema.enrollments import CourseEnrollment
-from schema.query import Query
-from schema.users import User
+from schema.types.course_items import CourseItem
+from schema.types.courses import Course
+from schema.types.enrollments import CourseEnrollment
+from schema.types.query import Query
+from schema.types.users import User
+from schema.validation.cost import ENTITY_LOOKUPS
 
 __all__ = ["ENTITY_LOADERS", "FEDERATION_VERSION", "SubgraphQuery", "SubgraphSchema"]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Fetch GraphiQL's browser assets at the versions pinned in gateway/graphiql.py.
+"""Fetch GraphiQL's browser assets at the versions pinned in gateway/http/graphiql.py.
 
-    python scripts/vendor_graphiql.py          # rewrite gateway/static/graphiql/vendor
+    python scripts/vendor_graphiql.py          # rewrite gateway/http/static/graphiql/vendor
     python scripts/vendor_graphiql.py --check  # fetch again; fail if the tree differs
 
 Each package is downloaded with ``npm pack NAME@VERSION`` (npm checks the tarball against
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.graphiql import VENDOR_DIR, VENDORED, Vendored  # noqa: E402
+from gateway.http.graphiql import VENDOR_DIR, VENDORED, Vendored  # noqa: E402
 
 LICENSE = "LICENSE"
 
@@ -73,7 +73,7 @@ def vendor(target: Path) -> None:
     """Write every pinned package's files, licenses and the manifest under ``target``."""
     by_name = {package.name: package for package in VENDORED}
     manifest: dict[str, object] = {
-        "about": "Written by scripts/vendor_graphiql.py from the pins in gateway/graphiql.py.",
+        "about": "Written by scripts/vendor_graphiql.py from the pins in gateway/http/graphiql.py.",
         "packages": {},
     }
     with tempfile.TemporaryDirectory() as scratch:

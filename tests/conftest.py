@@ -14,7 +14,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.serving import serve_in_thread
+from gateway.http.serving import serve_in_thread
 from gateway.simulator import SimulatorConfig, create_simulator_app
 
 serve_over_http = serve_in_thread  # any ASGI app over real HTTP on 127.0.0.1
@@ -97,7 +97,7 @@ class RecordingUpstream(httpx.AsyncBaseTransport):
 
 def keyed_settings(tmp_path: Path, key: str, **overrides: Any) -> Settings:
     """``upstream_settings`` behind one gateway API key (``key``) that reaches every account."""
-    from gateway.accounts import hash_key
+    from gateway.tenancy.accounts import hash_key
 
     accounts = tmp_path / "accounts.toml"
     accounts.write_text(

@@ -1,4 +1,4 @@
-"""Accounts file, gateway API keys and request authorization (gateway/accounts.py).
+"""Accounts file, gateway API keys and request authorization (gateway/tenancy/accounts.py).
 
 Every refusal must say what to fix, and no secret (TalentLMS key, gateway key) may appear in
 a message or a repr: the tests set known secrets and search every text the module produces.
@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.accounts import (
+from gateway.config import DEMO_BASE_URL, AccountConfig, ConfigError, Settings, UsersPaging
+from gateway.tenancy.accounts import (
     Access,
     AccessDenied,
     AccountsError,
@@ -25,7 +26,6 @@ from gateway.accounts import (
     hash_key,
     load_tenancy,
 )
-from gateway.config import DEMO_BASE_URL, AccountConfig, ConfigError, Settings, UsersPaging
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accounts"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gateway.bench import (
+from gateway.bench.benchmark import (
     MODELS,
     QUERIES_DIR,
     BenchConfig,
@@ -118,7 +118,7 @@ def test_cli_options_and_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_memory_soak_reports_rss_growth(tmp_path):
-    from gateway.bench import add_bench_arguments, run_bench
+    from gateway.bench.benchmark import add_bench_arguments, run_bench
 
     parser = argparse.ArgumentParser()
     add_bench_arguments(parser)
@@ -134,7 +134,7 @@ def test_memory_soak_reports_rss_growth(tmp_path):
 
 def test_simulator_subprocess_serves_the_configured_portal(monkeypatch):
     """The latency run's upstream is its own process, configured from the environment."""
-    from gateway.bench import SIMULATOR_ENV, bench_simulator_app
+    from gateway.bench.benchmark import SIMULATOR_ENV, bench_simulator_app
 
     config = BenchConfig(users=9, courses=3, latency_ms=50.0)
     monkeypatch.setenv(SIMULATOR_ENV, config.simulator_env()[SIMULATOR_ENV])

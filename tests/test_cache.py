@@ -8,9 +8,9 @@ import httpx
 import pytest
 import respx
 
-from gateway.cache import MemoryCacheStore, UpstreamCache
 from gateway.providers.talentlms.client import TalentLmsClient
-from gateway.usage import UpstreamUsage
+from gateway.upstream.cache import MemoryCacheStore, UpstreamCache
+from gateway.upstream.usage import UpstreamUsage
 from tests.conftest import counted, gateway_client, query_text, simulator_stats
 from tests.test_gateway import post
 

@@ -103,17 +103,17 @@ async def test_estimates_learn_list_sizes_from_the_portal():
 
 async def test_a_validated_document_is_still_costed_on_every_request(monkeypatch):
     """Validation of a known text is remembered; the cost rule (variables) is not."""
-    import schema.extensions
+    import schema.validation.extensions
 
     full = 0
-    validate_document = schema.extensions.validate_document
+    validate_document = schema.validation.extensions.validate_document
 
     def counting(*args, **kwargs):
         nonlocal full
         full += 1
         return validate_document(*args, **kwargs)
 
-    monkeypatch.setattr(schema.extensions, "validate_document", counting)
+    monkeypatch.setattr(schema.validation.extensions, "validate_document", counting)
     async with gateway_client() as client:
         cheap = await post(client, DEEP, {"n": 2})
         again = await post(client, DEEP, {"n": 2})

@@ -128,7 +128,7 @@ async def test_slow_answers_still_arrive(simulator, faults, kind):
 
 async def test_writes_are_never_retried(simulator, faults):
     from gateway.providers.talentlms.client import TalentLmsClient
-    from gateway.usage import UpstreamUsage
+    from gateway.upstream.usage import UpstreamUsage
 
     faults({"kind": "error", "status": 503, "endpoint": "addusertocourse"})
     async with gateway_client(settings_for(simulator)) as client:

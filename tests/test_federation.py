@@ -12,8 +12,8 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH
-from schema.cost import ENTITY_LOOKUPS
 from schema.federation import ENTITY_LOADERS
+from schema.validation.cost import ENTITY_LOOKUPS
 from tests.conftest import (
     QUERIES,
     RecordingUpstream,

@@ -17,7 +17,7 @@ from graphql import GraphQLError, build_schema, lexicographic_sort_schema, print
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.graphql_over_http import GRAPHQL_RESPONSE_JSON
+from gateway.http.graphql_over_http import GRAPHQL_RESPONSE_JSON
 from gateway.simulator import generate_portal
 from tests.conftest import query_text, serve_over_http
 

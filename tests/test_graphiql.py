@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.config import Settings
-from gateway.graphiql import ASSETS_PATH, CDN_URL, STATIC_DIR, VENDOR_DIR, VENDORED
+from gateway.http.graphiql import ASSETS_PATH, CDN_URL, STATIC_DIR, VENDOR_DIR, VENDORED
 from tests.conftest import RecordingUpstream, gateway_client, keyed_settings
 
 HTML = {"Accept": "text/html"}

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.graphiql import ASSETS_PATH, CDN_URL, VENDORED
+from gateway.http.graphiql import ASSETS_PATH, CDN_URL, VENDORED
 from tests.conftest import (
     RecordingUpstream,
     keyed_settings,

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.graphql_over_http import (
+from gateway.http.graphql_over_http import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     request_error_status,

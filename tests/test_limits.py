@@ -21,7 +21,7 @@ from graphql import (
 )
 
 from schema import schema
-from schema.limits import (
+from schema.validation.limits import (
     IntrospectionDisabled,
     OperationLimitExceeded,
     OperationLimits,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gateway.domain.pagination import Cursors, PageArgs
 from gateway.errors import BadUserInput
-from gateway.pagination import Cursors, PageArgs
 from gateway.simulator import generate_portal
 from tests.conftest import RecordingUpstream, gateway_client, query_text, upstream_settings
 from tests.test_gateway import codes, post

@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.logs import log_handler
+from gateway.observability.logs import log_handler
+from gateway.observability.telemetry import RequestTelemetry, Telemetry, safe_request_id
 from gateway.simulator import SimulatorConfig
-from gateway.telemetry import RequestTelemetry, Telemetry, safe_request_id
+from gateway.tenancy.accounts import hash_key
 from tests.conftest import RecordingUpstream, gateway_client, serve_over_http, upstream_settings
 from tests.test_http import free_port, running
 

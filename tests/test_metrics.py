@@ -13,12 +13,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.accounts import hash_key
 from gateway.app import create_app
-from gateway.cache import DEFAULT_TTLS
 from gateway.config import Settings
+from gateway.observability.telemetry import Observer, OperationRecord, count_leaf_fields
 from gateway.simulator import FaultRule, SimulatorConfig
-from gateway.telemetry import Observer, OperationRecord, count_leaf_fields
+from gateway.tenancy.accounts import hash_key
+from gateway.upstream.cache import DEFAULT_TTLS
 from tests.conftest import (
     RecordingUpstream,
     gateway_client,
@@ -328,7 +328,7 @@ def test_every_documented_error_code_is_an_outcome_label():
     # hidden.
     import re
 
-    from gateway.metrics import ERROR_CODES
+    from gateway.observability.metrics import ERROR_CODES
 
     api = Path(__file__).resolve().parent.parent / "docs" / "api.md"
     section = api.read_text(encoding="utf-8").split("## Error codes", 1)[1].split("\n#", 1)[0]

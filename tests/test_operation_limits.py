@@ -13,7 +13,7 @@ from gateway.config import Settings
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
-from gateway.usage import UpstreamUsage
+from gateway.upstream.usage import UpstreamUsage
 from tests.conftest import gateway_client, upstream_settings
 from tests.test_gateway import codes, post
 

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from gateway.accounts import hash_key
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.persisted import MemoryPersistedQueryStore
-from gateway.persisted_manifest import ManifestError, build_manifest, load_manifest
+from gateway.persisted.manifest import ManifestError, build_manifest, load_manifest
+from gateway.persisted.queries import MemoryPersistedQueryStore
 from gateway.simulator import SimulatorConfig
+from gateway.tenancy.accounts import hash_key
 from schema import schema
 from tests.conftest import (
     QUERIES,

@@ -21,7 +21,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.resilience import (
+from gateway.upstream.resilience import (
     CircuitBreaker,
     CircuitOpen,
     Pacer,

@@ -1,5 +1,5 @@
 """Per-field and per-document shortcuts: plain attribute resolvers (``schema/resolution.py``)
-and remembered parses (``schema.extensions.ParsedDocuments``)."""
+and remembered parses (``schema.validation.extensions.ParsedDocuments``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from graphql import GraphQLObjectType, parse
 from strawberry.extensions import FieldExtension
 
 from schema import build_schema, schema
-from schema.extensions import ParsedDocuments
-from schema.limits import OperationLimits
 from schema.resolution import direct_resolvers, plain_attribute_resolvers
+from schema.validation.extensions import ParsedDocuments
+from schema.validation.limits import OperationLimits
 
 
 def _resolver(built: Any, type_name: str, field_name: str) -> Any:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import model
 from gateway.cli import main
+from gateway.domain import model
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH, build_schema, schema
-from schema.limits import OperationLimits
+from schema.validation.limits import OperationLimits
 
 subgraph_schema = build_schema(OperationLimits(), federation=True)
 

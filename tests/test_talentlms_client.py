@@ -21,7 +21,7 @@ from gateway.errors import (
 )
 from gateway.providers.talentlms.client import TalentLmsClient, error_for_response
 from gateway.providers.talentlms.params import endpoint_name, path_for
-from gateway.usage import UpstreamUsage
+from gateway.upstream.usage import UpstreamUsage
 
 BASE = "https://acme.talentlms.com/api/v1"
 KEY = "k3y-secret"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.model import (
+from gateway.domain.model import (
     Category,
     Course,
     CourseEnrollment,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from gateway.accounts import hash_key
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app, generate_portal
+from gateway.tenancy.accounts import hash_key
 from tests.conftest import gateway_client, serve_over_http
 
 ACME_TLMS_KEY = "acme-talentlms-key-7f3a9c1e"
@@ -237,7 +237,7 @@ async def test_secrets_never_appear_in_responses_or_logs(settings, caplog, monke
 
 
 def test_account_config_repr_hides_the_key(settings):
-    from gateway.accounts import load_tenancy
+    from gateway.tenancy.accounts import load_tenancy
 
     tenancy = load_tenancy(settings, accounts_file=settings.lms_gateway_accounts_file)
     shown = repr(tenancy) + str(list(tenancy.accounts.values()))

@@ -27,8 +27,8 @@ from starlette.routing import Route
 from gateway import cli
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.observability.tracing.upstream import redacted_path, url_template
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from gateway.tracing.upstream import redacted_path, url_template
 from tests.conftest import RecordingUpstream, query_text, serve_over_http, upstream_settings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

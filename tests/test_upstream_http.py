@@ -14,7 +14,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from gateway.upstream_http import upstream_http_client
+from gateway.upstream.transport import upstream_http_client
 from tests.conftest import serve_over_http
 
 CONFIG = SimulatorConfig(latency_ms=300)

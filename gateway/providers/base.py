@@ -13,9 +13,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from gateway.cost import CostTable
-from gateway.model import Category, Course, CourseEnrollment, CourseItem, User
-from gateway.querying import CourseFilter, Order, UserFilter
+from gateway.domain.cost import CostTable
+from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User
+from gateway.domain.querying import CourseFilter, Order, UserFilter
 
 __all__ = ["LmsProvider", "Page", "Result"]
 

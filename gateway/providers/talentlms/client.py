@@ -3,8 +3,9 @@
 One ``httpx.AsyncClient`` is shared by the whole process (opened and closed by the app's
 lifespan); a ``TalentLmsClient`` is a cheap per-operation view of it that knows the
 account's base URL and key and records every call in the operation's ``UpstreamUsage``.
-Each call, retry and cache lookup is also reported to an ``Observer`` (``gateway.telemetry``)
-as plain facts; what becomes of them (metrics, logs, traces) is not the client's business.
+Each call, retry and cache lookup is also reported to an ``Observer``
+(``gateway.observability.telemetry``) as plain facts; what becomes of them (metrics, logs,
+traces) is not the client's business.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from gateway.cache import UpstreamCache
 from gateway.errors import (
     UpstreamAuthFailed,
     UpstreamBadResponse,
@@ -30,10 +30,11 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from gateway.observability.telemetry import CacheLookup, Observer, UpstreamCall
 from gateway.providers.talentlms.params import endpoint_name, path_for
-from gateway.resilience import Admission, UpstreamGuard
-from gateway.telemetry import CacheLookup, Observer, UpstreamCall
-from gateway.usage import UpstreamUsage
+from gateway.upstream.cache import UpstreamCache
+from gateway.upstream.resilience import Admission, UpstreamGuard
+from gateway.upstream.usage import UpstreamUsage
 
 __all__ = ["PROVIDER", "WRITES", "TalentLmsClient", "error_for_response"]
 

@@ -1,8 +1,8 @@
 """What each GraphQL field costs in TalentLMS v1 calls: the provider's call plan as a table.
 
 It mirrors ``provider.py`` (which calls answer which field) as upper bounds, and feeds the
-gateway's demand control (``schema/cost.py``). Sizes only the data knows — how many users a
-portal has, how long a course roster is — come from the largest this process has seen of
+gateway's demand control (``schema/validation/cost.py``). Sizes only the data knows — how many
+users a portal has, how long a course roster is — come from the largest this process has seen of
 the portal, or ``UNSEEN_LIST_SIZE`` until it has seen one.
 
 Every ``users/id`` and ``courses/id`` call is made at most once per operation (``_once``
@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from gateway.config import UsersPaging
-from gateway.cost import FieldCost
-from gateway.pagination import DEFAULT_PAGE_SIZE, peek_offset
-from gateway.pagination import MAX_PAGE_SIZE as MAX_LIST_SIZE
+from gateway.domain.cost import FieldCost
+from gateway.domain.pagination import DEFAULT_PAGE_SIZE, peek_offset
+from gateway.domain.pagination import MAX_PAGE_SIZE as MAX_LIST_SIZE
 from gateway.providers.talentlms.mapping import split_course_item_id, split_enrollment_id
 from gateway.providers.talentlms.portal import (
     MAX_PAGE_SIZE,

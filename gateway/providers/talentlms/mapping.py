@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from gateway.model import (
+from gateway.domain.model import (
     Category,
     Course,
     CourseEnrollment,

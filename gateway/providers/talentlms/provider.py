@@ -24,8 +24,15 @@ from datetime import datetime
 from typing import Any, Final
 
 from gateway.config import UsersPaging
+from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
+from gateway.domain.querying import (
+    CourseFilter,
+    CourseOrderField,
+    Order,
+    UserFilter,
+    UserOrderField,
+)
 from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
-from gateway.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
 from gateway.providers.base import Page, Result
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
@@ -48,7 +55,6 @@ from gateway.providers.talentlms.portal import (
     users_page_plan,
 )
 from gateway.providers.talentlms.values import is_id, text
-from gateway.querying import CourseFilter, CourseOrderField, Order, UserFilter, UserOrderField
 
 __all__ = ["TalentLmsProvider"]
 

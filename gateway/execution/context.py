@@ -1,0 +1,39 @@
+"""The typed per-operation context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from strawberry.types.info import Info as _Info
+
+from gateway.execution.loaders import Loaders
+from gateway.providers.base import LmsProvider
+from gateway.upstream.resilience import Admission, UpstreamGuard
+from gateway.upstream.usage import UpstreamUsage
+
+__all__ = ["Context", "Info"]
+
+
+@dataclass(slots=True)
+class Context:
+    """One GraphQL operation against one account."""
+
+    account_id: str
+    provider: LmsProvider
+    usage: UpstreamUsage
+    loaders: Loaders = field(init=False)
+    report_upstream: bool = True
+    max_upstream_calls: int = 250
+    guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
+    admission: Admission | None = None  # this operation's standing with the portal's pacer
+    shares_calls: bool = False  # the cache shares identical calls in flight with other operations
+    # Set by the schema once the document is parsed; for logs and metrics.
+    operation_name: str | None = None
+    operation_type: str = "unknown"
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.provider)
+
+
+Info: TypeAlias = _Info[Context, None]

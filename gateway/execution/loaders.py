@@ -1,0 +1,136 @@
+"""Per-operation dataloaders, named by what they load.
+
+Each loader batches the keys asked for in one tick of the event loop and hands them to the
+provider, which fetches what it has to concurrently. Loaders are created per operation,
+so their caches never outlive it and never cross accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Literal, TypeVar
+
+from aiodataloader import DataLoader
+
+from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User
+from gateway.providers.base import LmsProvider
+
+__all__ = [
+    "CategoryByIdLoader",
+    "CourseByIdLoader",
+    "CourseItemByIdLoader",
+    "CourseItemsByCourseIdLoader",
+    "EnrollmentByIdLoader",
+    "EnrollmentsByCourseIdLoader",
+    "EnrollmentsByUserIdLoader",
+    "Loaders",
+    "Pending",
+    "UserByEmailLoader",
+    "UserByIdLoader",
+    "UserByUsernameLoader",
+]
+
+V = TypeVar("V")
+
+
+class Pending(enum.Enum):
+    """What ``loaded`` answers for a key not loaded (yet)."""
+
+    PENDING = "pending"
+
+
+class _ProviderLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
+    """A DataLoader whose batch function is one provider batch method."""
+
+    def __init__(self, batch: Callable[[Sequence[str]], Awaitable[list[Any]]]) -> None:
+        self._futures: dict[str, asyncio.Future[V]] = {}
+        super().__init__(cache_map=self._futures)
+        self._batch = batch
+
+    def loaded(self, key: str) -> V | Literal[Pending.PENDING]:
+        """The value for ``key`` when this loader already has it, without awaiting.
+
+        Lets a resolver answer synchronously for data an earlier field loaded; a coroutine
+        per object costs more than the lookup it wraps.
+        """
+        future = self._futures.get(key)
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return Pending.PENDING
+        return future.result()
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[Any]:
+        return await self._batch(keys)
+
+    async def load(self, key: str) -> V:  # typed view of DataLoader.load
+        return await super().load(key)
+
+
+class UserByIdLoader(_ProviderLoader[User | None]):
+    """Full user records."""
+
+
+class UserByEmailLoader(_ProviderLoader[User | None]):
+    """Full user records by email address."""
+
+
+class UserByUsernameLoader(_ProviderLoader[User | None]):
+    """Full user records by login name."""
+
+
+class CourseByIdLoader(_ProviderLoader[Course | None]):
+    """Full course records."""
+
+
+class CategoryByIdLoader(_ProviderLoader[Category | None]):
+    """Course categories."""
+
+
+class CourseItemByIdLoader(_ProviderLoader[CourseItem | None]):
+    """Course items by their own id."""
+
+
+class CourseItemsByCourseIdLoader(_ProviderLoader[list[CourseItem] | None]):
+    """All items of a course, flat and in curriculum order."""
+
+
+class EnrollmentsByUserIdLoader(_ProviderLoader[list[CourseEnrollment] | None]):
+    """A user's enrollments (full records)."""
+
+
+class EnrollmentsByCourseIdLoader(_ProviderLoader[list[CourseEnrollment] | None]):
+    """A course's roster (may be partial: see ``LmsProvider.detail_only_fields``)."""
+
+
+class EnrollmentByIdLoader(_ProviderLoader[CourseEnrollment | None]):
+    """Full enrollment records."""
+
+
+class Loaders:
+    """The loaders of one operation over one provider."""
+
+    __slots__ = (
+        "category_by_id",
+        "course_by_id",
+        "course_item_by_id",
+        "course_items_by_course_id",
+        "enrollment_by_id",
+        "enrollments_by_course_id",
+        "enrollments_by_user_id",
+        "user_by_email",
+        "user_by_id",
+        "user_by_username",
+    )
+
+    def __init__(self, provider: LmsProvider) -> None:
+        self.user_by_id = UserByIdLoader(provider.get_users)
+        self.user_by_email = UserByEmailLoader(provider.get_users_by_email)
+        self.user_by_username = UserByUsernameLoader(provider.get_users_by_username)
+        self.course_by_id = CourseByIdLoader(provider.get_courses)
+        self.category_by_id = CategoryByIdLoader(provider.get_categories)
+        self.course_item_by_id = CourseItemByIdLoader(provider.get_course_items_by_id)
+        self.course_items_by_course_id = CourseItemsByCourseIdLoader(provider.get_course_items)
+        self.enrollments_by_user_id = EnrollmentsByUserIdLoader(provider.get_user_enrollments)
+        self.enrollments_by_course_id = EnrollmentsByCourseIdLoader(provider.get_course_enrollments)
+        self.enrollment_by_id = EnrollmentByIdLoader(provider.get_enrollments)

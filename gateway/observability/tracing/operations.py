@@ -1,0 +1,78 @@
+"""The GraphQL operation span, after the OpenTelemetry GraphQL conventions.
+
+One span per operation (a batch has one per operation, under its HTTP request span), never
+one per field: a resolver hook on every field costs far more than the operation itself.
+The span starts as ``GraphQL Operation`` and is renamed ``{type} {name}``
+(``query LearnerDashboard``) by a schema extension once the document is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from strawberry.extensions import SchemaExtension
+
+from gateway.execution.context import Context
+
+__all__ = ["OPERATION_SPAN_NAME", "OperationNaming", "Run", "trace_operation"]
+
+OPERATION_SPAN_NAME = "GraphQL Operation"  # the conventions' name while the type is unknown
+Run = Callable[[], Awaitable[Any]]
+
+# The running operation's span, for the schema extension (which has no other way to it).
+_operation_span: ContextVar[Span | None] = ContextVar("lms_gateway_operation_span", default=None)
+
+
+async def trace_operation(tracer: Tracer, context: Context, run: Run) -> Any:
+    """``run()`` (one operation's execution) inside its span; returns its result."""
+    with tracer.start_as_current_span(
+        OPERATION_SPAN_NAME,
+        kind=SpanKind.INTERNAL,  # the HTTP request span is the SERVER span
+        attributes={"lms.account.id": context.account_id},
+    ) as span:
+        token = _operation_span.set(span)
+        try:
+            result = await run()
+        except Exception as exc:
+            span.set_attribute("error.type", type(exc).__qualname__)
+            raise
+        finally:
+            _operation_span.reset(token)
+            usage = context.usage
+            span.set_attribute("lms.upstream.calls", usage.calls)
+            span.set_attribute("lms.upstream.retries", usage.retries)
+            span.set_attribute("lms.upstream.cache_hits", sum(usage.cache_hits.values()))
+        codes = _error_codes(result)
+        if codes:
+            span.set_attribute("error.type", codes[0])
+            span.set_attribute("lms.graphql.error_codes", sorted(set(codes)))
+            span.set_status(Status(StatusCode.ERROR, codes[0]))
+        return result
+
+
+def _error_codes(result: Any) -> list[str]:
+    """``extensions.code`` of each error, in the response's order."""
+    codes = []
+    for error in getattr(result, "errors", None) or ():
+        extensions = getattr(error, "extensions", None) or {}
+        codes.append(str(extensions.get("code", "INTERNAL")))
+    return codes
+
+
+class OperationNaming(SchemaExtension):
+    """Names the operation span once the document is parsed and its operation chosen."""
+
+    def on_validate(self) -> Iterator[None]:
+        span = _operation_span.get()
+        if span is not None:
+            ctx = self.execution_context
+            kind = ctx.operation_type.value  # "query" / "mutation" / "subscription"
+            name = ctx.operation_name
+            span.set_attribute("graphql.operation.type", kind)
+            if name:
+                span.set_attribute("graphql.operation.name", name)
+            span.update_name(f"{kind} {name}" if name else kind)
+        yield

@@ -1,0 +1,114 @@
+"""GraphQL ``Course``: a catalog item (unified model §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gateway.domain import model, querying
+from gateway.domain.pagination import Cursors
+from gateway.execution.context import Info
+from schema.types.enrollments import CourseEnrollmentFilter, enrollment_connection
+from schema.types.enums import (
+    CourseLevel,
+    CourseOrderField,
+    CourseStatus,
+    CourseType,
+    OrderDirection,
+)
+from schema.types.lists import RecordDatesInput, page_args, to_query
+from schema.types.pagination import Connection, connection_from_list
+from schema.types.scalars import JSON
+from schema.types.shared import Category, Organization, Url
+
+if TYPE_CHECKING:
+    from schema.types.course_items import CourseItem
+    from schema.types.enrollments import CourseEnrollment
+
+__all__ = ["Course", "CourseFilter", "CourseOrder"]
+
+_Item = Annotated["CourseItem", strawberry.lazy("schema.types.course_items")]
+_Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enrollments")]
+
+
+@strawberry.type(description="A course, training or other catalog item.")
+class Course:
+    id: strawberry.ID
+    title: str | None
+    description: str | None = strawberry.field(description="As the provider has it (may be HTML).")
+    code: str | None
+    type: CourseType | None
+    status: CourseStatus | None
+    language: str | None
+    duration_seconds: int | None
+    level: CourseLevel | None
+    urls: list[Url]
+    tags: list[str]
+    categories: list[Category]
+    organization: Organization | None
+    published_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    custom_fields: JSON
+    remote_data: JSON | None
+
+    @strawberry.field(description="Top-level items of the course, in curriculum order.")
+    async def items(
+        root: strawberry.Parent[model.Course],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[_Item] | None:
+        items = await info.context.loaders.course_items_by_course_id.load(root.id) or []
+        top_level = [item for item in items if item.parent is None]
+        cursors = Cursors(info.context.account_id, "Course.items", root.id)
+        return connection_from_list(cursors, top_level, page_args(first, after, last, before))  # type: ignore[return-value]
+
+    @strawberry.field(description="Who is enrolled in this course, in the provider's order.")
+    async def enrollments(
+        root: strawberry.Parent[model.Course],
+        info: Info,
+        filter: CourseEnrollmentFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[_Enrollment] | None:
+        return await enrollment_connection(  # type: ignore[return-value]
+            info,
+            "Course.enrollments",
+            root.id,
+            lambda: info.context.loaders.enrollments_by_course_id.load(root.id),
+            filter,
+            page_args(first, after, last, before),
+        )
+
+
+@strawberry.input(
+    description="Which courses to list. Date bounds: …After is inclusive, …Before exclusive."
+)
+class CourseFilter(RecordDatesInput):
+    status: list[CourseStatus] | None = None
+    category: str | None = strawberry.field(
+        default=None, description="A category id, or its name (any case)."
+    )
+    code: str | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Part of the title or code, any case."
+    )
+
+    def to_query(self) -> querying.CourseFilter:
+        return to_query(self, querying.CourseFilter)
+
+
+@strawberry.input(description="How to sort courses; ties keep the provider's order.")
+class CourseOrder:
+    field: CourseOrderField
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
+
+    def to_query(self) -> querying.Order:
+        return to_query(self, querying.Order)

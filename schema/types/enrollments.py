@@ -1,0 +1,127 @@
+"""GraphQL ``CourseEnrollment``: one user's record in one course (unified model §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gateway.domain import model
+from gateway.domain.pagination import Cursors, PageArgs
+from gateway.domain.querying import EnrollmentFilter, filter_enrollments
+from gateway.execution.context import Info
+from schema.types.enums import EnrollmentStatus
+from schema.types.links import course_from_ref, user_from_ref
+from schema.types.lists import full_enrollments, to_query
+from schema.types.pagination import Connection, connection_from_list
+from schema.types.scalars import JSON
+from schema.types.shared import Url, with_detail
+
+if TYPE_CHECKING:
+    from schema.types.courses import Course
+    from schema.types.users import User
+
+__all__ = ["CourseEnrollment", "CourseEnrollmentFilter", "enrollment_connection"]
+
+_User = Annotated["User", strawberry.lazy("schema.types.users")]
+_Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
+
+
+@strawberry.input(
+    description="Which enrollments to list. Date bounds: …After is inclusive, …Before exclusive."
+)
+class CourseEnrollmentFilter:
+    user_id: strawberry.ID | None = None
+    course_id: strawberry.ID | None = None
+    status: list[EnrollmentStatus] | None = strawberry.field(
+        default=None, description="One or more statuses."
+    )
+    completed_after: datetime | None = None
+    completed_before: datetime | None = None
+    enrolled_after: datetime | None = None
+    enrolled_before: datetime | None = None
+    min_progress: float | None = strawberry.field(
+        default=None, description="Least progressPercent, 0 to 100."
+    )
+
+    def to_query(self) -> EnrollmentFilter:
+        return to_query(self, EnrollmentFilter)
+
+
+def enrollment_cursors(
+    info: Info, list_name: str, parent_id: str, filter: CourseEnrollmentFilter | None
+) -> tuple[Cursors, EnrollmentFilter | None]:
+    query = filter.to_query() if filter is not None else None
+    return Cursors(info.context.account_id, list_name, parent_id, query), query
+
+
+async def enrollment_connection(
+    info: Info,
+    list_name: str,
+    parent_id: str,
+    load: Callable[[], Awaitable[list[model.CourseEnrollment] | None]],
+    filter: CourseEnrollmentFilter | None,
+    args: PageArgs,
+) -> Connection[CourseEnrollment]:
+    """A page of enrollments after ``filter``; statuses of partial rows are loaded first.
+
+    The arguments are checked before ``load`` runs, so a bad cursor costs no call.
+    """
+    cursors, query = enrollment_cursors(info, list_name, parent_id, filter)
+    cursors.check(args)
+    enrollments = await load() or []
+    if query is not None:
+        if query.uses_status:
+            enrollments = await full_enrollments(info, enrollments)
+        enrollments = filter_enrollments(enrollments, query)
+    return connection_from_list(cursors, enrollments, args)  # type: ignore[return-value]
+
+
+@strawberry.type(description="A user's enrollment in a course: status, progress, dates.")
+class CourseEnrollment:
+    id: strawberry.ID = strawberry.field(
+        description="Stable id; for TalentLMS `{userId}:{courseId}`."
+    )
+    assigned_at: datetime | None
+    due_at: datetime | None
+    enrolled_at: datetime | None
+    started_at: datetime | None
+    last_activity_at: datetime | None
+    completed_at: datetime | None
+    progress_percent: float | None = strawberry.field(description="0 to 100.")
+    time_spent_seconds: int | None
+    score: float | None
+    is_mandatory: bool | None
+    attempt_number: int | None
+    attempts_count: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    custom_fields: JSON
+    remote_data: JSON | None
+
+    # Sync: the value, or an awaitable when a partial row must load its detail.
+    @strawberry.field
+    def status(
+        root: strawberry.Parent[model.CourseEnrollment], info: Info
+    ) -> EnrollmentStatus | None:
+        return with_detail(info, "CourseEnrollment", "status", root)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def urls(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> list[Url]:
+        return with_detail(info, "CourseEnrollment", "urls", root)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The learner.")
+    async def user(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> _User | None:
+        return await user_from_ref(info, root.user)  # type: ignore[return-value]
+
+    @strawberry.field(description="The course.")
+    async def course(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> _Course | None:
+        return await course_from_ref(info, root.course)  # type: ignore[return-value]
+
+    @strawberry.field(description="Who assigned the course, where the provider records it.")
+    async def assigned_by(
+        root: strawberry.Parent[model.CourseEnrollment], info: Info
+    ) -> _User | None:
+        return await user_from_ref(info, root.assigned_by)  # type: ignore[return-value]

@@ -1,0 +1,37 @@
+"""Following a reference (``{id, title}``) to the record it names, only when needed.
+
+A reference already holds a few fields; when the query selects nothing else, the
+reference answers and no upstream call is made.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateway.domain import model
+from gateway.execution.context import Info
+from schema.selection import selects_only
+
+__all__ = ["course_from_ref", "user_from_ref"]
+
+_COURSE_REF_FIELDS: Final = frozenset({"id", "title", "__typename"})
+_USER_REF_FIELDS: Final = frozenset({"id", "__typename"})
+
+
+async def course_from_ref(info: Info, ref: model.CourseRef | None) -> model.Course | None:
+    if ref is None:
+        return None
+    if selects_only(info, _COURSE_REF_FIELDS):
+        return model.Course(id=ref.id, title=ref.title, partial=True)
+    return await info.context.loaders.course_by_id.load(ref.id)
+
+
+async def user_from_ref(
+    info: Info, ref: model.UserRef | model.AssignerRef | None
+) -> model.User | None:
+    # Only the id is trusted: TalentLMS rosters carry shortened names such as "J. Smith".
+    if ref is None:
+        return None
+    if selects_only(info, _USER_REF_FIELDS):
+        return model.User(id=ref.id, partial=True)
+    return await info.context.loaders.user_by_id.load(ref.id)

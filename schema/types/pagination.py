@@ -1,0 +1,93 @@
+"""Connections: ``nodes``, ``edges { cursor node }``, ``pageInfo`` and ``totalCount``.
+
+Windows and cursors are computed in ``gateway.domain.pagination``; this module shapes them for
+GraphQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from gateway.domain.pagination import Cursors, PageArgs
+from gateway.providers.base import Page
+
+__all__ = ["Connection", "Edge", "PageInfo", "connection_from_list", "connection_from_provider"]
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="Where a page sits in its list.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node with the cursor that points at it.")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="One page of a list.")
+class Connection(Generic[T]):
+    nodes: list[T]
+    _cursors: strawberry.Private[Cursors]
+    _start: strawberry.Private[int]
+    _has_next: strawberry.Private[bool]
+    _total: strawberry.Private[int | None]
+
+    @strawberry.field(description="Items in the whole list after filtering, not only this page.")
+    def total_count(self) -> int:
+        # Resolvers take the whole-list path whenever totalCount is selected.
+        assert self._total is not None, "totalCount on a list paged upstream"
+        return self._total
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        encode, start = self._cursors.encode, self._start
+        return [Edge(cursor=encode(start + i), node=node) for i, node in enumerate(self.nodes)]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        encode, start, count = self._cursors.encode, self._start, len(self.nodes)
+        return PageInfo(
+            has_next_page=self._has_next,
+            has_previous_page=start > 0,
+            start_cursor=encode(start) if count else None,
+            end_cursor=encode(start + count - 1) if count else None,
+        )
+
+
+def connection_from_list(cursors: Cursors, items: Sequence[T], args: PageArgs) -> Connection[T]:
+    """A page of a list held in memory."""
+    window = cursors.window(args, len(items))
+    end = window.start + window.count
+    return Connection(
+        nodes=list(items[window.start : end]),
+        _cursors=cursors,
+        _start=window.start,
+        _has_next=len(items) > end,
+        _total=len(items),
+    )
+
+
+async def connection_from_provider(
+    cursors: Cursors,
+    args: PageArgs,
+    fetch: Callable[[int, int], Awaitable[Page[T]]],
+) -> Connection[T]:
+    """A page the provider cuts upstream (TalentLMS pages ``/users``); no total is known."""
+    window = cursors.window(args, None)
+    page = await fetch(window.start, window.count)
+    return Connection(
+        nodes=page.items,
+        _cursors=cursors,
+        _start=window.start,
+        _has_next=page.has_next,
+        _total=None,
+    )

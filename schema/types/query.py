@@ -1,0 +1,174 @@
+"""The root ``Query``: lookups and the top-level lists."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Annotated
+
+import strawberry
+
+from gateway.domain.pagination import Cursors
+from gateway.domain.querying import filter_courses, filter_users, order_records
+from gateway.errors import BadUserInput
+from gateway.execution.context import Info
+from schema.types.course_items import CourseItem
+from schema.types.courses import Course, CourseFilter, CourseOrder
+from schema.types.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
+from schema.types.lists import page_args, remote_params, wants_total
+from schema.types.pagination import Connection, connection_from_list, connection_from_provider
+from schema.types.scalars import JSON
+from schema.types.users import User, UserFilter, UserOrder
+
+__all__ = ["Query"]
+
+# What a TalentLMS lookup can be asked for. Narrower than RFC 5322 on purpose: a value
+# with ",", ":", "/", "%" or spaces could only be a mistake or an attempt to reach another
+# record, so it is refused before any call.
+_EMAIL = re.compile(r"[A-Za-z0-9._+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
+_MAX_EMAIL = 254
+
+
+def _lookup_value(name: str, value: str) -> str:
+    """An email or username that can name a TalentLMS user; ``BAD_USER_INPUT`` otherwise."""
+    if name == "email":
+        if len(value) > _MAX_EMAIL or not _EMAIL.fullmatch(value):
+            raise BadUserInput("email is not an email address")
+    elif not _USERNAME.fullmatch(value):
+        raise BadUserInput("username must be 1 to 150 letters, digits or . _ @ + -")
+    return value
+
+
+RemoteQuery = Annotated[
+    JSON | None,
+    strawberry.argument(
+        description="Provider list parameters passed through, checked against an allow-list "
+        "(TalentLMS: custom_field_value on users and courses)."
+    ),
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A user by exactly one of id, email or username; null if none.")
+    async def user(
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        email: str | None = None,
+        username: str | None = None,
+    ) -> User | None:
+        given = [(k, v) for k, v in (("id", id), ("email", email), ("username", username)) if v]
+        if len(given) != 1 or any(v is not None and v == "" for v in (id, email, username)):
+            raise BadUserInput("user needs exactly one of id, email or username")
+        loaders = info.context.loaders
+        if id is not None:
+            return await loaders.user_by_id.load(str(id))  # type: ignore[return-value]
+        if email is not None:
+            return await loaders.user_by_email.load(_lookup_value("email", email))  # type: ignore[return-value]
+        return await loaders.user_by_username.load(_lookup_value("username", username or ""))  # type: ignore[return-value]
+
+    @strawberry.field(description="Users; by default in the provider's order (TalentLMS: by id).")
+    async def users(
+        self,
+        info: Info,
+        filter: UserFilter | None = None,
+        order_by: UserOrder | None = None,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User] | None:
+        args = page_args(first, after, last, before)
+        query = filter.to_query() if filter is not None else None
+        order = order_by.to_query() if order_by is not None else None
+        remote = remote_params(info, "users", remote_query)
+        cursors = Cursors(info.context.account_id, "users", query, order, remote)
+        cursors.check(args)
+        provider = info.context.provider
+        if (
+            query is None
+            and order is None
+            and not remote
+            and not args.needs_total
+            and not (wants_total(info))
+        ):
+            # Only a window is needed: let the provider page upstream.
+            return await connection_from_provider(cursors, args, provider.list_users)  # type: ignore[return-value]
+        users = await provider.all_users(query, order, remote)
+        if query is not None:
+            users = filter_users(users, query)
+        return connection_from_list(cursors, order_records(users, order), args)  # type: ignore[return-value]
+
+    @strawberry.field(description="A course by id; null when there is none.")
+    async def course(self, info: Info, id: strawberry.ID) -> Course | None:
+        return await info.context.loaders.course_by_id.load(str(id))  # type: ignore[return-value]
+
+    @strawberry.field(description="Courses; by default in the provider's (catalog) order.")
+    async def courses(
+        self,
+        info: Info,
+        filter: CourseFilter | None = None,
+        order_by: CourseOrder | None = None,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Course] | None:
+        args = page_args(first, after, last, before)
+        query = filter.to_query() if filter is not None else None
+        order = order_by.to_query() if order_by is not None else None
+        remote = remote_params(info, "courses", remote_query)
+        cursors = Cursors(info.context.account_id, "courses", query, order, remote)
+        cursors.check(args)
+        courses = await info.context.provider.all_courses(query, order, remote)
+        if query is not None:
+            names: dict[str, str] = {}
+            if query.category and not query.category.isdigit():
+                # A category named, not numbered: its name costs one categories call.
+                ids = sorted({c.id for course in courses for c in course.categories})
+                loaded = await info.context.loaders.category_by_id.load_many(ids)
+                names = {c.id: c.name for c in loaded if c is not None and c.name}
+            courses = filter_courses(courses, query, names)
+        return connection_from_list(cursors, order_records(courses, order), args)  # type: ignore[return-value]
+
+    @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
+    async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:
+        return await info.context.loaders.course_item_by_id.load(str(id))  # type: ignore[return-value]
+
+    @strawberry.field(description="An enrollment by id (`{userId}:{courseId}` for TalentLMS).")
+    async def course_enrollment(self, info: Info, id: strawberry.ID) -> CourseEnrollment | None:
+        return await info.context.loaders.enrollment_by_id.load(str(id))  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Enrollments of a user or of a course (one of userId and courseId is "
+        "required, as TalentLMS has no list of all enrollments), narrowed by the filter."
+    )
+    async def course_enrollments(
+        self,
+        info: Info,
+        filter: CourseEnrollmentFilter,
+        remote_query: RemoteQuery = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[CourseEnrollment] | None:
+        remote_params(info, "courseEnrollments", remote_query)
+        loaders = info.context.loaders
+        if filter.user_id is not None:
+            parent = f"user:{filter.user_id}"
+            user_id = str(filter.user_id)
+            load = partial(loaders.enrollments_by_user_id.load, user_id)
+        elif filter.course_id is not None:
+            parent = f"course:{filter.course_id}"
+            course_id = str(filter.course_id)
+            load = partial(loaders.enrollments_by_course_id.load, course_id)
+        else:
+            raise BadUserInput("courseEnrollments needs filter.userId or filter.courseId")
+        return await enrollment_connection(  # type: ignore[return-value]
+            info, "courseEnrollments", parent, load, filter, page_args(first, after, last, before)
+        )
