@@ -23,14 +23,12 @@ from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.simulator import SimulatorConfig
 from gateway.tenancy.accounts import Tenancy
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache import UpstreamCache
-from gateway.upstream.resilience import (
-    CircuitBreaker,
-    Pacer,
-    QuotaTracker,
-    RetryPolicy,
-    UpstreamGuard,
-)
+from gateway.upstream.guard import UpstreamGuard
+from gateway.upstream.pacer import Pacer
+from gateway.upstream.quota import QuotaTracker
+from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.usage import UpstreamUsage
 from schema import GatewaySchema
 from schema.validation.limits import OperationLimits

@@ -21,16 +21,10 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.upstream.resilience import (
-    CircuitBreaker,
-    CircuitOpen,
-    Pacer,
-    PacingTimeout,
-    QuotaTracker,
-    RetryPolicy,
-    call_with_retries,
-    retryable,
-)
+from gateway.upstream.breaker import CircuitBreaker, CircuitOpen
+from gateway.upstream.pacer import Pacer, PacingTimeout
+from gateway.upstream.quota import QuotaTracker
+from gateway.upstream.retry import RetryPolicy, call_with_retries, retryable
 
 
 class FakeTime:

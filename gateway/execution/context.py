@@ -9,7 +9,8 @@ from strawberry.types.info import Info as _Info
 
 from gateway.execution.loaders import Loaders
 from gateway.providers.base import LmsProvider
-from gateway.upstream.resilience import Admission, UpstreamGuard
+from gateway.upstream.guard import UpstreamGuard
+from gateway.upstream.pacer import Admission
 from gateway.upstream.usage import UpstreamUsage
 
 __all__ = ["Context", "Info"]

@@ -46,7 +46,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.providers.talentlms.client import TalentLmsClient
-from gateway.upstream.resilience import QuotaTracker
+from gateway.upstream.quota import QuotaTracker
 from gateway.upstream.usage import UpstreamUsage
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from gateway.observability.telemetry import (
     RequestRecord,
     UpstreamCall,
 )
-from gateway.upstream.resilience import UpstreamGuard
+from gateway.upstream.guard import UpstreamGuard
 
 __all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
 

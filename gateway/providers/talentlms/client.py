@@ -33,7 +33,8 @@ from gateway.errors import (
 from gateway.observability.telemetry import CacheLookup, Observer, UpstreamCall
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.upstream.cache import UpstreamCache
-from gateway.upstream.resilience import Admission, UpstreamGuard
+from gateway.upstream.guard import UpstreamGuard
+from gateway.upstream.pacer import Admission
 from gateway.upstream.usage import UpstreamUsage
 
 __all__ = ["PROVIDER", "WRITES", "TalentLmsClient", "error_for_response"]
