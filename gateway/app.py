@@ -18,15 +18,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from gateway.config import DEMO_BASE_URL, Settings
-from gateway.http.endpoint import (
-    GraphQLView,
-    RequestGuard,
-    TracedGraphQLView,
-    error_response,
-    http_error_code,
-)
+from gateway.http.endpoint import GraphQLView, TracedGraphQLView
 from gateway.http.graphiql import graphiql_routes
-from gateway.http.graphql_over_http import response_media_type
+from gateway.http.graphql_over_http import error_response, http_error_code, response_media_type
+from gateway.http.guard import RequestGuard
 from gateway.http.health import Readiness
 from gateway.observability.logs import OperationLog
 from gateway.observability.metrics import GatewayMetrics

@@ -102,7 +102,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def _hash_key(args: argparse.Namespace) -> int:
     import secrets
 
-    from gateway.tenancy.accounts import hash_key
+    from gateway.tenancy.authorization import hash_key
 
     if args.generate:
         key = "lmsg_" + secrets.token_urlsafe(32)

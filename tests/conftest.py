@@ -97,7 +97,7 @@ class RecordingUpstream(httpx.AsyncBaseTransport):
 
 def keyed_settings(tmp_path: Path, key: str, **overrides: Any) -> Settings:
     """``upstream_settings`` behind one gateway API key (``key``) that reaches every account."""
-    from gateway.tenancy.accounts import hash_key
+    from gateway.tenancy.authorization import hash_key
 
     accounts = tmp_path / "accounts.toml"
     accounts.write_text(

@@ -16,16 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.config import DEMO_BASE_URL, AccountConfig, ConfigError, Settings, UsersPaging
-from gateway.tenancy.accounts import (
-    Access,
-    AccessDenied,
-    AccountsError,
-    ApiKey,
-    Tenancy,
-    authorize,
-    hash_key,
-    load_tenancy,
-)
+from gateway.tenancy.accounts import AccountsError, ApiKey, Tenancy, load_tenancy
+from gateway.tenancy.authorization import Access, AccessDenied, authorize, hash_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accounts"
 

@@ -13,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from gateway.tenancy.accounts import hash_key
+from gateway.tenancy.authorization import hash_key
 from tests.conftest import RecordingUpstream, gateway_client, serve_over_http
 
 PORTAL_KEY = "portal-key-5c1d9e7a"

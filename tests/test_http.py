@@ -230,7 +230,7 @@ def test_real_portal_on_all_interfaces_without_keys_is_refused(clean_env):
 
 
 def test_hash_key_command(clean_env):
-    from gateway.tenancy.accounts import hash_key
+    from gateway.tenancy.authorization import hash_key
 
     hashed = subprocess.run(
         [*console_script(), "hash-key"],

@@ -22,7 +22,7 @@ from gateway.config import Settings
 from gateway.observability.logs import log_handler
 from gateway.observability.telemetry import RequestTelemetry, Telemetry, safe_request_id
 from gateway.simulator import SimulatorConfig
-from gateway.tenancy.accounts import hash_key
+from gateway.tenancy.authorization import hash_key
 from tests.conftest import RecordingUpstream, gateway_client, serve_over_http, upstream_settings
 from tests.test_http import free_port, running
 

@@ -17,7 +17,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.observability.telemetry import Observer, OperationRecord, count_leaf_fields
 from gateway.simulator import FaultRule, SimulatorConfig
-from gateway.tenancy.accounts import hash_key
+from gateway.tenancy.authorization import hash_key
 from gateway.upstream.cache import DEFAULT_TTLS
 from tests.conftest import (
     RecordingUpstream,

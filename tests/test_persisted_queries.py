@@ -17,7 +17,7 @@ from gateway.config import Settings
 from gateway.persisted.manifest import ManifestError, build_manifest, load_manifest
 from gateway.persisted.queries import MemoryPersistedQueryStore
 from gateway.simulator import SimulatorConfig
-from gateway.tenancy.accounts import hash_key
+from gateway.tenancy.authorization import hash_key
 from schema import schema
 from tests.conftest import (
     QUERIES,

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app, generate_portal
-from gateway.tenancy.accounts import hash_key
+from gateway.tenancy.authorization import hash_key
 from tests.conftest import gateway_client, serve_over_http
 
 ACME_TLMS_KEY = "acme-talentlms-key-7f3a9c1e"

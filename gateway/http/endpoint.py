@@ -1,6 +1,6 @@
-"""The ``/graphql`` endpoint: ``RequestGuard`` (body-size limit, authentication, account
-choice) in front of ``GraphQLView`` (Strawberry's GraphQL-over-HTTP view with persisted queries,
-per-operation contexts, a deadline, and the spec's media types).
+"""The ``/graphql`` endpoint: ``GraphQLView``, Strawberry's GraphQL-over-HTTP view with
+persisted queries, per-operation contexts, a deadline and the spec's media types, behind
+``RequestGuard`` (``guard.py``: body-size limit, authentication, account choice).
 
 A request passes, in order: the body-size limit, authentication and account selection
 (``gateway.tenancy``), persisted queries and the allow-list (``gateway.persisted``), parsing
@@ -22,8 +22,8 @@ from cross_web import (
 from cross_web.request import StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
@@ -34,14 +34,16 @@ from gateway.http.graphiql import GraphiQLPage
 from gateway.http.graphql_over_http import (
     JSON,
     body_media_type_refusal,
+    error_response,
+    http_error_code,
     is_request_error,
+    names_persisted_query,
     request_error_status,
     response_media_type,
 )
 from gateway.observability.telemetry import (
     CLIENT_CLOSED_REQUEST,
     client_left,
-    mark_client_left,
     operation_record,
 )
 from gateway.persisted.queries import (
@@ -50,36 +52,17 @@ from gateway.persisted.queries import (
     refusal,
 )
 from gateway.runtime import Runtime
-from gateway.tenancy.accounts import AccessDenied, authorize
 
 __all__ = [
     "GraphQLView",
-    "RequestGuard",
     "TracedGraphQLView",
-    "error_response",
-    "http_error_code",
 ]
 
 
-def error_response(
-    status: int, code: str, message: str, *, media_type: str = JSON, **headers: str
-) -> JSONResponse:
-    """A GraphQL-over-HTTP error body for a request refused before GraphQL ran."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers or None, media_type=media_type)
 
 
-# Codes of the HTTP errors raised outside GraphQL, by Strawberry's view or Starlette's router
-# (any other 4xx is BAD_REQUEST).
-_HTTP_ERROR_CODES = {
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-}
 
 
-def http_error_code(status: int) -> str:
-    return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
 
 
 class _RequestAdapter(StarletteRequestAdapter):
@@ -139,7 +122,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with only a persisted query's hash is an operation, whatever it accepts.
-        return super().should_render_graphql_ide(request) and not _names_persisted_query(
+        return super().should_render_graphql_ide(request) and not names_persisted_query(
             request.query_params
         )
 
@@ -322,63 +305,6 @@ class TracedGraphQLView(GraphQLView):
         )
 
 
-class RequestGuard:
-    """Body-size limit, authentication and account choice, before GraphQL sees a request."""
-
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
-        self._app = app
-        self._runtime = runtime
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        request = Request(scope)
-        if _wants_ide(request):
-            scope.setdefault("state", {})["account"] = None
-            await self._app(scope, receive, send)
-            return
-        settings = self._runtime.settings
-        limit = settings.lms_gateway_max_body_bytes
-        media_type = response_media_type(request.headers.get("accept"))
-        try:
-            # A client sending its body a byte at a time must not hold the connection open.
-            async with asyncio.timeout(settings.lms_gateway_body_timeout_seconds):
-                body = await _read_body(request, receive, limit)
-        except TimeoutError:
-            response = error_response(
-                408,
-                "REQUEST_TIMEOUT",
-                "The request body did not arrive within "
-                f"{settings.lms_gateway_body_timeout_seconds:g} s",
-                media_type=media_type,
-                Connection="close",
-            )
-            await response(scope, receive, send)
-            return
-        if body is None:
-            response = error_response(
-                413,
-                "REQUEST_TOO_LARGE",
-                f"The request body is larger than {limit} bytes",
-                media_type=media_type,
-            )
-            await response(scope, receive, send)
-            return
-        try:
-            access = authorize(
-                self._runtime.tenancy,
-                request.headers.get("authorization"),
-                request.headers.get("x-lms-account"),
-            )
-        except AccessDenied as denied:
-            headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else {}
-            await error_response(
-                denied.status, denied.code, denied.message, media_type=media_type, **headers
-            )(scope, receive, send)
-            return
-        scope.setdefault("state", {})["account"] = access.account
-        await _serve_while_connected(self._app, scope, _replay(body, receive), receive, send)
 
 
 def _wants_fresh(request: Request) -> bool:
@@ -388,88 +314,11 @@ def _wants_fresh(request: Request) -> bool:
     return "no-cache" in control or "no-store" in control or "no-cache" in pragma
 
 
-def _wants_ide(request: Request) -> bool:
-    return (
-        request.method == "GET"
-        and "query" not in request.query_params
-        and not _names_persisted_query(request.query_params)
-        and "text/html" in request.headers.get("accept", "")
-    )
 
 
-def _names_persisted_query(params: Any) -> bool:
-    return "extensions" in params
 
 
-async def _read_body(request: Request, receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or ``None`` as soon as it is known to exceed ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body already read, then the server's own messages (a real ``http.disconnect``)."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
 
 
-async def _serve_while_connected(
-    app: ASGIApp, scope: Scope, app_receive: Receive, receive: Receive, send: Send
-) -> None:
-    """Run ``app``, and cancel it if the client disconnects before its answer is sent.
-
-    Nobody would read the answer: the operation, and the upstream calls only it waits for,
-    stop (calls shared with other requests go on for them). The body has been read, so the
-    server's next message is ``http.disconnect``, sent when the client closes the connection
-    (or once the answer is complete, which is not a departure).
-    """
-    answered = False
-
-    async def send_noting_the_end(message: Message) -> None:
-        nonlocal answered
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            answered = True
-        await send(message)
-
-    serving = asyncio.current_task()
-    assert serving is not None
-
-    async def cancel_when_client_leaves() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        if not answered:
-            mark_client_left(scope)
-            serving.cancel()
-
-    watcher = asyncio.ensure_future(cancel_when_client_leaves())
-    try:
-        await app(scope, app_receive, send_noting_the_end)
-    except asyncio.CancelledError:
-        if not client_left(scope) or serving.uncancel() > 0:
-            raise  # cancelled by someone else too (the server shutting down)
-        # The client is gone: there is nobody to answer.
-    finally:
-        watcher.cancel()

@@ -15,12 +15,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cross_web import parse_content_type  # Strawberry's dependency: RFC 9110 media types
+from starlette.responses import JSONResponse
 
 __all__ = [
     "GRAPHQL_RESPONSE_JSON",
     "JSON",
     "body_media_type_refusal",
+    "error_response",
+    "http_error_code",
     "is_request_error",
+    "names_persisted_query",
     "request_error_status",
     "response_media_type",
 ]
@@ -133,3 +137,28 @@ def request_error_status(formatted_errors: Sequence[Mapping[str, Any]]) -> int |
         for error in formatted_errors
     }
     return 400 if 400 in statuses or not statuses else max(statuses)
+
+
+def error_response(
+    status: int, code: str, message: str, *, media_type: str = JSON, **headers: str
+) -> JSONResponse:
+    """A GraphQL-over-HTTP error body for a request refused before GraphQL ran."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers or None, media_type=media_type)
+
+
+# Codes of the HTTP errors raised outside GraphQL, by Strawberry's view or Starlette's router
+# (any other 4xx is BAD_REQUEST).
+_HTTP_ERROR_CODES = {
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def http_error_code(status: int) -> str:
+    return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+
+
+def names_persisted_query(params: Any) -> bool:
+    return "extensions" in params

@@ -1,4 +1,5 @@
-"""Tenancy and access: which LMS accounts the gateway serves, and who may use which.
+"""Tenancy: which LMS accounts the gateway serves, and which gateway keys may use which
+(checking a request's key is ``gateway.tenancy.authorization``).
 
 The gateway holds TalentLMS keys with super-admin power over whole portals, for several
 customers at once, so this module is deliberately strict:
@@ -7,14 +8,11 @@ customers at once, so this module is deliberately strict:
   single account of the ``TALENTLMS_*`` variables, which keeps the id ``"default"``. The file
   names the *environment variable* that holds each TalentLMS key, never the key itself: a
   file is copied, committed and pasted into tickets; an environment is not.
-* Clients authenticate with ``Authorization: Bearer <key>``. Gateway keys are configured as
-  SHA-256 hashes, each scoped to account ids (or ``"*"``), so the file holds nothing that
-  grants access by itself. The presented key is compared with every configured hash in
-  constant time, without an early exit that would tell which entry matched.
+* Gateway keys are configured as SHA-256 hashes, each scoped to account ids (or ``"*"``),
+  so the file holds nothing that grants access by itself.
 * Nothing here puts a secret into an exception, a message or a ``repr``: configuration errors
   name the file, the entry and the field, never a value that could be a key (a key pasted
-  into the wrong field is the likeliest mistake), and :class:`AccessDenied` never echoes the
-  presented key.
+  into the wrong field is the likeliest mistake).
 
 The file format (``docs/accounts.example.toml`` is a commented example)::
 
@@ -35,8 +33,6 @@ The file format (``docs/accounts.example.toml`` is a commented example)::
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -52,26 +48,20 @@ from gateway.config import AccountConfig, ConfigError, Settings, UsersPaging
 from gateway.providers.talentlms.values import DateFormat
 
 __all__ = [
-    "Access",
-    "AccessDenied",
     "AccountsError",
     "ApiKey",
     "Tenancy",
-    "authorize",
-    "hash_key",
     "load_tenancy",
 ]
 
 DEFAULT_ACCOUNT_ID = "default"
 ALL_ACCOUNTS = "*"
-MAX_PRESENTED_KEY = 512
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # Upper case only: a TalentLMS key pasted here by mistake (mixed-case letters and digits) is
 # then refused without being echoed in "variable … is not set".
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _HEX_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
-_PRESENTED_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_PRESENTED_KEY}}}")
 
 _ACCOUNT_FIELDS = frozenset(
     {
@@ -143,34 +133,6 @@ class Tenancy:
         return f"Tenancy(accounts={{{accounts}}}, api_keys={self.api_keys!r})"
 
 
-@dataclass(frozen=True)
-class Access:
-    """What a request may do: the account it runs against, and the key that allowed it."""
-
-    account: AccountConfig
-    key_name: str | None  # None: no keys are configured (anonymous; the caller decides)
-
-    def __repr__(self) -> str:
-        return f"Access(account={self.account.id!r}, key_name={self.key_name!r})"
-
-
-class AccessDenied(Exception):
-    """A request is refused before any upstream call.
-
-    ``status`` is the HTTP status, ``code`` goes to ``extensions.code``; ``message`` is safe to
-    show: it echoes neither the presented key nor the X-LMS-Account header, and an unknown
-    account reads exactly like an account outside the key's scope, so ids cannot be probed.
-    """
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"AccessDenied({self.status}, {self.code!r}, {self.message!r})"
-
 
 def _safe_url(url: str) -> str:
     """``url`` without any user:password part (a base URL from TALENTLMS_BASE_URL may have one)."""
@@ -181,10 +143,6 @@ def _safe_url(url: str) -> str:
         return url
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
-
-def hash_key(key: str) -> str:
-    """The hex SHA-256 of a gateway key: what the accounts file stores instead of the key."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -523,66 +481,3 @@ def _api_keys(
             )
         keys.append(ApiKey(name=name, sha256=sha256, accounts=frozenset(scope)))
     return tuple(keys)
-
-
-# --- per request -----------------------------------------------------------------------------
-
-
-def authorize(tenancy: Tenancy, authorization: str | None, account_header: str | None) -> Access:
-    """Who is asking and for which account, from the two request headers.
-
-    Raises :class:`AccessDenied`: 401 for a missing, malformed or unknown key, 403 for an
-    account the key may not use (or that does not exist: the two look the same), 400 when
-    the key may use several accounts and ``X-LMS-Account`` does not say which.
-    """
-    key = _authenticate(tenancy, authorization) if tenancy.requires_keys else None
-    key_name = key.name if key else None
-    allowed = [a for a in tenancy.accounts.values() if key is None or key.allows(a.id)]
-    requested = (account_header or "").strip()
-    if requested:
-        account = tenancy.accounts.get(requested)
-        if account is None or account not in allowed:
-            # The header is never echoed: a key pasted into it (any gateway or portal key
-            # looks like an id) would come back in the response. Unknown and out-of-scope
-            # accounts read the same.
-            scope = " for this key" if key else ""
-            raise AccessDenied(
-                403, "FORBIDDEN", f"the account in X-LMS-Account is not allowed{scope}"
-            )
-        return Access(account=account, key_name=key_name)
-    if len(allowed) == 1:
-        return Access(account=allowed[0], key_name=key_name)
-    if not allowed:
-        raise AccessDenied(403, "FORBIDDEN", "no account is allowed for this key")
-    raise AccessDenied(
-        400,
-        "BAD_USER_INPUT",
-        "X-LMS-Account header is required: this key can use several accounts",
-    )
-
-
-def _authenticate(tenancy: Tenancy, authorization: str | None) -> ApiKey:
-    """The configured key matching the bearer token (never put in a message)."""
-    parts = (authorization or "").split()
-    well_formed = (
-        len(parts) == 2
-        and parts[0].lower() == "bearer"
-        and bool(_PRESENTED_KEY.fullmatch(parts[1]))
-    )
-    # Every configured hash is compared, each in constant time, whatever the header held:
-    # timing tells neither whether the header parsed nor which entry matched.
-    presented = hashlib.sha256(parts[1].encode("ascii")).digest() if well_formed else bytes(32)
-    matched: ApiKey | None = None
-    for candidate in tenancy.api_keys:
-        same = hmac.compare_digest(presented, candidate.sha256)
-        if same and matched is None:
-            matched = candidate
-    if not authorization:
-        raise AccessDenied(
-            401, "UNAUTHENTICATED", "an API key is required: send Authorization: Bearer <key>"
-        )
-    if not well_formed:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the Authorization header must be: Bearer <key>")
-    if matched is None:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the API key is not valid")
-    return matched
