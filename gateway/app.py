@@ -30,12 +30,13 @@ from gateway.observability.telemetry import RequestTelemetry
 from gateway.observability.tracing import start_tracing
 from gateway.persisted.queries import persisted_queries
 from gateway.providers.talentlms.portal import TalentLmsPortal
-from gateway.runtime import Runtime, demo_simulator_config, operation_limits, upstream_guard
+from gateway.runtime import Runtime, demo_simulator_config, upstream_guard
 from gateway.simulator import create_simulator_app
 from gateway.tenancy.accounts import load_tenancy
-from gateway.upstream.cache import DEFAULT_TTLS, MemoryCacheStore, UpstreamCache
+from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.transport import upstream_http_client
 from schema import build_schema
+from schema.validation.limits import OperationLimits
 
 __all__ = ["create_app"]
 
@@ -43,16 +44,16 @@ __all__ = ["create_app"]
 def _observe(runtime: Runtime, app_routes: Callable[[], Sequence[BaseRoute]]) -> list[Route]:
     """Subscribe logs and metrics to the runtime's events; the ``/metrics`` route when on."""
     settings = runtime.settings
-    runtime.telemetry.subscribe(OperationLog(access_log=settings.lms_gateway_access_log))
-    if not settings.lms_gateway_metrics:
+    runtime.telemetry.subscribe(OperationLog(access_log=settings.logging.access_log))
+    if not settings.metrics.enabled:
         return []
     metrics = GatewayMetrics(
-        max_operation_names=settings.lms_gateway_metrics_max_operation_names,
+        max_operation_names=settings.metrics.max_operation_names,
         guards=runtime.guards,
         routes=lambda: [getattr(route, "path", "") for route in app_routes()],
     )
     runtime.telemetry.subscribe(metrics)
-    token = settings.lms_gateway_metrics_token
+    token = settings.metrics.token
     # Outside RequestGuard: scrapers hold no gateway API key (docs/operations.md, "Metrics").
     endpoint = metrics.endpoint(token.get_secret_value() if token else None)
     return [Route("/metrics", endpoint, methods=["GET"])]
@@ -106,7 +107,7 @@ def create_app(
     ``tracer_provider`` replaces the one tracing builds from ``OTEL_*`` (tests).
     """
     settings = settings or Settings()
-    tracing = start_tracing(settings, tracer_provider)
+    tracing = start_tracing(settings.tracing, tracer_provider)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     simulator = None
     demo_key = ""
@@ -117,27 +118,22 @@ def create_app(
         # The simulator is reached through the same client as a real portal, in process.
         mounts[DEMO_BASE_URL.split("/api/")[0]] = httpx.ASGITransport(app=simulator)
     tenancy = load_tenancy(
-        settings, accounts_file=settings.lms_gateway_accounts_file, demo_api_key=demo_key
+        settings, accounts_file=settings.tenancy.accounts_file, demo_api_key=demo_key
     )
     runtime = Runtime(
         settings=settings,
         tenancy=tenancy,
         schema=build_schema(
-            operation_limits(settings),
-            settings.lms_gateway_max_batch_operations,
-            federation=settings.lms_gateway_federation,
+            OperationLimits.from_settings(settings.limits),
+            settings.http.max_batch_operations,
+            federation=settings.federation.enabled,
             extra_extensions=tracing.schema_extensions if tracing is not None else (),
         ),
         simulator=simulator,
         portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
         guards={account_id: upstream_guard(settings) for account_id in tenancy.accounts},
-        cache=UpstreamCache(
-            MemoryCacheStore(settings.lms_gateway_cache_max_entries),
-            {**DEFAULT_TTLS, **settings.lms_gateway_cache_ttls},
-        )
-        if settings.lms_gateway_cache
-        else None,
-        persisted=persisted_queries(settings),
+        cache=UpstreamCache.from_settings(settings.cache) if settings.cache.enabled else None,
+        persisted=persisted_queries(settings.persisted_queries),
         tracing=tracing,
     )
 
@@ -145,7 +141,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         factory = httpx.AsyncClient if tracing is None else tracing.http_client
         async with upstream_http_client(
-            settings, mounts=mounts, transport=upstream_transport, factory=factory
+            settings.upstream, mounts=mounts, transport=upstream_transport, factory=factory
         ) as http:
             runtime.http = http
             yield
@@ -169,7 +165,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            *(graphiql_routes() if settings.lms_gateway_graphiql else []),
+            *(graphiql_routes() if settings.graphiql.enabled else []),
             *_observe(runtime, lambda: app.routes),
         ],
         middleware=[Middleware(RequestTelemetry, telemetry=runtime.telemetry)],

@@ -80,9 +80,9 @@ class _Store(argparse.Action):
 
 def _setting_default(env: str) -> str:
     """The default of the setting read from the environment variable ``env``."""
-    from gateway.config import Settings
+    from gateway.config import environment_variables
 
-    return _shown(Settings.model_fields[env.lower()].get_default(call_default_factory=True))
+    return _shown(environment_variables()[env].info.get_default(call_default_factory=True))
 
 
 def _version() -> str:
@@ -280,11 +280,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # accounts file, persisted-query manifest, tracing extra
         print(f"lms-gateway: {exc}", file=sys.stderr)
         return 2
-    host = args.host or settings.lms_gateway_host
-    port = settings.lms_gateway_port if args.port is None else args.port
+    host = args.host or settings.http.host
+    port = settings.http.port if args.port is None else args.port
     open_to_network = host not in LOOPBACK
     anonymous = not app.state.runtime.tenancy.requires_keys
-    allowed = settings.demo or settings.lms_gateway_allow_anonymous
+    allowed = settings.demo or settings.tenancy.allow_anonymous
     if open_to_network and anonymous and not allowed:
         print(
             f"lms-gateway: refusing to serve real portals on {host} without gateway "
@@ -302,7 +302,7 @@ def _serve(args: argparse.Namespace) -> int:
     url = f"http://{host}:{sockets[0].getsockname()[1]}/graphql"  # --port 0: the system's pick
     # From here on every line on stderr is a log record in one format (text on a terminal,
     # else JSON), uvicorn's included; its access log is off because the gateway writes its own.
-    configure_logging(settings.lms_gateway_log_format, args.log_level)
+    configure_logging(settings.logging.log_format, args.log_level)
     log = logging.getLogger("gateway.cli")
     if open_to_network and anonymous:
         log.warning(
@@ -310,7 +310,7 @@ def _serve(args: argparse.Namespace) -> int:
             "ANYONE WHO CAN REACH IT CAN QUERY IT.",
             host,
         )
-    if open_to_network and settings.lms_gateway_metrics and not settings.lms_gateway_metrics_token:
+    if open_to_network and settings.metrics.enabled and not settings.metrics.token:
         log.warning(
             "/metrics needs no key and the server is bound to %s: keep the port on an internal "
             "network, or set LMS_GATEWAY_METRICS_TOKEN.",
@@ -320,14 +320,14 @@ def _serve(args: argparse.Namespace) -> int:
         log.info(
             "no TALENTLMS_API_KEY set, so this gateway serves DEMO DATA from the embedded "
             "TalentLMS simulator (%d users, %d courses, seed %d).",
-            settings.lms_gateway_demo_users,
-            settings.lms_gateway_demo_courses,
-            settings.lms_gateway_demo_seed,
+            settings.simulator.users,
+            settings.simulator.courses,
+            settings.simulator.seed,
         )
     else:
-        target = settings.talentlms_base_url or settings.talentlms_domain
+        target = settings.upstream.base_url or settings.upstream.domain
         log.info("serving TalentLMS portal %s", target)
-    if settings.lms_gateway_federation:
+    if settings.federation.enabled:
         log.info("serving an Apollo Federation 2 subgraph")
     log.info("GraphQL and GraphiQL at %s", url)
     config = uvicorn_config(
@@ -338,12 +338,12 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=None,  # keep configure_logging's handler
         access_log=False,  # the gateway writes its own access line
-        timeout_graceful_shutdown=settings.lms_gateway_shutdown_timeout_seconds,
+        timeout_graceful_shutdown=settings.http.shutdown_timeout_seconds,
     )
     GracefulServer(
         config,
         on_exit=app.state.readiness.drain,
-        drain_delay=settings.lms_gateway_shutdown_delay_seconds,
+        drain_delay=settings.http.shutdown_delay_seconds,
     ).run(sockets=sockets)
     return 0
 

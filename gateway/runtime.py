@@ -31,57 +31,27 @@ from gateway.upstream.quota import QuotaTracker
 from gateway.upstream.retry import RetryPolicy
 from gateway.upstream.usage import UpstreamUsage
 from schema import GatewaySchema
-from schema.validation.limits import OperationLimits
 
 if TYPE_CHECKING:
     from gateway.observability.tracing.tracer import Tracing
 
-__all__ = ["Runtime", "demo_simulator_config", "operation_limits", "upstream_guard"]
+__all__ = ["Runtime", "demo_simulator_config", "upstream_guard"]
 
 
 def demo_simulator_config(settings: Settings) -> SimulatorConfig:
-    return SimulatorConfig(
-        seed=settings.lms_gateway_demo_seed,
-        users=settings.lms_gateway_demo_users,
-        courses=settings.lms_gateway_demo_courses,
-        units_per_course=settings.lms_gateway_demo_units_per_course,
-        enrollments_per_user=settings.lms_gateway_demo_enrollments_per_user,
-        latency_ms=settings.lms_gateway_demo_latency_ms,
-        date_format=settings.lms_gateway_demo_date_format,
-    )
+    # The group's fields are SimulatorConfig's keyword arguments.
+    return SimulatorConfig(**settings.simulator.model_dump())
 
 
 def upstream_guard(settings: Settings) -> UpstreamGuard:
     """One portal's retries, circuit breaker, pacing and quota, from the settings."""
     return UpstreamGuard(
-        retry=RetryPolicy(
-            attempts=settings.talentlms_retry_attempts,
-            base_delay=settings.talentlms_retry_base_delay_seconds,
-            max_delay=settings.talentlms_retry_max_delay_seconds,
-        ),
-        breaker=CircuitBreaker(
-            failure_threshold=settings.talentlms_breaker_failures,
-            cool_down=settings.talentlms_breaker_cool_down_seconds,
-        ),
-        pacer=Pacer(
-            max_calls=settings.talentlms_pace_max_calls,
-            window=settings.talentlms_pace_window_seconds,
-        ),
+        retry=RetryPolicy.from_settings(settings.retry),
+        breaker=CircuitBreaker.from_settings(settings.breaker),
+        pacer=Pacer.from_settings(settings.pacing),
         quota=QuotaTracker(),
         rng=random.Random(),
-        quota_refresh=settings.talentlms_quota_refresh_seconds,
-    )
-
-
-def operation_limits(settings: Settings) -> OperationLimits:
-    return OperationLimits(
-        max_depth=settings.lms_gateway_max_depth,
-        max_aliases=settings.lms_gateway_max_aliases,
-        max_directives=settings.lms_gateway_max_directives,
-        max_root_fields=settings.lms_gateway_max_root_fields,
-        max_tokens=settings.lms_gateway_max_tokens,
-        introspection=settings.lms_gateway_introspection,
-        hide_suggestions=settings.lms_gateway_hide_suggestions,
+        quota_refresh=settings.quota.refresh_seconds,
     )
 
 
@@ -106,7 +76,7 @@ class Runtime:
         assert self.http is not None, "the app's lifespan has not started"
         usage = UpstreamUsage()
         guard = self.guards.get(account.id)
-        deadline = time.monotonic() + self.settings.lms_gateway_deadline_seconds
+        deadline = time.monotonic() + self.settings.execution.deadline_seconds
         # The operation's standing with the portal's pacer: its priority, its promised calls.
         admission = guard.pacer.admission(deadline) if guard is not None else None
         client = TalentLmsClient(
@@ -128,8 +98,8 @@ class Runtime:
             account_id=account.id,
             provider=provider,
             usage=usage,
-            report_upstream=self.settings.lms_gateway_upstream_extension,
-            max_upstream_calls=self.settings.lms_gateway_max_upstream_calls,
+            report_upstream=self.settings.execution.upstream_extension,
+            max_upstream_calls=self.settings.execution.max_upstream_calls,
             guard=guard,
             admission=admission,
             shares_calls=self.cache is not None and not fresh,

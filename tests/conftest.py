@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,7 @@ class RecordingUpstream(httpx.AsyncBaseTransport):
             self.in_flight -= 1
 
 
-def keyed_settings(tmp_path: Path, key: str, **overrides: Any) -> Settings:
+def keyed_settings(tmp_path: Path, key: str, **overrides: Mapping[str, Any]) -> Settings:
     """``upstream_settings`` behind one gateway API key (``key``) that reaches every account."""
     from gateway.tenancy.authorization import hash_key
 
@@ -104,17 +104,24 @@ def keyed_settings(tmp_path: Path, key: str, **overrides: Any) -> Settings:
         f'[[api_keys]]\nname = "client"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
         encoding="utf-8",
     )
-    return upstream_settings(lms_gateway_accounts_file=accounts, **overrides)
+    return replaced(upstream_settings(tenancy={"accounts_file": accounts}), **overrides)
 
 
-def upstream_settings(**overrides: Any) -> Settings:
-    """Settings for a gateway pointed at a TalentLMS double (not demo mode)."""
-    values: dict[str, Any] = {
-        "talentlms_base_url": "http://upstream.test/api/v1",
-        "talentlms_api_key": SimulatorConfig().api_key,
-    }
-    values.update(overrides)
-    return Settings(**values)
+def upstream_settings(**overrides: Mapping[str, Any]) -> Settings:
+    """Settings for a gateway pointed at a TalentLMS double (not demo mode); ``overrides``
+    change fields of groups, as in ``upstream_settings(retry={"attempts": 1})``."""
+    portal = {"base_url": "http://upstream.test/api/v1", "api_key": SimulatorConfig().api_key}
+    return replaced(Settings(upstream=portal), **overrides)
+
+
+def replaced(settings: Settings, **groups: Mapping[str, Any]) -> Settings:
+    """``settings`` with some fields of some groups changed (and validated again):
+    ``replaced(settings, cache={"enabled": False})``."""
+    changed = {}
+    for name, fields in groups.items():
+        group = getattr(settings, name)
+        changed[name] = type(group)(**{**group.model_dump(), **fields})
+    return settings.model_copy(update=changed)
 
 
 @pytest.fixture

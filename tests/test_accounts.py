@@ -43,7 +43,7 @@ def demo_settings() -> Settings:
 
 def env_settings() -> Settings:
     """TALENTLMS_* configure a portal: it becomes the account "default"."""
-    return Settings(talentlms_domain="initech.talentlms.com", talentlms_api_key=ENV_TLMS_KEY)
+    return Settings(upstream={"domain": "initech.talentlms.com", "api_key": ENV_TLMS_KEY})
 
 
 def load(path: Path, environ: dict[str, str] | None = None, settings: Settings | None = None):
@@ -594,8 +594,10 @@ def test_reprs_show_no_secret(tmp_path):
 
 def test_tenancy_repr_drops_credentials_from_urls():
     settings = Settings(
-        talentlms_base_url=f"https://user:{ENV_TLMS_KEY}@proxy.example/api/v1",
-        talentlms_api_key=ENV_TLMS_KEY,
+        upstream={
+            "base_url": f"https://user:{ENV_TLMS_KEY}@proxy.example/api/v1",
+            "api_key": ENV_TLMS_KEY,
+        }
     )
     tenancy = load_tenancy(settings, {})
     assert "proxy.example" in repr(tenancy)

@@ -11,7 +11,7 @@ import respx
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.upstream.cache import MemoryCacheStore, UpstreamCache
 from gateway.upstream.usage import UpstreamUsage
-from tests.conftest import counted, gateway_client, query_text, simulator_stats
+from tests.conftest import counted, gateway_client, query_text, replaced, simulator_stats
 from tests.test_gateway import post
 
 DASHBOARD = query_text("learner_dashboard")
@@ -35,7 +35,7 @@ async def test_the_same_dashboard_twice_costs_nothing_the_second_time():
 
 
 async def test_ten_concurrent_identical_queries_cost_the_calls_of_one(demo_settings):
-    slow = demo_settings.model_copy(update={"lms_gateway_demo_latency_ms": 30})
+    slow = replaced(demo_settings, simulator={"latency_ms": 30})
     async with gateway_client(slow) as client:
         bodies = await asyncio.gather(*(post(client, DASHBOARD) for _ in range(10)))
         calls = total(client)
@@ -62,7 +62,7 @@ async def test_no_cache_asks_upstream_again_and_refreshes():
 
 async def test_entries_expire_after_their_ttl(demo_settings):
     # The store's clock is moved by hand: a busy machine must not make "within" late.
-    short = demo_settings.model_copy(update={"lms_gateway_cache_ttls": {"users/id": 60}})
+    short = replaced(demo_settings, cache={"ttls": {"users/id": 60}})
     query = '{ user(id: "8") { name } }'
     now = [1000.0]
     async with gateway_client(short) as client:
@@ -78,7 +78,7 @@ async def test_entries_expire_after_their_ttl(demo_settings):
 
 
 async def test_the_cache_can_be_switched_off(demo_settings):
-    off = demo_settings.model_copy(update={"lms_gateway_cache": False})
+    off = replaced(demo_settings, cache={"enabled": False})
     async with gateway_client(off) as client:
         await post(client, '{ user(id: "8") { name } }')
         again = await post(client, '{ user(id: "8") { name } }')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.config import DEMO_BASE_URL, Settings, UsersPaging
+from gateway.config import DEMO_BASE_URL, Settings, UsersPaging, environment_variables
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_credentials_is_demo_mode():
     settings = Settings()
     assert settings.demo
-    account = settings.default_account(demo_api_key="sim")
+    account = settings.upstream.default_account(demo_api_key="sim")
     assert (account.base_url, account.api_key, account.demo) == (DEMO_BASE_URL, "sim", True)
 
 
@@ -27,7 +27,7 @@ def test_no_credentials_is_demo_mode():
 def test_domain_becomes_an_https_base_url(monkeypatch, domain):
     monkeypatch.setenv("TALENTLMS_DOMAIN", domain)
     monkeypatch.setenv("TALENTLMS_API_KEY", "key")
-    account = Settings().default_account()
+    account = Settings().upstream.default_account()
     assert account.base_url == "https://acme.talentlms.com/api/v1"
     assert account.api_key == "key" and not account.demo
 
@@ -38,8 +38,8 @@ def test_base_url_wins_and_may_be_plain_http_for_test_doubles(monkeypatch):
     monkeypatch.setenv("TALENTLMS_API_KEY", "key")
     monkeypatch.setenv("TALENTLMS_USERS_PAGING", "none")
     settings = Settings()
-    assert settings.default_account().base_url == "http://127.0.0.1:8001/api/v1"
-    assert settings.talentlms_users_paging is UsersPaging.NONE
+    assert settings.upstream.default_account().base_url == "http://127.0.0.1:8001/api/v1"
+    assert settings.upstream.users_paging is UsersPaging.NONE
 
 
 @pytest.mark.parametrize(
@@ -89,12 +89,12 @@ def test_empty_variables_mean_unset_so_demo_mode(monkeypatch, blank):
         monkeypatch.setenv(name, blank)
     settings = Settings()
     assert settings.demo
-    assert settings.talentlms_api_key is None
-    assert settings.talentlms_date_format is None
-    assert settings.lms_gateway_accounts_file is None
-    assert settings.lms_gateway_metrics_token is None
-    assert settings.lms_gateway_persisted_queries_manifest is None
-    assert settings.default_account(demo_api_key="sim").base_url == DEMO_BASE_URL
+    assert settings.upstream.api_key is None
+    assert settings.upstream.date_format is None
+    assert settings.tenancy.accounts_file is None
+    assert settings.metrics.token is None
+    assert settings.persisted_queries.manifest is None
+    assert settings.upstream.default_account(demo_api_key="sim").base_url == DEMO_BASE_URL
 
 
 def test_an_empty_key_with_a_portal_still_asks_for_the_key(monkeypatch):
@@ -106,7 +106,7 @@ def test_an_empty_key_with_a_portal_still_asks_for_the_key(monkeypatch):
 
 
 def test_an_empty_key_passed_in_is_demo_mode_too():
-    assert Settings(talentlms_api_key="", talentlms_base_url="").demo
+    assert Settings(upstream={"api_key": "", "base_url": ""}).demo
 
 
 async def test_a_gateway_with_empty_variables_serves_demo_data(monkeypatch):
@@ -119,3 +119,100 @@ async def test_a_gateway_with_empty_variables_serves_demo_data(monkeypatch):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["data"] == {"user": {"id": "2"}} and "errors" not in body
+
+
+# For each variable a value other than its default, as the environment gives it; numbers
+# and switches get theirs from the default (one more, the other way).
+SAMPLES = {
+    "TALENTLMS_DOMAIN": "acme.talentlms.com",
+    "TALENTLMS_BASE_URL": "http://127.0.0.1:8001/api/v1",
+    "TALENTLMS_API_KEY": "key",
+    "TALENTLMS_DATE_FORMAT": "YYYYMMDD",
+    "TALENTLMS_TIMEZONE": "Europe/Athens",
+    "TALENTLMS_USERS_PAGING": "none",
+    "TALENTLMS_HTTP_POOL": "httpx",
+    "LMS_GATEWAY_CACHE_TTLS": '{"users/id": 10}',
+    "LMS_GATEWAY_HOST": "0.0.0.0",
+    "LMS_GATEWAY_GRAPHIQL_ASSETS": "cdn",
+    "LMS_GATEWAY_ACCOUNTS_FILE": "accounts.toml",
+    "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST": "manifest.json",
+    "LMS_GATEWAY_METRICS_TOKEN": "scrape-token",
+    "LMS_GATEWAY_LOG_FORMAT": "json",
+    "LMS_GATEWAY_DEMO_DATE_FORMAT": "MMDDYYYY",
+}
+# What a variable cannot be set without.
+COMPANIONS = {
+    "TALENTLMS_DOMAIN": {"TALENTLMS_API_KEY": "key"},
+    "TALENTLMS_BASE_URL": {"TALENTLMS_API_KEY": "key"},
+    "TALENTLMS_API_KEY": {"TALENTLMS_DOMAIN": "acme.talentlms.com"},
+    "LMS_GATEWAY_PERSISTED_QUERIES_ALLOWLIST": {
+        "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST": "manifest.json"
+    },
+}
+
+
+def _sample(name: str, default: object) -> str:
+    if name in SAMPLES:
+        return SAMPLES[name]
+    if isinstance(default, bool):
+        return str(not default).lower()
+    assert isinstance(default, int | float), f"{name} needs a value in SAMPLES"
+    return str(default + 1)
+
+
+def _changed(before: Settings, after: Settings) -> set[tuple[str, str]]:
+    """The ``(group, field)`` whose values differ."""
+    old, new = before.model_dump(), after.model_dump()
+    return {
+        (group, field)
+        for group, values in new.items()
+        for field, value in values.items()
+        if old[group][field] != value
+    }
+
+
+@pytest.mark.parametrize("name", list(environment_variables()))
+def test_each_variable_lands_in_its_group(monkeypatch, name):
+    variables = environment_variables()
+    before = Settings()
+    values = {
+        name: _sample(name, variables[name].info.get_default(call_default_factory=True)),
+        **COMPANIONS.get(name, {}),
+    }
+    for variable, value in values.items():
+        monkeypatch.setenv(variable, value)
+    expected = {(variables[n].group, variables[n].field) for n in values}
+    assert _changed(before, Settings()) == expected
+
+
+def test_variable_names_are_not_case_sensitive(monkeypatch):
+    monkeypatch.setenv("talentlms_retry_attempts", "7")
+    monkeypatch.setenv("Lms_Gateway_Cache", "false")
+    settings = Settings()
+    assert settings.retry.attempts == 7 and not settings.cache.enabled
+
+
+def test_a_bad_value_names_its_variable(monkeypatch):
+    # `lms-gateway serve` prints each error's location as the variable to fix.
+    monkeypatch.setenv("LMS_GATEWAY_MAX_DEPTH", "0")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [error["loc"] for error in caught.value.errors()] == [("LMS_GATEWAY_MAX_DEPTH",)]
+
+
+def test_a_group_given_in_part_reads_the_rest_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TALENTLMS_RETRY_MAX_DELAY_SECONDS", "9")
+    retry = Settings(retry={"attempts": 1}).retry
+    assert (retry.attempts, retry.max_delay_seconds) == (1, 9.0)
+
+
+def test_an_unknown_setting_is_refused():
+    with pytest.raises(ValidationError, match="talentlms_retry_attempts"):
+        Settings(talentlms_retry_attempts=1)
+    with pytest.raises(ValidationError, match="attempt"):
+        Settings(retry={"attempt": 1})
+
+
+def test_settings_from_variables_by_name():
+    settings = Settings.from_variables({"TALENTLMS_PACE_MAX_CALLS": "9", "LMS_GATEWAY_CACHE": "0"})
+    assert settings.pacing.max_calls == 9 and not settings.cache.enabled

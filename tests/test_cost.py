@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import pytest
 from gateway.config import Settings
 from gateway.providers.talentlms.portal import TOTALS_MAX_AGE, TalentLmsPortal, with_margin
 from gateway.simulator import SimulatorConfig
-from tests.conftest import QUERIES, RecordingUpstream, gateway_client, upstream_settings
+from tests.conftest import QUERIES, RecordingUpstream, gateway_client, replaced, upstream_settings
 from tests.test_gateway import codes, post
 
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -81,7 +81,7 @@ async def test_fragments_and_aliases_are_costed(query):
 
 
 async def test_the_limit_is_configurable(demo_settings):
-    settings = demo_settings.model_copy(update={"lms_gateway_max_upstream_calls": 5})
+    settings = replaced(demo_settings, execution={"max_upstream_calls": 5})
     async with gateway_client(settings) as client:
         refused = await post(client, '{ course(id: "101") { enrollments { nodes { status } } } }')
         allowed = await post(client, '{ course(id: "101") { items { nodes { id } } } }')
@@ -155,7 +155,7 @@ NESTED = [
 
 @asynccontextmanager
 async def portal_gateway(
-    config: SimulatorConfig | None, **settings: Any
+    config: SimulatorConfig | None, **settings: Mapping[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The demo gateway (``None``), or one in front of a simulated portal of that shape."""
     if config is None:
@@ -192,7 +192,7 @@ async def test_the_portal_size_bounds_the_estimate_once_its_totals_are_known(con
 @pytest.mark.parametrize("config", [None, SMALL], ids=["demo", "small"])
 async def test_bounded_estimates_are_never_below_the_actual_calls(config):
     # Hundreds of calls in a few seconds: no pacing (it only delays them).
-    async with portal_gateway(config, talentlms_pace_max_calls=100_000) as client:
+    async with portal_gateway(config, pacing={"max_calls": 100_000}) as client:
         await post(client, READS_SITEINFO)
         for query in NESTED:
             for headers in ({}, NO_CACHE):  # cold, then warm past the cache
@@ -207,8 +207,8 @@ async def test_bounded_estimates_are_never_below_the_actual_calls(config):
 async def test_lookups_named_by_the_query_are_not_bounded_by_the_portal_size():
     """Ids in arguments may name nobody: each is a call however small the portal."""
     many = "{ " + " ".join(f'u{i}: user(id: "{i}") {{ id }}' for i in range(300)) + " }"
-    limits = {f"lms_gateway_max_{name}": 10_000 for name in ("aliases", "root_fields", "tokens")}
-    async with portal_gateway(SMALL, **limits) as client:
+    limits = {f"max_{name}": 10_000 for name in ("aliases", "root_fields", "tokens")}
+    async with portal_gateway(SMALL, limits=limits) as client:
         await post(client, READS_SITEINFO)
         body = await post(client, many)
     assert codes(body) == ["COST_LIMIT_EXCEEDED"]
@@ -217,7 +217,7 @@ async def test_lookups_named_by_the_query_are_not_bounded_by_the_portal_size():
 
 
 async def test_a_query_over_the_limit_even_when_bounded_is_still_refused():
-    async with portal_gateway(SMALL, lms_gateway_max_upstream_calls=20) as client:
+    async with portal_gateway(SMALL, execution={"max_upstream_calls": 20}) as client:
         await post(client, READS_SITEINFO)
         body = await post(client, WIDE)
     assert codes(body) == ["COST_LIMIT_EXCEEDED"]
@@ -275,7 +275,7 @@ async def test_old_totals_are_not_trusted_and_are_read_again():
 
 
 def test_a_portal_seen_to_be_larger_than_its_totals_is_bounded_by_what_was_seen():
-    portal = TalentLmsPortal(upstream_settings().default_account())
+    portal = TalentLmsPortal(upstream_settings().upstream.default_account())
     assert portal.record_bounds() == {}
     portal.take_totals({"total_users": "6", "total_courses": "4"})
     assert portal.record_bounds() == {"users/id": with_margin(6), "courses/id": with_margin(4)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -21,7 +21,7 @@ import httpx
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import serve_over_http
+from tests.conftest import replaced, serve_over_http
 from tests.test_logs import Captured, logs
 
 __all__ = ["logs"]  # the fixture, imported for these tests
@@ -44,14 +44,9 @@ def simulator(**config: Any) -> Iterator[tuple[str, Callable[[], dict[str, int]]
         yield url, calls
 
 
-def gateway_settings(simulator_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "talentlms_base_url": f"{simulator_url}/api/v1",
-        "talentlms_api_key": SimulatorConfig().api_key,
-        "talentlms_retry_attempts": 1,
-    }
-    values.update(overrides)
-    return Settings(**values)
+def gateway_settings(simulator_url: str, **overrides: Mapping[str, Any]) -> Settings:
+    portal = {"base_url": f"{simulator_url}/api/v1", "api_key": SimulatorConfig().api_key}
+    return replaced(Settings(upstream=portal, retry={"attempts": 1}), **overrides)
 
 
 def open_request(base: str, payload: object, request_id: str) -> socket.socket:
@@ -87,7 +82,7 @@ def logged(logs: Captured, logger: str, request_id: str) -> list[dict[str, Any]]
 def test_a_client_that_leaves_stops_its_operation_and_is_logged_as_gone(logs):
     # One connection upstream: every call is its own round trip, one after the other.
     with simulator(latency_ms=40) as (url, calls):
-        settings = gateway_settings(url, lms_gateway_cache=False, talentlms_max_connections=1)
+        settings = gateway_settings(url, cache={"enabled": False}, upstream={"max_connections": 1})
         with serve_over_http(create_app(settings)) as base:
             complete = httpx.post(f"{base}/graphql", json={"query": NESTED}, timeout=30)
             assert complete.status_code == 200 and "errors" not in complete.json()
@@ -112,7 +107,7 @@ def test_a_client_that_leaves_stops_its_operation_and_is_logged_as_gone(logs):
 
 def test_a_batch_stops_when_its_client_leaves(logs):
     with simulator(latency_ms=40) as (url, calls):
-        settings = gateway_settings(url, lms_gateway_cache=False, talentlms_max_connections=1)
+        settings = gateway_settings(url, cache={"enabled": False}, upstream={"max_connections": 1})
         with serve_over_http(create_app(settings)) as base:
             client = open_request(base, [{"query": NESTED}] * 2, "batch-leaves")
             wait_for(lambda: sum(calls().values()) >= 2)

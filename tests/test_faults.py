@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import gateway_client, serve_over_http
+from tests.conftest import gateway_client, replaced, serve_over_http
 
 KEY = SimulatorConfig().api_key
 DASHBOARD = (
@@ -34,19 +34,14 @@ def simulator() -> Iterator[str]:
         yield url
 
 
-def settings_for(simulator: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "talentlms_base_url": f"{simulator}/api/v1",
-        "talentlms_api_key": KEY,
-        "talentlms_timeout_seconds": 0.3,
-        "talentlms_retry_attempts": ATTEMPTS,
-        "talentlms_retry_base_delay_seconds": 0.01,
-        "talentlms_retry_max_delay_seconds": 0.02,
-        "talentlms_breaker_failures": 1000,  # the breaker has its own test
-        "lms_gateway_cache": False,  # count every call at the simulator
-    }
-    values.update(overrides)
-    return Settings(**values)
+def settings_for(simulator: str, **overrides: Mapping[str, Any]) -> Settings:
+    settings = Settings(
+        upstream={"base_url": f"{simulator}/api/v1", "api_key": KEY, "timeout_seconds": 0.3},
+        retry={"attempts": ATTEMPTS, "base_delay_seconds": 0.01, "max_delay_seconds": 0.02},
+        breaker={"failures": 1000},  # the breaker has its own test
+        cache={"enabled": False},  # count every call at the simulator
+    )
+    return replaced(settings, **overrides)
 
 
 def admin(simulator: str, method: str, path: str, body: Any = None) -> Any:
@@ -148,9 +143,7 @@ async def test_writes_are_never_retried(simulator, faults):
 
 async def test_the_circuit_opens_fails_fast_and_recovers(simulator, faults):
     faults({"kind": "error", "status": 503, "endpoint": "users/id"})
-    settings = settings_for(
-        simulator, talentlms_breaker_failures=3, talentlms_breaker_cool_down_seconds=60
-    )
+    settings = settings_for(simulator, breaker={"failures": 3, "cool_down_seconds": 60})
     query = {"query": '{ user(id: "8") { name } }'}
     async with gateway_client(settings) as client:
         # The breaker's clock is moved by hand: a busy machine cannot let the cool-down pass
@@ -196,9 +189,8 @@ async def test_pacing_keeps_every_window_at_the_portal_under_the_cap(capped_simu
     # window of arrivals can hold more than the cap, and the portal refuses none.
     settings = settings_for(
         capped_simulator,
-        talentlms_pace_max_calls=10,
-        talentlms_pace_window_seconds=1.0,
-        talentlms_timeout_seconds=10.0,
+        pacing={"max_calls": 10, "window_seconds": 1.0},
+        upstream={"timeout_seconds": 10.0},
     )
     query = {"query": "{ users(first: 30) { nodes { organization { id } } } }"}
     async with gateway_client(settings) as client:
@@ -226,10 +218,9 @@ async def test_at_the_cap_admitted_operations_complete_and_the_rest_are_refused_
     # none is left partial with the portal's budget spent on it.
     settings = settings_for(
         capped_simulator,
-        talentlms_pace_max_calls=10,
-        talentlms_pace_window_seconds=1.0,
-        talentlms_timeout_seconds=10.0,
-        lms_gateway_deadline_seconds=3.0,
+        pacing={"max_calls": 10, "window_seconds": 1.0},
+        upstream={"timeout_seconds": 10.0},
+        execution={"deadline_seconds": 3.0},
     )
     query = {"query": DASHBOARD}
     async with gateway_client(settings) as client:
@@ -259,7 +250,7 @@ async def test_a_rate_limit_pauses_calls_without_opening_the_circuit(simulator, 
     # with the portal's retry time; the breaker stays closed (one failure would open it
     # here), and the next calls wait the two seconds instead of failing as unavailable.
     faults({"kind": "rate_limited", "retry_after": 2, "endpoint": "courses/id", "times": 2})
-    settings = settings_for(simulator, talentlms_breaker_failures=1, talentlms_retry_attempts=1)
+    settings = settings_for(simulator, breaker={"failures": 1}, retry={"attempts": 1})
     async with gateway_client(settings) as client:
         limited = await asyncio.gather(
             *(
@@ -283,7 +274,7 @@ async def test_a_rate_limit_pauses_calls_without_opening_the_circuit(simulator, 
 
 async def test_an_exhausted_quota_refuses_costly_queries_early(simulator, faults):
     admin(simulator, "POST", "quota", {"remaining": 5})
-    settings = settings_for(simulator, talentlms_quota_refresh_seconds=0.01)
+    settings = settings_for(simulator, quota={"refresh_seconds": 0.01})
     async with gateway_client(settings) as client:
         await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})
         quota = client.app.state.runtime.guards["default"].quota

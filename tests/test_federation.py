@@ -19,6 +19,7 @@ from tests.conftest import (
     RecordingUpstream,
     counted,
     gateway_client,
+    replaced,
     serve_over_http,
     upstream_settings,
 )
@@ -46,7 +47,7 @@ ENTITIES = (
 
 @pytest.fixture
 def subgraph(demo_settings: Settings) -> Settings:
-    return demo_settings.model_copy(update={"lms_gateway_federation": True})
+    return replaced(demo_settings, federation={"enabled": True})
 
 
 def refs(type_name: str, ids: Sequence[str]) -> list[dict[str, str]]:
@@ -186,7 +187,7 @@ async def test_a_failing_upstream_call_nulls_only_its_entities():
     upstream.faults[r"/users/id:2$"] = httpx.Response(
         500, json={"error": {"type": "api_error", "message": "Something went wrong"}}
     )
-    settings = upstream_settings(lms_gateway_federation=True, talentlms_retry_attempts=1)
+    settings = upstream_settings(federation={"enabled": True}, retry={"attempts": 1})
     representations = refs("User", ["8", "2"]) + refs("CourseEnrollment", ["2:104", "8:101"])
     async with gateway_client(settings, upstream) as client:
         body = await post(client, ENTITIES, {"r": representations})
@@ -372,9 +373,7 @@ async def test_only_the_fragments_of_referenced_types_are_costed(subgraph):
 
 
 async def test_operation_limits_hold_in_subgraph_mode(subgraph):
-    settings = subgraph.model_copy(
-        update={"lms_gateway_max_depth": 4, "lms_gateway_introspection": False}
-    )
+    settings = replaced(subgraph, limits={"max_depth": 4, "introspection": False})
     deep = (
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { enrollments "
         "{ nodes { course { title } } } } } }"

@@ -10,7 +10,13 @@ import pytest
 
 from gateway.providers.talentlms.portal import users_page_plan
 from gateway.simulator import SimulatorConfig, generate_portal
-from tests.conftest import RecordingUpstream, gateway_client, query_text, upstream_settings
+from tests.conftest import (
+    RecordingUpstream,
+    gateway_client,
+    query_text,
+    replaced,
+    upstream_settings,
+)
 
 PORTAL = generate_portal()
 
@@ -191,7 +197,8 @@ async def test_portal_that_ignores_paging_parameters_still_pages_correctly():
 
 async def test_paging_off_downloads_the_list_once():
     upstream = RecordingUpstream()
-    async with gateway_client(upstream_settings(talentlms_users_paging="none"), upstream) as client:
+    settings = upstream_settings(upstream={"users_paging": "none"})
+    async with gateway_client(settings, upstream) as client:
         body = await post(client, "{ users(first: 3) { nodes { id } } }")
     assert [p for p in upstream.paths if not p.endswith("/ratelimit")] == ["/api/v1/users"]
     assert [n["id"] for n in body["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
@@ -273,7 +280,7 @@ async def test_formatted_dates_follow_the_portal_date_format(date_format, twelve
 
 async def test_configured_date_format_skips_siteinfo():
     upstream = RecordingUpstream()
-    settings = upstream_settings(talentlms_date_format="DDMMYYYY")
+    settings = upstream_settings(upstream={"date_format": "DDMMYYYY"})
     async with gateway_client(settings, upstream) as client:
         body = await post(client, "{ users(first: 1) { nodes { createdAt } } }")
     assert body["extensions"]["upstream"]["byEndpoint"] == {"users": 1}
@@ -326,7 +333,7 @@ async def test_upstream_failures_become_coded_errors(fault, code):
 
 async def test_wrong_api_key_is_upstream_auth_failed_and_never_echoed():
     async with gateway_client(
-        upstream_settings(talentlms_api_key="wrong-key-123"), RecordingUpstream()
+        upstream_settings(upstream={"api_key": "wrong-key-123"}), RecordingUpstream()
     ) as client:
         response = await client.post("/graphql", json={"query": '{ user(id: "2") { id } }'})
     body = response.json()
@@ -387,7 +394,7 @@ async def test_one_course_detail_call_serves_items_and_enrollments():
 
 
 async def test_upstream_extension_can_be_turned_off(demo_settings):
-    settings = demo_settings.model_copy(update={"lms_gateway_upstream_extension": False})
+    settings = replaced(demo_settings, execution={"upstream_extension": False})
     async with gateway_client(settings) as client:
         body = await post(client, '{ user(id: "2") { id } }')
     assert "upstream" not in body.get("extensions", {})

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gateway.config import Settings
 from gateway.http.graphiql import ASSETS_PATH, CDN_URL, STATIC_DIR, VENDOR_DIR, VENDORED
-from tests.conftest import RecordingUpstream, gateway_client, keyed_settings
+from tests.conftest import RecordingUpstream, gateway_client, keyed_settings, replaced
 
 HTML = {"Accept": "text/html"}
 KEY = "lmsg_graphiql_test_key_0001"
@@ -135,7 +135,7 @@ def test_vendored_files_are_the_pinned_ones_with_their_licenses():
 async def test_cdn_mode_loads_the_same_pinned_files_from_the_cdn(demo_settings):
     async with gateway_client(demo_settings) as client:
         bundled = _parse((await client.get("/graphql", headers=HTML)).text).refs
-    cdn_settings = demo_settings.model_copy(update={"lms_gateway_graphiql_assets": "cdn"})
+    cdn_settings = replaced(demo_settings, graphiql={"assets": "cdn"})
     async with gateway_client(cdn_settings) as client:
         page = await client.get("/graphql", headers=HTML)
         refs = _parse(page.text).refs
@@ -195,7 +195,7 @@ async def test_with_api_keys_the_page_and_assets_are_public_but_queries_are_not(
 
 
 async def test_without_graphiql_no_assets_are_served(demo_settings):
-    settings = demo_settings.model_copy(update={"lms_gateway_graphiql": False})
+    settings = replaced(demo_settings, graphiql={"enabled": False})
     async with gateway_client(settings) as client:
         page = await client.get("/graphql", headers=HTML)
         asset = await client.get(f"{ASSETS_PATH}/gateway-graphiql.js")
@@ -204,9 +204,9 @@ async def test_without_graphiql_no_assets_are_served(demo_settings):
 
 
 def test_the_asset_source_is_bundled_or_cdn(monkeypatch: pytest.MonkeyPatch):
-    assert Settings().lms_gateway_graphiql_assets == "bundled"
+    assert Settings().graphiql.assets == "bundled"
     monkeypatch.setenv("LMS_GATEWAY_GRAPHIQL_ASSETS", "cdn")
-    assert Settings().lms_gateway_graphiql_assets == "cdn"
+    assert Settings().graphiql.assets == "cdn"
     monkeypatch.setenv("LMS_GATEWAY_GRAPHIQL_ASSETS", "mirror")
-    with pytest.raises(ValidationError, match="lms_gateway_graphiql_assets"):
+    with pytest.raises(ValidationError, match="LMS_GATEWAY_GRAPHIQL_ASSETS"):
         Settings()

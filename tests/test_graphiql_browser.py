@@ -24,6 +24,7 @@ from tests.conftest import (
     RecordingUpstream,
     keyed_settings,
     query_text,
+    replaced,
     serve_over_http,
 )
 
@@ -202,7 +203,7 @@ def test_graphiql_runs_an_example_query_from_the_gateways_own_files(browse, demo
 
 def test_the_origin_check_catches_a_page_that_loads_from_a_cdn(browse, demo_settings):
     """The check above can fail: the CDN variant of the page is caught by it."""
-    settings = demo_settings.model_copy(update={"lms_gateway_graphiql_assets": "cdn"})
+    settings = replaced(demo_settings, graphiql={"assets": "cdn"})
     with serve_over_http(create_app(settings)) as base:
         seen = browse(f"{base}/graphql", ready=False)
         started = seen.page.locator(".graphiql-execute-button").count()

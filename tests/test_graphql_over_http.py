@@ -224,7 +224,7 @@ async def test_a_quota_refusal_is_429_under_the_new_media_type():
 
 
 async def test_refusals_before_graphql_answer_in_the_negotiated_media_type():
-    async with gateway_client(Settings(lms_gateway_max_body_bytes=1024)) as client:
+    async with gateway_client(Settings(http={"max_body_bytes": 1024})) as client:
         not_json = await client.post(
             "/graphql", content=b"{", headers={**NEW, "Content-Type": "application/json"}
         )

@@ -50,7 +50,7 @@ def closed_port() -> int:
 
 
 def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean_env):
-    app = create_app(Settings(lms_gateway_readiness_cache_seconds=0))
+    app = create_app(Settings(readiness={"cache_seconds": 0}))
     simulator = app.state.runtime.simulator
     quota_before = simulator.state.simulator.limiter.remaining
     with serve_over_http(app) as base, httpx.Client(base_url=base) as http:
@@ -83,9 +83,8 @@ def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean
 def test_probes_within_the_cache_window_make_no_new_upstream_call(clean_env, portal):
     base, simulator = portal
     settings = Settings(
-        talentlms_base_url=f"{base}/api/v1",
-        talentlms_api_key=PORTAL_KEY,
-        lms_gateway_readiness_cache_seconds=300,
+        upstream={"base_url": f"{base}/api/v1", "api_key": PORTAL_KEY},
+        readiness={"cache_seconds": 300},
     )
     before = portal_calls(simulator).get("ratelimit", 0)
     with serve_over_http(create_app(settings)) as gateway:
@@ -96,7 +95,7 @@ def test_probes_within_the_cache_window_make_no_new_upstream_call(clean_env, por
 
 def test_a_portal_that_rejects_the_key_makes_the_gateway_unready(clean_env, portal):
     base, simulator = portal
-    settings = Settings(talentlms_base_url=f"{base}/api/v1", talentlms_api_key=WRONG_KEY)
+    settings = Settings(upstream={"base_url": f"{base}/api/v1", "api_key": WRONG_KEY})
     calls_before, quota_before = portal_calls(simulator), portal_quota(simulator)
     with serve_over_http(create_app(settings)) as gateway:
         answer = httpx.get(f"{gateway}/readyz")
@@ -118,8 +117,7 @@ def test_a_portal_that_rejects_the_key_makes_the_gateway_unready(clean_env, port
 
 def test_an_unreachable_portal_makes_the_gateway_unready(clean_env):
     settings = Settings(
-        talentlms_base_url=f"http://127.0.0.1:{closed_port()}/api/v1",
-        talentlms_api_key=PORTAL_KEY,
+        upstream={"base_url": f"http://127.0.0.1:{closed_port()}/api/v1", "api_key": PORTAL_KEY}
     )
     with serve_over_http(create_app(settings)) as gateway:
         answer = httpx.get(f"{gateway}/readyz")
@@ -146,9 +144,8 @@ class _Silent(httpx.AsyncBaseTransport):
 async def test_a_portal_that_does_not_answer_is_cut_off_by_the_readiness_timeout(clean_env):
     silent = _Silent()
     settings = Settings(
-        talentlms_base_url="http://upstream.test/api/v1",
-        talentlms_api_key=PORTAL_KEY,
-        lms_gateway_readiness_timeout_seconds=0.2,
+        upstream={"base_url": "http://upstream.test/api/v1", "api_key": PORTAL_KEY},
+        readiness={"timeout_seconds": 0.2},
     )
     async with gateway_client(settings, silent) as client:
         answer = await client.get("/readyz")
@@ -185,7 +182,7 @@ accounts = ["*"]
 """,
         encoding="utf-8",
     )
-    settings = Settings(lms_gateway_accounts_file=accounts)
+    settings = Settings(tenancy={"accounts_file": accounts})
     with serve_over_http(create_app(settings)) as gateway:
         answer = httpx.get(f"{gateway}/readyz")  # no gateway key: probes need none
     assert answer.status_code == 200
@@ -198,7 +195,7 @@ accounts = ["*"]
 
 
 async def test_draining_gateway_is_unready_without_asking_the_portal(clean_env):
-    async with gateway_client(Settings(lms_gateway_readiness_cache_seconds=0)) as client:
+    async with gateway_client(Settings(readiness={"cache_seconds": 0})) as client:
         app = client.app  # type: ignore[attr-defined]
         stats = app.state.runtime.simulator.state.stats
         assert (await client.get("/readyz")).status_code == 200
@@ -224,9 +221,8 @@ async def test_before_the_lifespan_starts_the_gateway_is_not_ready(clean_env):
 async def test_concurrent_probes_share_one_check(clean_env):
     upstream = RecordingUpstream(SimulatorConfig(users=3, courses=1, latency_ms=50))
     settings = Settings(
-        talentlms_base_url="http://upstream.test/api/v1",
-        talentlms_api_key=SimulatorConfig().api_key,
-        lms_gateway_readiness_cache_seconds=300,
+        upstream={"base_url": "http://upstream.test/api/v1", "api_key": SimulatorConfig().api_key},
+        readiness={"cache_seconds": 300},
     )
     async with gateway_client(settings, upstream) as client:
         answers = await asyncio.gather(*(client.get("/readyz") for _ in range(5)))

@@ -65,7 +65,7 @@ def test_the_root_redirects_to_graphql_with_its_query_string(clean_env):
 
 
 def test_graphiql_can_be_switched_off(clean_env):
-    app = create_app(Settings(lms_gateway_graphiql=False))
+    app = create_app(Settings(graphiql={"enabled": False}))
     with serve_over_http(app) as base:
         page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
     assert "graphiql" not in page.text.lower()
@@ -75,9 +75,7 @@ def test_gateway_pointed_at_a_talentlms_server_over_http(clean_env):
     """TALENTLMS_BASE_URL at any v1 server: here the simulator, served by uvicorn too."""
     config = SimulatorConfig(date_format="MMDDYYYY", twelve_hour=True)
     with serve_over_http(create_simulator_app(config)) as simulator:
-        settings = Settings(
-            talentlms_base_url=f"{simulator}/api/v1", talentlms_api_key=config.api_key
-        )
+        settings = Settings(upstream={"base_url": f"{simulator}/api/v1", "api_key": config.api_key})
         with serve_over_http(create_app(settings)) as gateway:
             body = httpx.post(f"{gateway}/graphql", json={"query": DASHBOARD}).json()
             dated = httpx.post(
@@ -107,9 +105,8 @@ def test_a_base_url_the_api_is_not_under_is_an_error_not_a_missing_record(clean_
     config = SimulatorConfig()
     with serve_over_http(create_simulator_app(config)) as simulator:
         settings = Settings(
-            talentlms_base_url=f"{simulator}/wrong/api/v1",
-            talentlms_api_key=config.api_key,
-            talentlms_retry_attempts=1,
+            upstream={"base_url": f"{simulator}/wrong/api/v1", "api_key": config.api_key},
+            retry={"attempts": 1},
         )
         with serve_over_http(create_app(settings)) as gateway:
             body = httpx.post(f"{gateway}/graphql", json={"query": '{ user(id: "2") { id } }'})

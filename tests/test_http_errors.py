@@ -81,7 +81,7 @@ def test_lms_gateway_serve_answers_malformed_http_with_the_error_shape(clean_env
 
 # --- slow clients ----------------------------------------------------------------------
 
-SLOW = {"lms_gateway_header_timeout_seconds": 1.0, "lms_gateway_body_timeout_seconds": 1.0}
+SLOW = {"http": {"header_timeout_seconds": 1.0, "body_timeout_seconds": 1.0}}
 
 
 def drip(base: str, head: bytes, dripped: bytes, *, give_up: float = 20) -> tuple[bytes, int]:

@@ -84,10 +84,9 @@ accounts = ["default"]
     for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return Settings(
-        talentlms_base_url="http://upstream.test/api/v1",
-        talentlms_api_key=TLMS_KEY,
-        lms_gateway_accounts_file=accounts,
-        lms_gateway_max_body_bytes=2048,
+        upstream={"base_url": "http://upstream.test/api/v1", "api_key": TLMS_KEY},
+        tenancy={"accounts_file": accounts},
+        http={"max_body_bytes": 2048},
     )
 
 
@@ -274,7 +273,7 @@ def test_auto_is_text_on_a_terminal_and_json_elsewhere(stream, log_format, json_
 async def test_an_upstream_failure_is_logged_by_code_endpoint_and_status(logs):
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:"] = httpx.Response(503, json={"error": {"message": "down"}})
-    settings = upstream_settings(talentlms_retry_attempts=1, lms_gateway_cache=False)
+    settings = upstream_settings(retry={"attempts": 1}, cache={"enabled": False})
     async with gateway_client(settings, upstream) as client:
         response = await client.post(
             "/graphql", json={"query": 'query Who { user(id: "2") { id } }'}

@@ -23,6 +23,7 @@ from tests.conftest import (
     RecordingUpstream,
     gateway_client,
     query_text,
+    replaced,
     serve_over_http,
     upstream_settings,
 )
@@ -146,7 +147,7 @@ def test_a_retried_call_counts_both_attempts_and_one_retry():
     upstream = RecordingUpstream(
         SimulatorConfig(faults=(FaultRule(kind="error", status=503, endpoint="users/id", times=1),))
     )
-    settings = upstream_settings(talentlms_retry_base_delay_seconds=0.0, lms_gateway_cache=False)
+    settings = upstream_settings(retry={"base_delay_seconds": 0.0}, cache={"enabled": False})
     with served(settings, upstream) as http:
         body = post(http, '{ user(id: "2") { id } }')
         after = scrape(http)
@@ -198,7 +199,7 @@ accounts = ["*"]
     for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("METRICS_TEST_TLMS_KEY", SIMULATOR_KEY)
-    return Settings(lms_gateway_accounts_file=accounts, **overrides)
+    return replaced(Settings(tenancy={"accounts_file": accounts}), **overrides)
 
 
 OPS = {"Authorization": "Bearer lmsg_metrics_ops_key"}
@@ -208,9 +209,9 @@ def test_circuit_state_and_quota_are_gauges_per_account(tmp_path, monkeypatch):
     settings = two_accounts(
         tmp_path,
         monkeypatch,
-        talentlms_breaker_failures=1,
-        talentlms_retry_attempts=1,
-        lms_gateway_cache=False,
+        breaker={"failures": 1},
+        retry={"attempts": 1},
+        cache={"enabled": False},
     )
     with served(settings, TwoPortals()) as http:
         for account in ("healthy", "broken"):
@@ -243,7 +244,7 @@ def test_circuit_state_and_quota_are_gauges_per_account(tmp_path, monkeypatch):
 
 
 def test_operation_names_are_bounded_labels(demo_settings):
-    settings = demo_settings.model_copy(update={"lms_gateway_metrics_max_operation_names": 20})
+    settings = replaced(demo_settings, metrics={"max_operation_names": 20})
     with served(settings) as http:
         for index in range(500):
             post(http, f"query Client{index} {{ __typename }}")
@@ -274,14 +275,14 @@ def test_errors_are_counted_by_code(demo_settings):
 
 
 def test_metrics_can_be_switched_off(demo_settings):
-    settings = demo_settings.model_copy(update={"lms_gateway_metrics": False})
+    settings = replaced(demo_settings, metrics={"enabled": False})
     with served(settings) as http:
         assert http.get("/metrics").status_code == 404
         assert post(http, "{ __typename }")["data"] == {"__typename": "Query"}
 
 
 def test_metrics_token_is_required_when_set(demo_settings):
-    settings = Settings(lms_gateway_metrics_token="scrape-secret-123")
+    settings = Settings(metrics={"token": "scrape-secret-123"})
     with served(settings) as http:
         refused = http.get("/metrics")
         wrong = http.get("/metrics", headers={"Authorization": "Bearer nope"})
@@ -357,16 +358,15 @@ def closed_port_url() -> str:
 def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
     # aiohttp's connection errors reached the gateway as httpx.ConnectTimeout: a portal
     # that refused every connection was reported, and counted, as a slow one.
-    once = {"talentlms_http_pool": pool, "talentlms_retry_attempts": 1, "lms_gateway_cache": False}
+    once = {"retry": {"attempts": 1}, "cache": {"enabled": False}}
     with silent_portal() as hung:
         cases = [
             (closed_port_url(), "could not be reached", "unreachable"),
             (hung, "did not answer in time", "timeout"),
         ]
         for base_url, words, status in cases:
-            settings = upstream_settings(
-                talentlms_base_url=base_url, talentlms_timeout_seconds=0.3, **once
-            )
+            portal = {"base_url": base_url, "timeout_seconds": 0.3, "http_pool": pool}
+            settings = upstream_settings(upstream=portal, **once)
             with served(settings) as http:
                 body = post(http, '{ user(id: "2") { id } }')
                 after = scrape(http)

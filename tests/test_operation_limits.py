@@ -9,18 +9,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from gateway.config import Settings
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.upstream.usage import UpstreamUsage
-from tests.conftest import gateway_client, upstream_settings
+from tests.conftest import gateway_client, replaced, upstream_settings
 from tests.test_gateway import codes, post
-
-
-def settings_with(demo_settings: Settings, **limits: object) -> Settings:
-    return demo_settings.model_copy(update={f"lms_gateway_{k}": v for k, v in limits.items()})
-
 
 # Each over-limit shape written plainly, through a named fragment, an inline fragment and a
 # fragment named `__schema` (which some limiters wrongly skip as introspection).
@@ -79,7 +73,7 @@ SHAPES = {
 async def test_configured_limits_refuse_every_form(demo_settings, limit, form):
     limits, queries = SHAPES[limit]
     relaxed = {"max_aliases": 15, "max_root_fields": 10}  # keep the other limits out of the way
-    async with gateway_client(settings_with(demo_settings, **{**relaxed, **limits})) as client:
+    async with gateway_client(replaced(demo_settings, limits={**relaxed, **limits})) as client:
         body = await post(client, queries[form])
         default = await post(client, queries[form].replace("__schema", "Plain"))
     errors = [e for e in body["errors"] if e["extensions"].get("limit") == limit]
@@ -112,7 +106,7 @@ async def test_introspection_that_cycles_through_types_is_refused(demo_settings)
 
 
 async def test_token_limit_is_checked_before_parsing(demo_settings):
-    async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
+    async with gateway_client(replaced(demo_settings, limits={"max_tokens": 20})) as client:
         body = await post(client, "{ " + "__typename " * 30 + "}")
         ok = await post(client, "{ __typename }")
     assert codes(body) == ["OPERATION_LIMIT_EXCEEDED"]
@@ -126,7 +120,7 @@ async def test_token_limit_error_has_the_documented_extensions_and_counts_commen
     # Comments count (graphql-core's max_tokens): a document padded with them is not read
     # to its end. The error has every extension docs/api.md documents, `actual` included.
     padded = "{ __typename }\n" + "# padding\n" * 30
-    async with gateway_client(settings_with(demo_settings, max_tokens=20)) as client:
+    async with gateway_client(replaced(demo_settings, limits={"max_tokens": 20})) as client:
         plain = await post(client, "{ " + "__typename " * 30 + "}")
         commented = await post(client, padded)
         again = await post(client, padded)  # the second time the parse is remembered
@@ -146,7 +140,7 @@ async def test_token_limit_error_has_the_documented_extensions_and_counts_commen
 
 
 async def test_body_size_limit(demo_settings):
-    async with gateway_client(settings_with(demo_settings, max_body_bytes=2048)) as client:
+    async with gateway_client(replaced(demo_settings, http={"max_body_bytes": 2048})) as client:
         big = await client.post(
             "/graphql", json={"query": "{ __typename }", "variables": {"x": "y" * 3000}}
         )
@@ -161,7 +155,7 @@ async def test_batches_run_each_operation_with_its_own_accounting(demo_settings)
         {"query": '{ user(id: "2") { name } }'},
         {"query": '{ course(id: "101") { title } }'},
     ]
-    async with gateway_client(settings_with(demo_settings, max_batch_operations=2)) as client:
+    async with gateway_client(replaced(demo_settings, http={"max_batch_operations": 2})) as client:
         ok = await client.post("/graphql", json=batch)
         flood = await client.post("/graphql", json=batch + batch[:1])
     results = ok.json()
@@ -174,7 +168,9 @@ async def test_batches_run_each_operation_with_its_own_accounting(demo_settings)
 
 
 async def test_execution_deadline(demo_settings):
-    slow = settings_with(demo_settings, deadline_seconds=0.1, demo_latency_ms=400)
+    slow = replaced(
+        demo_settings, execution={"deadline_seconds": 0.1}, simulator={"latency_ms": 400}
+    )
     async with gateway_client(slow) as client:
         body = await post(client, '{ user(id: "2") { name } }')
         health = await client.get("/healthz")
@@ -192,7 +188,7 @@ async def test_execution_deadline(demo_settings):
     ],
 )
 async def test_introspection_can_be_switched_off(demo_settings, query):
-    async with gateway_client(settings_with(demo_settings, introspection=False)) as client:
+    async with gateway_client(replaced(demo_settings, limits={"introspection": False})) as client:
         refused = await post(client, query)
         typename = await post(client, "{ __typename }")
     async with gateway_client(demo_settings) as client:
@@ -218,7 +214,7 @@ async def test_introspection_can_be_switched_off(demo_settings, query):
     ],
 )
 async def test_suggestions_can_be_hidden(demo_settings, query, variables):
-    async with gateway_client(settings_with(demo_settings, hide_suggestions=True)) as client:
+    async with gateway_client(replaced(demo_settings, limits={"hide_suggestions": True})) as client:
         hidden = await post(client, query, variables)
     async with gateway_client(demo_settings) as client:
         shown = await post(client, query, variables)
@@ -235,7 +231,7 @@ async def test_calls_in_flight_at_the_deadline_are_cancelled():
         await asyncio.sleep(30)
         return httpx.Response(200, json=[])
 
-    account = upstream_settings().default_account()
+    account = upstream_settings().upstream.default_account()
     async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as http:
         client = TalentLmsClient(
             http, base_url=account.base_url, api_key=account.api_key, usage=UpstreamUsage()

@@ -25,6 +25,7 @@ from tests.conftest import (
     gateway_client,
     keyed_settings,
     query_text,
+    replaced,
     serve_over_http,
     simulator_stats,
     upstream_settings,
@@ -52,7 +53,7 @@ def only_error(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def settings(demo_settings: Settings) -> Settings:
     # No shared cache: every run of an operation costs its full call count.
-    return demo_settings.model_copy(update={"lms_gateway_cache": False})
+    return replaced(demo_settings, cache={"enabled": False})
 
 
 # --- automatic persisted queries -----------------------------------------------------------
@@ -166,7 +167,7 @@ async def test_malformed_persisted_query_extensions_get_coded_errors(
 
 
 async def test_with_apq_off_the_client_is_told_to_stop_sending_hashes(settings):
-    off = settings.model_copy(update={"lms_gateway_apq": False})
+    off = replaced(settings, persisted_queries={"apq": False})
     async with gateway_client(off) as client:
         for body in (
             {"extensions": apq(sha(NAMES))},
@@ -198,7 +199,7 @@ async def test_stored_documents_are_per_account(tmp_path):
     upstream = RecordingUpstream()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PQ_TEST_KEY", SimulatorConfig().api_key)
-        settings = upstream_settings(lms_gateway_accounts_file=accounts)
+        settings = upstream_settings(tenancy={"accounts_file": accounts})
         async with gateway_client(settings, upstream) as client:
 
             async def post(account: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -286,12 +287,7 @@ def manifest_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def allowlist(settings: Settings, manifest_path: Path) -> Settings:
-    return settings.model_copy(
-        update={
-            "lms_gateway_persisted_queries_allowlist": True,
-            "lms_gateway_persisted_queries_manifest": manifest_path,
-        }
-    )
+    return replaced(settings, persisted_queries={"allowlist": True, "manifest": manifest_path})
 
 
 def test_the_cli_writes_one_entry_per_operation_in_queries(manifest_path):
@@ -348,9 +344,8 @@ async def test_allowlist_runs_every_queries_operation_by_hash_and_by_text(allowl
 async def test_allowlist_refuses_anything_else_without_an_upstream_call(allowlist, body):
     upstream = RecordingUpstream()
     settings = upstream_settings(
-        lms_gateway_cache=False,
-        lms_gateway_persisted_queries_allowlist=True,
-        lms_gateway_persisted_queries_manifest=allowlist.lms_gateway_persisted_queries_manifest,
+        cache={"enabled": False},
+        persisted_queries={"allowlist": True, "manifest": allowlist.persisted_queries.manifest},
     )
     async with gateway_client(settings, upstream) as client:
         answer = await client.post("/graphql", json=body)
@@ -404,9 +399,7 @@ def test_allowlist_over_real_http(allowlist):
 async def test_a_manifest_without_allowlist_preloads_hashes_for_every_account(
     settings, manifest_path
 ):
-    preloaded = settings.model_copy(
-        update={"lms_gateway_persisted_queries_manifest": manifest_path}
-    )
+    preloaded = replaced(settings, persisted_queries={"manifest": manifest_path})
     async with gateway_client(preloaded) as client:
         hit = (await client.post("/graphql", json={"extensions": apq(sha(TRANSCRIPT))})).json()
         assert "errors" not in hit
@@ -419,7 +412,7 @@ async def test_a_manifest_without_allowlist_preloads_hashes_for_every_account(
 
 def test_allowlist_without_a_manifest_is_a_configuration_error():
     with pytest.raises(ValidationError, match="LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST"):
-        Settings(lms_gateway_persisted_queries_allowlist=True)
+        Settings(persisted_queries={"allowlist": True})
 
 
 def manifest(**overrides: Any) -> dict[str, Any]:
@@ -471,7 +464,7 @@ def test_a_bad_manifest_is_a_clear_startup_error(tmp_path, settings, content, pr
         load_manifest(path)
     assert problem in str(error.value) and str(path) in str(error.value)
     with pytest.raises(ManifestError):
-        create_app(settings.model_copy(update={"lms_gateway_persisted_queries_manifest": path}))
+        create_app(replaced(settings, persisted_queries={"manifest": path}))
 
 
 def test_one_id_for_two_bodies_is_refused(tmp_path):

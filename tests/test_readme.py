@@ -37,7 +37,7 @@ def test_the_readme_has_one_example_and_the_docs_the_rest():
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: " ".join(e.split())[:40])
 async def test_readme_example_runs_without_errors(example):
     # The Federation section's example needs the subgraph mode.
-    settings = Settings(lms_gateway_federation=True) if "_entities" in example else None
+    settings = Settings(federation={"enabled": True}) if "_entities" in example else None
     async with gateway_client(settings) as client:
         body = (await client.post("/graphql", json={"query": example})).json()
     assert "errors" not in body
@@ -60,9 +60,9 @@ async def test_readme_example_result_is_what_the_gateway_answers():
 
 
 def test_the_configuration_table_lists_every_setting():
-    from gateway.config import Settings
+    from gateway.config import environment_variables
 
-    missing = [name.upper() for name in Settings.model_fields if name.upper() not in CONFIGURATION]
+    missing = [name for name in environment_variables() if f"`{name}`" not in CONFIGURATION]
     assert not missing, f"docs/configuration.md's table lacks {missing}"
 
 
@@ -96,18 +96,25 @@ def _shown(value: object) -> str | None:
 
 
 def test_the_configuration_table_shows_every_default():
-    from gateway.config import Settings
+    from gateway.config import environment_variables
 
     rows = _configuration_rows()
     wrong = {}
-    for name, field in Settings.model_fields.items():
-        expected = _shown(field.get_default(call_default_factory=True))
-        cell = rows.get(name.upper())
+    for name, variable in environment_variables().items():
+        expected = _shown(variable.info.get_default(call_default_factory=True))
+        cell = rows.get(name)
         if cell is None or (expected is not None and cell != expected):
-            wrong[name.upper()] = (cell, expected)
+            wrong[name] = (cell, expected)
         elif expected is None and cell.startswith("`"):
-            wrong[name.upper()] = (cell, "— or words: it has no simple default")
+            wrong[name] = (cell, "— or words: it has no simple default")
     assert not wrong, f"docs/configuration.md's table disagrees with Settings: {wrong}"
+
+
+def test_the_configuration_table_lists_only_settings():
+    from gateway.config import environment_variables
+
+    unknown = sorted(set(_configuration_rows()) - set(environment_variables()))
+    assert not unknown, f"docs/configuration.md's table lists variables nothing reads: {unknown}"
 
 
 def test_the_readme_is_a_short_front_door():

@@ -87,7 +87,7 @@ accounts = ["*"]
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ACME_TALENTLMS_KEY", ACME_TLMS_KEY)
     monkeypatch.setenv("GLOBEX_TALENTLMS_KEY", GLOBEX_TLMS_KEY)
-    return Settings(lms_gateway_accounts_file=accounts)
+    return Settings(tenancy={"accounts_file": accounts})
 
 
 def headers(key: str | None, account: str | None = None) -> dict[str, str]:
@@ -219,7 +219,7 @@ async def test_secrets_never_appear_in_responses_or_logs(settings, caplog, monke
     # A portal that rejects its key: the error must not echo that key either.
     monkeypatch.setenv("GLOBEX_TALENTLMS_KEY", REVOKED_KEY)
     async with gateway_client(
-        Settings(lms_gateway_accounts_file=settings.lms_gateway_accounts_file)
+        Settings(tenancy={"accounts_file": settings.tenancy.accounts_file})
     ) as client:
         response = await client.post(
             "/graphql", json={"query": NAMES}, headers=headers(OPS_KEY, "globex")
@@ -239,7 +239,7 @@ async def test_secrets_never_appear_in_responses_or_logs(settings, caplog, monke
 def test_account_config_repr_hides_the_key(settings):
     from gateway.tenancy.accounts import load_tenancy
 
-    tenancy = load_tenancy(settings, accounts_file=settings.lms_gateway_accounts_file)
+    tenancy = load_tenancy(settings, accounts_file=settings.tenancy.accounts_file)
     shown = repr(tenancy) + str(list(tenancy.accounts.values()))
     for secret in SECRETS:
         assert secret not in shown
@@ -268,10 +268,10 @@ async def test_no_secret_sent_as_x_lms_account_comes_back(settings, tmp_path, wi
     # A key pasted into the account header (the likeliest mix-up) is never echoed: not the
     # caller's, not another gateway key, not a portal's key, not a configured hash.
     if not with_gateway_keys:  # anonymous access: every account, no Authorization needed
-        text = settings.lms_gateway_accounts_file.read_text(encoding="utf-8")
+        text = settings.tenancy.accounts_file.read_text(encoding="utf-8")
         anonymous = tmp_path / "anonymous.toml"
         anonymous.write_text(text.split("[[api_keys]]")[0], encoding="utf-8")
-        settings = Settings(lms_gateway_accounts_file=anonymous)
+        settings = Settings(tenancy={"accounts_file": anonymous})
     configured = (*SECRETS, *(hash_key(key) for key in (ACME_KEY, GLOBEX_KEY, OPS_KEY)))
     callers = (ACME_KEY, GLOBEX_KEY, OPS_KEY, None) if with_gateway_keys else (None,)
     texts = []

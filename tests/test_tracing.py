@@ -120,9 +120,8 @@ def test_operation_span_continues_the_callers_trace_over_http(clean_env, provide
     config = SimulatorConfig()
     with serve_over_http(create_simulator_app(config)) as simulator:
         settings = Settings(
-            talentlms_base_url=f"{simulator}/api/v1",
-            talentlms_api_key=config.api_key,
-            lms_gateway_tracing=True,
+            upstream={"base_url": f"{simulator}/api/v1", "api_key": config.api_key},
+            tracing={"enabled": True},
         )
         app = create_app(settings, tracer_provider=provider)
         with serve_over_http(app) as base:
@@ -204,7 +203,7 @@ def assert_no_secret(spans: tuple[ReadableSpan, ...], api_key: str) -> None:
 
 async def test_each_retry_is_a_span_of_its_own(clean_env, provider, exporter):
     upstream = HeaderRecorder(fail_first="/users/id:8")
-    settings = upstream_settings(lms_gateway_tracing=True, talentlms_retry_base_delay_seconds=0)
+    settings = upstream_settings(tracing={"enabled": True}, retry={"base_delay_seconds": 0})
     async with traced_gateway(settings, provider, upstream) as client:
         body = (await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})).json()
     assert body["data"]["user"]["name"]
@@ -226,7 +225,7 @@ async def test_each_retry_is_a_span_of_its_own(clean_env, provider, exporter):
 async def test_batch_has_one_operation_span_per_operation_under_one_request(
     clean_env, provider, exporter
 ):
-    settings = upstream_settings(lms_gateway_tracing=True)
+    settings = upstream_settings(tracing={"enabled": True})
     batch = [
         {"query": 'query First { user(id: "8") { name } }'},
         {"query": 'query Second { course(id: "101") { title } }'},
@@ -249,7 +248,7 @@ async def test_batch_has_one_operation_span_per_operation_under_one_request(
 async def test_failed_operation_carries_its_error_code(clean_env, provider, exporter):
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:8"] = httpx.Response(500, text="oops")
-    settings = upstream_settings(lms_gateway_tracing=True, talentlms_retry_attempts=1)
+    settings = upstream_settings(tracing={"enabled": True}, retry={"attempts": 1})
     async with traced_gateway(settings, provider, upstream) as client:
         failed = (
             await client.post("/graphql", json={"query": 'query One { user(id: "8") { name } }'})
@@ -273,16 +272,14 @@ async def test_failed_operation_carries_its_error_code(clean_env, provider, expo
 async def test_trace_headers_go_to_talentlms_only_when_enabled(clean_env, provider, exporter):
     query = {"query": '{ user(id: "8") { name } }'}
     kept = HeaderRecorder()
-    async with traced_gateway(upstream_settings(lms_gateway_tracing=True), provider, kept) as c:
+    async with traced_gateway(upstream_settings(tracing={"enabled": True}), provider, kept) as c:
         await c.post("/graphql", json=query, headers={"traceparent": TRACEPARENT})
     assert kept.headers
     assert not any("traceparent" in h or "tracestate" in h for h in kept.headers)
 
     exporter.clear()
     sent = HeaderRecorder()
-    settings = upstream_settings(
-        lms_gateway_tracing=True, lms_gateway_tracing_propagate_upstream=True
-    )
+    settings = upstream_settings(tracing={"enabled": True, "propagate_upstream": True})
     async with traced_gateway(settings, provider, sent) as c:
         await c.post("/graphql", json=query, headers={"traceparent": TRACEPARENT})
     [call] = counted_calls(exporter.get_finished_spans())
@@ -330,7 +327,7 @@ def test_spans_go_to_the_otlp_endpoint_the_environment_names(clean_env, monkeypa
     with serve_over_http(collector) as endpoint:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         monkeypatch.setenv("OTEL_SERVICE_NAME", "lms-gateway-test")
-        app = create_app(Settings(lms_gateway_tracing=True))
+        app = create_app(Settings(tracing={"enabled": True}))
         with serve_over_http(app) as base:
             response = httpx.post(f"{base}/graphql", json={"query": query_text("course_outline")})
             assert response.status_code == 200

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpx_aiohttp import AiohttpTransport
 
-from gateway.config import Settings
+from gateway.config import UpstreamSettings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.upstream.transport import upstream_http_client
 from tests.conftest import serve_over_http
@@ -22,21 +22,21 @@ AUTH = (CONFIG.api_key, "")
 
 
 def test_the_pool_is_chosen_by_setting():
-    assert isinstance(upstream_http_client(Settings())._transport, AiohttpTransport)
-    httpx_pool = upstream_http_client(Settings(talentlms_http_pool="httpx"))._transport
+    assert isinstance(upstream_http_client(UpstreamSettings())._transport, AiohttpTransport)
+    httpx_pool = upstream_http_client(UpstreamSettings(http_pool="httpx"))._transport
     assert isinstance(httpx_pool, httpx.AsyncHTTPTransport)
-    with pytest.raises(ValueError, match="talentlms_http_pool"):
-        Settings(talentlms_http_pool="requests")
+    with pytest.raises(ValueError, match="http_pool"):
+        UpstreamSettings(http_pool="requests")
 
 
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_concurrent_calls_and_timeouts_over_real_http(pool):
-    settings = Settings(talentlms_http_pool=pool, talentlms_timeout_seconds=0.1)
+    settings = UpstreamSettings(http_pool=pool, timeout_seconds=0.1)
     with serve_over_http(create_simulator_app(CONFIG)) as simulator:
         async with upstream_http_client(settings) as http:
             with pytest.raises(httpx.TimeoutException):  # 300 ms of latency, 100 ms allowed
                 await http.get(f"{simulator}/api/v1/users/id:1", auth=AUTH)
-        relaxed = Settings(talentlms_http_pool=pool, talentlms_max_connections=4)
+        relaxed = UpstreamSettings(http_pool=pool, max_connections=4)
         async with upstream_http_client(relaxed) as http:
             urls = [f"{simulator}/api/v1/users/id:{n}" for n in range(1, 11)]
             answers = await asyncio.gather(*(http.get(url, auth=AUTH) for url in urls))
@@ -48,7 +48,7 @@ async def test_an_unreachable_portal_is_a_transport_error(pool):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+    async with upstream_http_client(UpstreamSettings(http_pool=pool)) as http:
         with pytest.raises(httpx.ConnectError):  # refused, not timed out (ConnectTimeout)
             await http.get(f"http://127.0.0.1:{port}/api/v1/users")
 
@@ -75,7 +75,7 @@ async def test_an_egress_proxy_from_the_environment_is_used(pool, monkeypatch):
         monkeypatch.setenv("HTTP_PROXY", proxy_url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+        async with upstream_http_client(UpstreamSettings(http_pool=pool)) as http:
             answer = await http.get("http://portal.invalid/api/v1/users/id:1", auth=AUTH)
     assert answer.json() == {"id": "1"}
     assert proxy.targets == ["http://portal.invalid/api/v1/users/id:1"]
@@ -90,7 +90,7 @@ async def test_cookies_an_upstream_sets_are_never_sent_back():
         return httpx.Response(200, json={}, headers={"set-cookie": "PHPSESSID=abc; Path=/"})
 
     transport = httpx.MockTransport(answer)
-    async with upstream_http_client(Settings(), transport=transport) as http:
+    async with upstream_http_client(UpstreamSettings(), transport=transport) as http:
         for _ in range(2):
             response = await http.get("https://acme.talentlms.com/api/v1/users")
             assert response.headers["set-cookie"].startswith("PHPSESSID")
@@ -126,7 +126,7 @@ async def test_no_pool_sends_a_portals_cookie_back_over_real_http(pool):
     portal = CookieSettingPortal()
     with serve_over_http(portal) as base:
         named = base.replace("127.0.0.1", "localhost")
-        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+        async with upstream_http_client(UpstreamSettings(http_pool=pool)) as http:
             for _ in range(3):
                 await http.get(f"{named}/api/v1/users")
     assert portal.cookies == [None, None, None]
@@ -156,7 +156,7 @@ async def test_the_aiohttp_pool_reads_the_environment_once_not_per_call(monkeypa
     )
     portal = ForwardProxy()
     with serve_over_http(portal) as base:
-        async with upstream_http_client(Settings(talentlms_http_pool="aiohttp")) as http:
+        async with upstream_http_client(UpstreamSettings(http_pool="aiohttp")) as http:
             for _ in range(5):
                 answer = await http.get(f"{base}/api/v1/users/id:1", auth=AUTH)
                 assert answer.json() == {"id": "1"}
@@ -181,7 +181,7 @@ async def test_no_proxy_from_the_environment_is_honoured(pool, monkeypatch):
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         monkeypatch.delenv("no_proxy", raising=False)
         monkeypatch.delenv("http_proxy", raising=False)
-        async with upstream_http_client(Settings(talentlms_http_pool=pool)) as http:
+        async with upstream_http_client(UpstreamSettings(http_pool=pool)) as http:
             answer = await http.get(f"{base}/api/v1/users/id:1", auth=AUTH)
     assert answer.json() == {"id": "1"}
     assert portal.targets == ["/api/v1/users/id:1"]

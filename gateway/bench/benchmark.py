@@ -44,7 +44,14 @@ from graphql import GraphQLResolveInfo, GraphQLSchema, graphql_sync
 from graphql import build_schema as build_sdl_schema
 from starlette.applications import Starlette
 
-from gateway.config import Settings
+from gateway.config import (
+    CacheSettings,
+    ExecutionSettings,
+    PacingSettings,
+    Settings,
+    SimulatorSettings,
+    UpstreamSettings,
+)
 from gateway.http.serving import serve_in_thread
 from gateway.simulator import Portal, SimulatorConfig, create_simulator_app, generate_portal
 
@@ -133,16 +140,13 @@ class BenchConfig:
     def settings(self, latency_ms: float) -> Settings:
         """Demo mode, no shared cache (every request makes its real upstream calls)."""
         return Settings(
-            talentlms_api_key=None,
-            talentlms_domain=None,
-            talentlms_base_url=None,
-            lms_gateway_cache=False,
-            lms_gateway_demo_seed=self.seed,
-            lms_gateway_demo_users=self.users,
-            lms_gateway_demo_courses=self.courses,
-            lms_gateway_demo_latency_ms=latency_ms,
-            talentlms_pace_max_calls=UNLIMITED,
-            lms_gateway_max_upstream_calls=UNLIMITED,
+            upstream=UpstreamSettings(api_key=None, domain=None, base_url=None),
+            cache=CacheSettings(enabled=False),
+            simulator=SimulatorSettings(
+                seed=self.seed, users=self.users, courses=self.courses, latency_ms=latency_ms
+            ),
+            pacing=PacingSettings(max_calls=UNLIMITED),
+            execution=ExecutionSettings(max_upstream_calls=UNLIMITED),
         )
 
     def simulator_env(self) -> dict[str, str]:
@@ -505,12 +509,14 @@ async def _measure_cpu(
     the least CPU time of ``cpu_repeats`` requests on each side, taken alternately."""
     simulator = create_simulator_app(config.simulator_config())
     settings = Settings(
-        talentlms_base_url=REPLAY_BASE_URL,
-        talentlms_api_key=simulator.state.config.api_key,
-        talentlms_date_format="DDMMYYYY",
-        lms_gateway_cache=False,
-        talentlms_pace_max_calls=UNLIMITED,
-        lms_gateway_max_upstream_calls=UNLIMITED,
+        upstream=UpstreamSettings(
+            base_url=REPLAY_BASE_URL,
+            api_key=simulator.state.config.api_key,
+            date_format="DDMMYYYY",
+        ),
+        cache=CacheSettings(enabled=False),
+        pacing=PacingSettings(max_calls=UNLIMITED),
+        execution=ExecutionSettings(max_upstream_calls=UNLIMITED),
     )
     app = _gateway_app(settings, upstream_transport=ReplayUpstream(simulator))
     out: dict[str, dict[str, float]] = {}
@@ -565,8 +571,8 @@ def _measure_latency(
     the simulator's CPU is not the gateway's. The client here waits on its socket (releasing
     the GIL) while the gateway works.
     """
-    settings = {k.lower(): v for k, v in config.portal_settings(upstream_url).items()}
-    app = _gateway_app(Settings(talentlms_domain=None, **settings))
+    variables = {"TALENTLMS_DOMAIN": None, **config.portal_settings(upstream_url)}
+    app = _gateway_app(Settings.from_variables(variables))
     out: dict[str, dict[str, float]] = {}
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
         for op in operations:

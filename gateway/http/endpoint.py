@@ -88,12 +88,12 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
-        ide: GraphQL_IDE | None = "graphiql" if settings.lms_gateway_graphiql else None
+        ide: GraphQL_IDE | None = "graphiql" if settings.graphiql.enabled else None
         super().__init__(runtime.schema, graphql_ide=ide, allow_queries_via_get=True)
         self._runtime = runtime
         self._ide_page = (
             GraphiQLPage(
-                settings.lms_gateway_graphiql_assets,
+                settings.graphiql.assets,
                 requires_key=runtime.tenancy.requires_keys,
             )
             if ide
@@ -258,7 +258,7 @@ class GraphQLView(GraphQL[Context, None]):
             return refusal(refused)
         request_data = replace(request_data, query=query)
         try:
-            async with asyncio.timeout(settings.lms_gateway_deadline_seconds):
+            async with asyncio.timeout(settings.execution.deadline_seconds):
                 return await super().execute_single(
                     request=request,
                     request_adapter=request_adapter,
@@ -270,7 +270,7 @@ class GraphQLView(GraphQL[Context, None]):
         except TimeoutError:
             return _error_result(
                 "DEADLINE_EXCEEDED",
-                f"The operation did not finish within {settings.lms_gateway_deadline_seconds:g} s",
+                f"The operation did not finish within {settings.execution.deadline_seconds:g} s",
             )
         finally:
             context.provider.close()

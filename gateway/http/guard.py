@@ -40,18 +40,17 @@ class RequestGuard:
             await self._app(scope, receive, send)
             return
         settings = self._runtime.settings
-        limit = settings.lms_gateway_max_body_bytes
+        limit = settings.http.max_body_bytes
         media_type = response_media_type(request.headers.get("accept"))
         try:
             # A client sending its body a byte at a time must not hold the connection open.
-            async with asyncio.timeout(settings.lms_gateway_body_timeout_seconds):
+            async with asyncio.timeout(settings.http.body_timeout_seconds):
                 body = await _read_body(request, receive, limit)
         except TimeoutError:
             response = error_response(
                 408,
                 "REQUEST_TIMEOUT",
-                "The request body did not arrive within "
-                f"{settings.lms_gateway_body_timeout_seconds:g} s",
+                f"The request body did not arrive within {settings.http.body_timeout_seconds:g} s",
                 media_type=media_type,
                 Connection="close",
             )

@@ -121,7 +121,7 @@ class Readiness:
         http = self._runtime.http
         if http is None:  # not cached: the lifespan may start any moment
             return 503, self._unready(NOT_STARTED)
-        ttl = self._runtime.settings.lms_gateway_readiness_cache_seconds
+        ttl = self._runtime.settings.readiness.cache_seconds
         async with self._lock:  # concurrent probes wait for one check instead of repeating it
             if self._result is None or self._clock() - self._checked_at >= ttl:
                 self._result = await self._check(http)
@@ -165,7 +165,7 @@ class Readiness:
         )
         reachable: bool | None = True
         authorized: bool | None = None
-        timeout = self._runtime.settings.lms_gateway_readiness_timeout_seconds
+        timeout = self._runtime.settings.readiness.timeout_seconds
         try:
             async with asyncio.timeout(timeout):
                 body = await client.rate_limit()

@@ -122,7 +122,7 @@ def uvicorn_config(app: Any, settings: Settings | None = None, **options: Any) -
     protocol = GatewayHttpProtocol
     if settings is not None:
         protocol = protocol.with_timeouts(
-            settings.lms_gateway_header_timeout_seconds, settings.lms_gateway_body_timeout_seconds
+            settings.http.header_timeout_seconds, settings.http.body_timeout_seconds
         )
     return uvicorn.Config(app, http=protocol, **options)
 

@@ -30,7 +30,7 @@ from typing import Any, Final, Protocol
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
-from gateway.config import Settings
+from gateway.config import PersistedQueriesSettings
 from gateway.errors import GatewayError
 from gateway.persisted.manifest import Manifest, load_manifest, sha256_hex
 
@@ -231,17 +231,12 @@ def _mismatch() -> PersistedQueryError:
     )
 
 
-def persisted_queries(settings: Settings) -> PersistedQueries:
+def persisted_queries(settings: PersistedQueriesSettings) -> PersistedQueries:
     """From the settings; raises ``ManifestError`` for a manifest that cannot be used."""
-    manifest_path = settings.lms_gateway_persisted_queries_manifest
-    manifest = load_manifest(manifest_path) if manifest_path is not None else None
+    manifest = load_manifest(settings.manifest) if settings.manifest is not None else None
     store = (
-        MemoryPersistedQueryStore(
-            settings.lms_gateway_apq_max_entries, settings.lms_gateway_apq_max_bytes
-        )
-        if settings.lms_gateway_apq and not settings.lms_gateway_persisted_queries_allowlist
+        MemoryPersistedQueryStore(settings.apq_max_entries, settings.apq_max_bytes)
+        if settings.apq and not settings.allowlist
         else None
     )
-    return PersistedQueries(
-        store=store, manifest=manifest, allowlist=settings.lms_gateway_persisted_queries_allowlist
-    )
+    return PersistedQueries(store=store, manifest=manifest, allowlist=settings.allowlist)

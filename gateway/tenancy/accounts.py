@@ -179,7 +179,7 @@ def load_tenancy(
                 )
             accounts[account.id] = account
         if with_default:
-            accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
+            accounts[DEFAULT_ACCOUNT_ID] = settings.upstream.default_account(demo_api_key)
         if not accounts:
             source.fail(
                 "accounts",
@@ -188,7 +188,7 @@ def load_tenancy(
             )
         api_keys = _api_keys(source, source.table_list(data, "api_keys"), accounts)
     else:
-        accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
+        accounts[DEFAULT_ACCOUNT_ID] = settings.upstream.default_account(demo_api_key)
     return Tenancy(accounts=accounts, api_keys=api_keys)
 
 

@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any
 
+from gateway.config import BreakerSettings
 from gateway.errors import UpstreamUnavailable
 from gateway.upstream.clock import Clock
 
@@ -85,6 +86,10 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probe_started: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: BreakerSettings) -> CircuitBreaker:
+        return cls(failure_threshold=settings.failures, cool_down=settings.cool_down_seconds)
 
     @property
     def state(self) -> str:

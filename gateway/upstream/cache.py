@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Final, Protocol
 
+from gateway.config import CacheSettings
+
 __all__ = ["DEFAULT_TTLS", "CacheStore", "MemoryCacheStore", "UpstreamCache"]
 
 # Seconds an answer stays fresh, by endpoint name. Short: LMS data changes during the day,
@@ -105,6 +107,11 @@ class UpstreamCache:
         self._store = store
         self._ttls = dict(ttls)
         self._in_flight: dict[str, _SharedCall] = {}
+
+    @classmethod
+    def from_settings(cls, settings: CacheSettings) -> UpstreamCache:
+        """In process, with the configured TTLs over ``DEFAULT_TTLS``."""
+        return cls(MemoryCacheStore(settings.max_entries), {**DEFAULT_TTLS, **settings.ttls})
 
     def ttl(self, endpoint: str) -> float:
         return self._ttls.get(endpoint, 0.0)

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.config import PacingSettings
 from gateway.errors import UpstreamRateLimited
 from gateway.upstream.clock import Clock, Sleep
 
@@ -176,6 +177,10 @@ class Pacer:
         self._hold_until = -math.inf
         self._reserved = 0  # calls promised to admitted operations, not yet started
         self._admissions: set[Admission] = set()
+
+    @classmethod
+    def from_settings(cls, settings: PacingSettings) -> Pacer:
+        return cls(max_calls=settings.max_calls, window=settings.window_seconds)
 
     @property
     def waiting(self) -> int:

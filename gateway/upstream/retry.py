@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from gateway.config import RetrySettings
 from gateway.errors import UpstreamError, UpstreamRateLimited, UpstreamUnavailable
 from gateway.upstream.breaker import CircuitOpen
 from gateway.upstream.clock import Clock, Sleep
@@ -49,6 +50,14 @@ class RetryPolicy:
             raise ValueError("attempts counts the first try too: it must be at least 1")
         if min(self.base_delay, self.max_delay, self.max_retry_after) < 0:
             raise ValueError("delays must not be negative")
+
+    @classmethod
+    def from_settings(cls, settings: RetrySettings) -> RetryPolicy:
+        return cls(
+            attempts=settings.attempts,
+            base_delay=settings.base_delay_seconds,
+            max_delay=settings.max_delay_seconds,
+        )
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Full jitter: uniform in ``[0, min(max_delay, base_delay * 2**(retry-1))]``.

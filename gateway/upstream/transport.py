@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 import httpx
 
-from gateway.config import Settings
+from gateway.config import UpstreamSettings
 
 __all__ = ["upstream_http_client"]
 
 
 def upstream_http_client(
-    settings: Settings,
+    settings: UpstreamSettings,
     *,
     mounts: dict[str, httpx.AsyncBaseTransport | None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -39,12 +39,12 @@ def upstream_http_client(
     keyword arguments (tracing's client subclass).
     """
     timeout = httpx.Timeout(
-        settings.talentlms_timeout_seconds,
-        connect=settings.talentlms_connect_timeout_seconds,
-        pool=settings.talentlms_pool_timeout_seconds,
+        settings.timeout_seconds,
+        connect=settings.connect_timeout_seconds,
+        pool=settings.pool_timeout_seconds,
     )
-    limits = httpx.Limits(max_connections=settings.talentlms_max_connections)
-    if transport is None and settings.talentlms_http_pool == "aiohttp":
+    limits = httpx.Limits(max_connections=settings.max_connections)
+    if transport is None and settings.http_pool == "aiohttp":
         transport, proxied = _aiohttp_transports(limits)
         mounts = {**proxied, **(mounts or {})}
     client = factory(timeout=timeout, limits=limits, mounts=mounts, transport=transport)

@@ -43,6 +43,8 @@ from graphql import (
     VisitorAction,
 )
 
+from gateway.config import LimitsSettings
+
 __all__ = [
     "INTROSPECTION_FIELDS",
     "IntrospectionDisabled",
@@ -103,6 +105,18 @@ class OperationLimits:
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
             ):
                 raise ValueError(f"{field.name} must be an integer >= 0, not {value!r}")
+
+    @classmethod
+    def from_settings(cls, settings: LimitsSettings) -> OperationLimits:
+        return cls(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_directives=settings.max_directives,
+            max_root_fields=settings.max_root_fields,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection,
+            hide_suggestions=settings.hide_suggestions,
+        )
 
 
 _MESSAGES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError, Settings
+from gateway.config import ConfigError, TracingSettings
 
 if TYPE_CHECKING:
     from gateway.observability.tracing.tracer import Tracing
@@ -26,13 +26,13 @@ class TracingUnavailable(ConfigError):
     code = TRACING_UNAVAILABLE
 
 
-def start_tracing(settings: Settings, tracer_provider: Any = None) -> Tracing | None:
+def start_tracing(settings: TracingSettings, tracer_provider: Any = None) -> Tracing | None:
     """The app's tracing, or ``None`` when it is off (then nothing is wrapped or imported).
 
     ``tracer_provider`` (an SDK ``TracerProvider``) replaces the one built from the
     ``OTEL_*`` environment variables; its owner shuts it down.
     """
-    if not settings.lms_gateway_tracing:
+    if not settings.enabled:
         return None
     try:
         from gateway.observability.tracing.tracer import Tracing

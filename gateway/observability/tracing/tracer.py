@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp
 
-from gateway.config import ConfigError, Settings
+from gateway.config import ConfigError, TracingSettings
 from gateway.execution.context import Context
 from gateway.observability.tracing.http import RequestSpans
 from gateway.observability.tracing.operations import OperationNaming, Run, trace_operation
@@ -36,14 +36,16 @@ class Tracing:
     propagate_upstream: bool
 
     @classmethod
-    def create(cls, settings: Settings, tracer_provider: TracerProvider | None = None) -> Tracing:
+    def create(
+        cls, settings: TracingSettings, tracer_provider: TracerProvider | None = None
+    ) -> Tracing:
         owns = tracer_provider is None
         provider = tracer_provider if tracer_provider is not None else provider_from_environment()
         return cls(
             provider=provider,
             tracer=provider.get_tracer(_INSTRUMENTATION),
             owns_provider=owns,
-            propagate_upstream=settings.lms_gateway_tracing_propagate_upstream,
+            propagate_upstream=settings.propagate_upstream,
         )
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
