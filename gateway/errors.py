@@ -16,17 +16,19 @@
         ├── UpstreamRejected          UPSTREAM_ERROR        400-class: invalid arguments, conflicts
         └── UpstreamBadResponse       UPSTREAM_ERROR        not JSON, or not the documented shape
 
-``code`` is what GraphQL clients see in ``errors[].extensions.code``. Messages are safe to
-show: they never contain credentials, and upstream messages are the provider's own short
-sentences (e.g. "The requested user does not exist").
+``code``, an ``ErrorCode``, is what clients see in ``errors[].extensions.code``. Messages are
+safe to show: they never contain credentials, and upstream messages are the provider's own
+short sentences (e.g. "The requested user does not exist").
 """
 
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 
 __all__ = [
     "BadUserInput",
+    "ErrorCode",
     "GatewayError",
     "RecordNotFound",
     "UpstreamAuthFailed",
@@ -42,10 +44,48 @@ __all__ = [
 ]
 
 
+class ErrorCode(StrEnum):
+    """Every code the gateway sends in ``extensions.code``, in the order of the error table in
+    docs/api.md, which gives each one's HTTP status and meaning (tests/test_errors.py keeps the
+    table and this enum equal). A ``StrEnum``: a code is its name as a plain string in JSON,
+    logs and metric labels."""
+
+    # Refused before GraphQL runs.
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    # The document: parsing, validation, operation limits, demand control, arguments.
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    OPERATION_LIMIT_EXCEEDED = "OPERATION_LIMIT_EXCEEDED"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    # Execution and the provider behind it.
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    NOT_FOUND = "NOT_FOUND"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    UPSTREAM_AUTH_FAILED = "UPSTREAM_AUTH_FAILED"
+    UPSTREAM_RATE_LIMITED = "UPSTREAM_RATE_LIMITED"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    # Persisted queries (gateway.persisted.queries).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    # Anything else, masked; and the outcome of a request its client gave up on.
+    INTERNAL = "INTERNAL"
+    CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST"
+
+
 class GatewayError(Exception):
     """Base of the tree; ``code`` goes to ``extensions.code``."""
 
-    code = "INTERNAL"
+    code: ErrorCode = ErrorCode.INTERNAL
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -53,19 +93,19 @@ class GatewayError(Exception):
 
 
 class BadUserInput(GatewayError):
-    code = "BAD_USER_INPUT"
+    code = ErrorCode.BAD_USER_INPUT
 
 
 class RecordNotFound(GatewayError):
     """A record a client asked for by key does not exist (e.g. a federation entity)."""
 
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class UpstreamError(GatewayError):
     """The LMS behind the gateway failed. Carries where, for logs and ``extensions``."""
 
-    code = "UPSTREAM_ERROR"
+    code = ErrorCode.UPSTREAM_ERROR
 
     def __init__(
         self,
@@ -82,22 +122,22 @@ class UpstreamError(GatewayError):
 
 
 class UpstreamUnavailable(UpstreamError):
-    code = "UPSTREAM_UNAVAILABLE"
+    code = ErrorCode.UPSTREAM_UNAVAILABLE
 
 
 class UpstreamAuthFailed(UpstreamError):
-    code = "UPSTREAM_AUTH_FAILED"
+    code = ErrorCode.UPSTREAM_AUTH_FAILED
 
 
 class UpstreamForbidden(UpstreamError):
-    code = "UPSTREAM_AUTH_FAILED"
+    code = ErrorCode.UPSTREAM_AUTH_FAILED
 
 
 class UpstreamRateLimited(UpstreamError):
     """The portal's limits stand in the way; ``retry_after`` seconds (if known) until they
     will not, shown to clients as ``extensions.retryAfter``."""
 
-    code = "UPSTREAM_RATE_LIMITED"
+    code = ErrorCode.UPSTREAM_RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
         super().__init__(message, **where)  # type: ignore[arg-type]
@@ -105,7 +145,7 @@ class UpstreamRateLimited(UpstreamError):
 
 
 class UpstreamNotFound(UpstreamError):
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 class UpstreamGone(UpstreamNotFound):

@@ -29,6 +29,7 @@ from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from gateway.config import AccountConfig
+from gateway.errors import ErrorCode
 from gateway.execution.context import Context
 from gateway.http.graphiql import GraphiQLPage
 from gateway.http.graphql_over_http import (
@@ -42,7 +43,6 @@ from gateway.http.graphql_over_http import (
     response_media_type,
 )
 from gateway.observability.telemetry import (
-    CLIENT_CLOSED_REQUEST,
     client_left,
     operation_record,
 )
@@ -76,7 +76,7 @@ class _RequestAdapter(StarletteRequestAdapter):
         return None if raw is None else parse_content_type(raw)[0]
 
 
-def _error_result(code: str, message: str) -> ExecutionResult:
+def _error_result(code: ErrorCode, message: str) -> ExecutionResult:
     error = GraphQLError(message, extensions={"code": code})
     return ExecutionResult(data=None, errors=[error])
 
@@ -224,7 +224,8 @@ class GraphQLView(GraphQL[Context, None]):
         except asyncio.CancelledError:
             if client_left(request.scope):
                 result = _error_result(
-                    CLIENT_CLOSED_REQUEST, "The client closed the connection before the answer"
+                    ErrorCode.CLIENT_CLOSED_REQUEST,
+                    "The client closed the connection before the answer",
                 )
             raise
         finally:
@@ -269,7 +270,7 @@ class GraphQLView(GraphQL[Context, None]):
                 )
         except TimeoutError:
             return _error_result(
-                "DEADLINE_EXCEEDED",
+                ErrorCode.DEADLINE_EXCEEDED,
                 f"The operation did not finish within {settings.lms_gateway_deadline_seconds:g} s",
             )
         finally:

@@ -11,6 +11,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import ErrorCode
 from gateway.http.graphql_over_http import (
     error_response,
     names_persisted_query,
@@ -49,7 +50,7 @@ class RequestGuard:
         except TimeoutError:
             response = error_response(
                 408,
-                "REQUEST_TIMEOUT",
+                ErrorCode.REQUEST_TIMEOUT,
                 "The request body did not arrive within "
                 f"{settings.lms_gateway_body_timeout_seconds:g} s",
                 media_type=media_type,
@@ -60,7 +61,7 @@ class RequestGuard:
         if body is None:
             response = error_response(
                 413,
-                "REQUEST_TOO_LARGE",
+                ErrorCode.REQUEST_TOO_LARGE,
                 f"The request body is larger than {limit} bytes",
                 media_type=media_type,
             )

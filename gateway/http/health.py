@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse
 
 from gateway.config import AccountConfig
 from gateway.errors import (
+    ErrorCode,
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamForbidden,
@@ -179,7 +180,7 @@ class Readiness:
             reason = exc.code
         except Exception as exc:  # a probe must answer, whatever went wrong
             logger.warning("readiness probe of account %s failed: %s", account.id, type(exc))
-            reachable, reason = None, "INTERNAL"
+            reachable, reason = None, ErrorCode.INTERNAL
         else:
             quota.update(body)
             authorized, reason = True, OK

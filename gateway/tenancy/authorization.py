@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.config import AccountConfig
+from gateway.errors import ErrorCode
 from gateway.tenancy.accounts import ApiKey, Tenancy
 
 __all__ = ["Access", "AccessDenied", "authorize", "hash_key"]
@@ -43,14 +44,14 @@ class AccessDenied(Exception):
     account reads exactly like an account outside the key's scope, so ids cannot be probed.
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
 
     def __repr__(self) -> str:
-        return f"AccessDenied({self.status}, {self.code!r}, {self.message!r})"
+        return f"AccessDenied({self.status}, {self.code.value!r}, {self.message!r})"
 
 
 def hash_key(key: str) -> str:
@@ -77,16 +78,16 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
             # accounts read the same.
             scope = " for this key" if key else ""
             raise AccessDenied(
-                403, "FORBIDDEN", f"the account in X-LMS-Account is not allowed{scope}"
+                403, ErrorCode.FORBIDDEN, f"the account in X-LMS-Account is not allowed{scope}"
             )
         return Access(account=account, key_name=key_name)
     if len(allowed) == 1:
         return Access(account=allowed[0], key_name=key_name)
     if not allowed:
-        raise AccessDenied(403, "FORBIDDEN", "no account is allowed for this key")
+        raise AccessDenied(403, ErrorCode.FORBIDDEN, "no account is allowed for this key")
     raise AccessDenied(
         400,
-        "BAD_USER_INPUT",
+        ErrorCode.BAD_USER_INPUT,
         "X-LMS-Account header is required: this key can use several accounts",
     )
 
@@ -109,10 +110,14 @@ def _authenticate(tenancy: Tenancy, authorization: str | None) -> ApiKey:
             matched = candidate
     if not authorization:
         raise AccessDenied(
-            401, "UNAUTHENTICATED", "an API key is required: send Authorization: Bearer <key>"
+            401,
+            ErrorCode.UNAUTHENTICATED,
+            "an API key is required: send Authorization: Bearer <key>",
         )
     if not well_formed:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the Authorization header must be: Bearer <key>")
+        raise AccessDenied(
+            401, ErrorCode.UNAUTHENTICATED, "the Authorization header must be: Bearer <key>"
+        )
     if matched is None:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the API key is not valid")
+        raise AccessDenied(401, ErrorCode.UNAUTHENTICATED, "the API key is not valid")
     return matched

@@ -52,7 +52,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.domain.cost import CostEstimate, CostTable, FieldCost
 from gateway.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
-from gateway.errors import retry_after_seconds
+from gateway.errors import ErrorCode, retry_after_seconds
 from gateway.upstream.pacer import Admission, PacingTimeout
 from gateway.upstream.quota import QuotaTracker
 
@@ -347,13 +347,15 @@ def cost_rule(
                         f"This query expands to more than {MAX_VISITS} fields; its cost "
                         "cannot be bounded.",
                         node,
-                        extensions={"code": "COST_LIMIT_EXCEEDED"},
+                        extensions={"code": ErrorCode.COST_LIMIT_EXCEEDED},
                     )
                 )
                 return
             for field_node, message in bad:
                 self.report_error(
-                    GraphQLError(message, field_node, extensions={"code": "BAD_USER_INPUT"})
+                    GraphQLError(
+                        message, field_node, extensions={"code": ErrorCode.BAD_USER_INPUT}
+                    )
                 )
             if bad:
                 return
@@ -368,7 +370,7 @@ def cost_rule(
                         f"{snapshot['quotaResetAt']}.",
                         node,
                         extensions={
-                            "code": "UPSTREAM_RATE_LIMITED",
+                            "code": ErrorCode.UPSTREAM_RATE_LIMITED,
                             "retryAt": snapshot["quotaResetAt"],
                             "cost": estimate.as_extension(),
                         },
@@ -383,7 +385,7 @@ def cost_rule(
                         "fewer nested lists.",
                         node,
                         extensions={
-                            "code": "COST_LIMIT_EXCEEDED",
+                            "code": ErrorCode.COST_LIMIT_EXCEEDED,
                             "cost": {**estimate.as_extension(), "maxCalls": max_calls},
                         },
                     )
@@ -398,7 +400,7 @@ def cost_rule(
                             busy.message,
                             node,
                             extensions={
-                                "code": "UPSTREAM_RATE_LIMITED",
+                                "code": ErrorCode.UPSTREAM_RATE_LIMITED,
                                 "retryAfter": retry_after_seconds(busy.retry_after),
                                 "cost": estimate.as_extension(),
                             },

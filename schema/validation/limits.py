@@ -43,6 +43,8 @@ from graphql import (
     VisitorAction,
 )
 
+from gateway.errors import ErrorCode
+
 __all__ = [
     "INTROSPECTION_FIELDS",
     "IntrospectionDisabled",
@@ -124,7 +126,7 @@ class OperationLimitExceeded(GraphQLError):
     than max" (counting a fragment bomb to the end would be the attack itself).
     """
 
-    code: ClassVar[str] = "OPERATION_LIMIT_EXCEEDED"
+    code: ClassVar[ErrorCode] = ErrorCode.OPERATION_LIMIT_EXCEEDED
 
     limit: str
     maximum: int
@@ -168,7 +170,7 @@ class IntrospectionDisabled(OperationLimitExceeded):
     "no schema here" from "your query is too big".
     """
 
-    code: ClassVar[str] = "INTROSPECTION_DISABLED"
+    code: ClassVar[ErrorCode] = ErrorCode.INTROSPECTION_DISABLED
 
     def __init__(self, field: FieldNode) -> None:
         super().__init__(
