@@ -17,14 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEMO_BASE_URL", "AccountConfig", "ConfigError", "Settings", "UsersPaging"]
+__all__ = ["DEMO_BASE_URL", "AccountConfig", "Settings", "UsersPaging"]
 
 # The embedded simulator answers on this made-up host through an in-process transport.
 DEMO_BASE_URL = "http://talentlms-simulator.invalid/api/v1"
-
-
-class ConfigError(ValueError):
-    """The configuration cannot work; the message says which variable to fix."""
 
 
 class UsersPaging(StrEnum):

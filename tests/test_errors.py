@@ -4,6 +4,7 @@ docs/api.md documents exactly its members, and the code names no code in a bare 
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -103,3 +104,35 @@ def test_metrics_label_outcomes_by_error_code():
         value = metrics.registry.get_sample_value(sample, {**labels, "outcome": code.value})
         assert value == 1, code
     assert metrics.registry.get_sample_value(sample, {**labels, "outcome": "other"}) == 1
+
+
+# GraphQL errors that validation rules report: graphql-core's type, which gateway.errors, below
+# the domain, may not import (docs in gateway/errors.py).
+_GRAPHQL_ERRORS_ELSEWHERE = {
+    "schema.validation.limits.IntrospectionDisabled",
+    "schema.validation.limits.OperationLimitExceeded",
+}
+
+
+def test_every_exception_class_is_in_the_one_tree():
+    import gateway.errors
+
+    found = []
+    for package in ("gateway", "schema"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "simulator" in parts or parts[-1] == "__main__":
+                continue  # the simulator stands alone: its errors are the portal's
+            module = importlib.import_module(".".join(p for p in parts if p != "__init__"))
+            for name, value in vars(module).items():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, BaseException)
+                    and value.__module__ == module.__name__
+                ):
+                    found.append(f"{module.__name__}.{name}")
+    outside = {name for name in found if not name.startswith("gateway.errors.")}
+    assert outside == _GRAPHQL_ERRORS_ELSEWHERE
+    documented = gateway.errors.__doc__ or ""
+    for name in found:
+        assert re.search(rf"\b{name.rsplit('.', 1)[1]}\b", documented), name

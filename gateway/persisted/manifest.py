@@ -30,12 +30,11 @@ from graphql import (
     validate,
 )
 
-from gateway.config import ConfigError
+from gateway.errors import ManifestError
 
 __all__ = [
     "MANIFEST_FORMAT",
     "Manifest",
-    "ManifestError",
     "ManifestOperation",
     "build_manifest",
     "load_manifest",
@@ -45,10 +44,6 @@ __all__ = [
 MANIFEST_FORMAT: Final = "apollo-persisted-query-manifest"
 _TYPES: Final = ("query", "mutation", "subscription")
 _MAX_ID_LENGTH: Final = 256
-
-
-class ManifestError(ConfigError):
-    """The manifest cannot be used; the message names the file and what is wrong."""
 
 
 def sha256_hex(text: str) -> str:

@@ -31,13 +31,12 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
-from gateway.errors import ErrorCode, GatewayError
+from gateway.errors import ErrorCode, PersistedQueryError
 from gateway.persisted.manifest import Manifest, load_manifest, sha256_hex
 
 __all__ = [
     "MemoryPersistedQueryStore",
     "PersistedQueries",
-    "PersistedQueryError",
     "PersistedQueryStore",
     "http_response_head",
     "persisted_queries",
@@ -49,24 +48,6 @@ __all__ = [
 # GET that will succeed once the client has registered the document.
 NO_CACHE: Final = {"Cache-Control": "private, no-cache, must-revalidate"}
 _MAX_HASH_LENGTH: Final = 256  # a SHA-256 is 64 hex digits; manifest ids may be longer
-
-
-class PersistedQueryError(GatewayError):
-    """A persisted-query request that cannot run; ``status`` is the HTTP status it gets
-    when it is the only operation of its request (batches always answer 200)."""
-
-    def __init__(
-        self,
-        code: ErrorCode,
-        message: str,
-        *,
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.headers = headers or {}
 
 
 def refusal(error: PersistedQueryError) -> ExecutionResult:

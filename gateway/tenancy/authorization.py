@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 
 from gateway.config import AccountConfig
-from gateway.errors import ErrorCode
+from gateway.errors import AccessDenied, ErrorCode
 from gateway.tenancy.accounts import ApiKey, Tenancy
 
-__all__ = ["Access", "AccessDenied", "authorize", "hash_key"]
+__all__ = ["Access", "authorize", "hash_key"]
 
 MAX_PRESENTED_KEY = 512
 _PRESENTED_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_PRESENTED_KEY}}}")
@@ -34,24 +34,6 @@ class Access:
 
     def __repr__(self) -> str:
         return f"Access(account={self.account.id!r}, key_name={self.key_name!r})"
-
-
-class AccessDenied(Exception):
-    """A request is refused before any upstream call.
-
-    ``status`` is the HTTP status, ``code`` goes to ``extensions.code``; ``message`` is safe to
-    show: it echoes neither the presented key nor the X-LMS-Account header, and an unknown
-    account reads exactly like an account outside the key's scope, so ids cannot be probed.
-    """
-
-    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"AccessDenied({self.status}, {self.code.value!r}, {self.message!r})"
 
 
 def hash_key(key: str) -> str:

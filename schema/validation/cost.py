@@ -52,7 +52,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.domain.cost import CostEstimate, CostTable, FieldCost
 from gateway.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
-from gateway.errors import ErrorCode, retry_after_seconds
+from gateway.errors import ErrorCode, TooComplex, retry_after_seconds
 from gateway.upstream.pacer import Admission, PacingTimeout
 from gateway.upstream.quota import QuotaTracker
 
@@ -78,10 +78,6 @@ def _page_size(arguments: Mapping[str, Any]) -> int:
 # Field visits an estimate may make. Real operations need a few hundred; a fragment bomb
 # (fragments spreading fragments) would need billions and is refused instead.
 MAX_VISITS = 20_000
-
-
-class TooComplex(Exception):
-    """The operation expands to more fields than an estimate may visit."""
 
 
 class _Walker:
@@ -113,7 +109,7 @@ class _Walker:
     def _visit(self, count: int = 1) -> None:
         self._visits += count
         if self._visits > MAX_VISITS:
-            raise TooComplex
+            raise TooComplex(MAX_VISITS)
 
     def fields(
         self, selection_set: SelectionSetNode, seen: frozenset[str], on: str | None = None
@@ -341,14 +337,9 @@ def cost_rule(
                 return  # ambiguous: execution refuses it anyway
             try:
                 estimate, bad = estimate_operation(self.context, node, table, variables or {})
-            except TooComplex:
+            except TooComplex as too_complex:
                 self.report_error(
-                    GraphQLError(
-                        f"This query expands to more than {MAX_VISITS} fields; its cost "
-                        "cannot be bounded.",
-                        node,
-                        extensions={"code": ErrorCode.COST_LIMIT_EXCEEDED},
-                    )
+                    GraphQLError(too_complex.message, node, extensions={"code": too_complex.code})
                 )
                 return
             for field_node, message in bad:
