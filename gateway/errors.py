@@ -24,6 +24,7 @@ sentences (e.g. "The requested user does not exist").
 from __future__ import annotations
 
 import math
+from typing import TypedDict, Unpack
 
 __all__ = [
     "BadUserInput",
@@ -93,14 +94,24 @@ class UpstreamForbidden(UpstreamError):
     code = "UPSTREAM_AUTH_FAILED"
 
 
+class _Where(TypedDict, total=False):
+    """``UpstreamError``'s keywords, for subclasses that pass them on."""
+
+    provider: str
+    endpoint: str
+    status_code: int | None
+
+
 class UpstreamRateLimited(UpstreamError):
     """The portal's limits stand in the way; ``retry_after`` seconds (if known) until they
     will not, shown to clients as ``extensions.retryAfter``."""
 
     code = "UPSTREAM_RATE_LIMITED"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
-        super().__init__(message, **where)  # type: ignore[arg-type]
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **where: Unpack[_Where]
+    ) -> None:
+        super().__init__(message, **where)
         self.retry_after = retry_after
 
 

@@ -14,7 +14,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from gateway.errors import UpstreamRateLimited
 from gateway.upstream.clock import Clock, Sleep
@@ -24,9 +24,18 @@ __all__ = [
     "Admission",
     "PacedCall",
     "Pacer",
+    "PacingSnapshot",
     "PacingTimeout",
 ]
 
+
+
+class PacingSnapshot(TypedDict):
+    """``Pacer.snapshot()``: calls holding a place in the window, and the window's size."""
+
+    inWindow: int
+    maxCalls: int
+    windowSeconds: float
 
 
 class PacingTimeout(UpstreamRateLimited):
@@ -273,7 +282,7 @@ class Pacer:
             self._waiting -= 1
             self._wake_head()
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> PacingSnapshot:
         """``{"inWindow", "maxCalls", "windowSeconds"}`` for ``extensions`` and metrics."""
         return {
             "inWindow": self._occupied(self._clock()),
