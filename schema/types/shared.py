@@ -90,8 +90,8 @@ class Category:
 def with_detail(
     info: Info, type_name: str, field: str, root: R, read: Callable[[R], T]
 ) -> MaybeAwaitable[T]:
-    """``read(root)``, ``root``'s ``field``; when ``root`` is partial and lacks it, an awaitable
-    of the field from the full record.
+    """``root``'s ``field``, as ``read`` gets it; when ``root`` is partial and lacks it, an
+    awaitable of the field from the full record.
 
     Plain values stay plain: an async resolver costs a coroutine per object, and an object
     with two awaitable fields a task per field (graphql-core gathers them), for data the

@@ -58,8 +58,8 @@ from gateway.providers.talentlms.values import is_id, text
 
 __all__ = ["TalentLmsProvider"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
+P = ParamSpec("P")  # an upstream call's parameters
+R = TypeVar("R")  # and its answer
 F = TypeVar("F")  # what an upstream fetch answers for one key
 V = TypeVar("V")  # what a provider method answers for one key
 M = TypeVar("M", CourseItem, CourseEnrollment)
