@@ -1,5 +1,6 @@
 """The ASGI application: ``/graphql`` (GraphQL over HTTP + GraphiQL, ``gateway.http.endpoint``),
-``/healthz``, ``/readyz`` and ``/metrics``, wired from the settings by ``create_app``."""
+``/healthz``, ``/readyz`` and ``/metrics``, wired from the settings by ``create_app``; ``/``
+redirects to ``/graphql``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -73,6 +74,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(
         exc.status_code, code, message, media_type=media_type, **(exc.headers or {})
     )
+
+
+async def _to_graphql(request: Request) -> RedirectResponse:
+    """``/`` to ``/graphql``, where a browser finds GraphiQL, with the query string kept: a
+    ``GET /?query=…`` is then still that operation.
+
+    307 is temporary: browsers cache a 301 or 308 without end, and what ``/`` serves may change
+    (GraphiQL switched off, a page mounted there). The location is relative, so that behind a
+    proxy that mounts the gateway under a path prefix it stays under that prefix.
+    """
+    query = request.url.query
+    return RedirectResponse(f"graphql?{query}" if query else "graphql", status_code=307)
 
 
 async def _server_error(request: Request, _: Exception) -> Response:
@@ -152,6 +165,7 @@ def create_app(
     readiness = Readiness(runtime)
     app = Starlette(
         routes=[
+            Route("/", _to_graphql, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readiness.endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -4,85 +4,227 @@ subgraph), build persisted-query manifests."""
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = (
+    "Serve the GraphQL gateway, run the TalentLMS simulator, export the SDL, measure, hash "
+    "gateway API keys, build persisted-query manifests."
+)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lms-gateway", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.HelpFormatter):
+    """Ends the help of every option that takes a value with its default, and with the
+    environment variable of the setting behind it when there is one:
+    ``(default: 8000; env LMS_GATEWAY_PORT)``. Flags are off unless given."""
 
-    serve = commands.add_parser("serve", help="run the GraphQL gateway (configured by environment)")
-    serve.add_argument("--host", help="default: LMS_GATEWAY_HOST, else 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: LMS_GATEWAY_PORT, else 8000")
-    serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or action.nargs == 0 or action.default is argparse.SUPPRESS:
+            return text
+        shown = getattr(action, "shown", None) or _shown(action.default)
+        env = getattr(action, "env", None)
+        note = f"default: {shown}" + (f"; env {env}" if env else "")
+        # argparse fills %(name)s in help texts: a literal % must be doubled.
+        return f"{text} ({note.replace('%', '%%')})".lstrip()
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` with ``_HelpFormatter``; subcommands' parsers are of its class."""
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(**options)
+
+
+class _Store(argparse.Action):
+    """``store`` with what the help says of a default that is no value: ``env`` names the
+    environment variable of the setting used when the option is not given, ``shown`` the
+    default in words (``standard output``)."""
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str,
+        *,
+        env: str | None = None,
+        shown: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(option_strings, dest, **options)
+        self.env = env
+        self.shown = shown
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+
+
+def _setting_default(env: str) -> str:
+    """The default of the setting read from the environment variable ``env``."""
+    from gateway.config import Settings
+
+    return _shown(Settings.model_fields[env.lower()].get_default(call_default_factory=True))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lms-gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _command(commands: argparse._SubParsersAction[_Parser], name: str, summary: str) -> _Parser:
+    """A subcommand's parser; ``summary`` is its line in the list and, as a sentence, its
+    description."""
+    return commands.add_parser(
+        name, help=summary, description=f"{summary[0].upper()}{summary[1:]}."
     )
 
-    simulator = commands.add_parser("simulator", help="run the TalentLMS v1 simulator standalone")
-    simulator.add_argument("--host", default="127.0.0.1")
-    simulator.add_argument("--port", type=int, default=8001)
-    simulator.add_argument("--seed", type=int, default=7)
-    simulator.add_argument("--users", type=int, default=60)
-    simulator.add_argument("--courses", type=int, default=12)
-    simulator.add_argument("--units-per-course", type=int, default=10)
-    simulator.add_argument("--enrollments-per-user", type=int, default=4)
-    simulator.add_argument("--latency-ms", type=float, default=0.0)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lms-gateway`` command line: its subcommands and their options."""
+    from gateway.bench.benchmark import add_bench_arguments
+    from gateway.simulator import SimulatorConfig
+
+    parser = _Parser(prog="lms-gateway", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(
+        commands,
+        "serve",
+        "run the GraphQL gateway, configured by environment variables (docs/configuration.md)",
+    )
+    serve.add_argument(
+        "--host",
+        action=_Store,
+        env="LMS_GATEWAY_HOST",
+        shown=_setting_default("LMS_GATEWAY_HOST"),
+        help="address to listen on",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        action=_Store,
+        env="LMS_GATEWAY_PORT",
+        shown=_setting_default("LMS_GATEWAY_PORT"),
+        help="port to listen on",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="the least severe records written",
+    )
+
+    simulator = _command(commands, "simulator", "run the TalentLMS v1 simulator standalone")
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulator.add_argument("--port", type=int, default=8001, help="port to listen on")
+    simulator.add_argument("--seed", type=int, default=7, help="seed of the generated portal")
+    simulator.add_argument("--users", type=int, default=60, help="number of users")
+    simulator.add_argument("--courses", type=int, default=12, help="number of courses")
     simulator.add_argument(
-        "--date-format", default="DDMMYYYY", choices=["DDMMYYYY", "MMDDYYYY", "YYYYMMDD"]
+        "--units-per-course", type=int, default=10, help="average units per course"
+    )
+    simulator.add_argument(
+        "--enrollments-per-user", type=int, default=4, help="average enrollments per learner"
+    )
+    simulator.add_argument(
+        "--latency-ms", type=float, default=0.0, help="latency added to every call"
+    )
+    simulator.add_argument(
+        "--date-format",
+        default="DDMMYYYY",
+        choices=["DDMMYYYY", "MMDDYYYY", "YYYYMMDD"],
+        help="how the portal formats dates",
     )
     simulator.add_argument("--twelve-hour", action="store_true", help="render 12-hour times")
-    simulator.add_argument("--api-key", default=None, help="key the simulator accepts")
     simulator.add_argument(
-        "--hourly-limit", type=int, default=2000, help="calls per hour before 429 (default 2000)"
+        "--api-key", default=SimulatorConfig().api_key, help="key the simulator accepts"
+    )
+    simulator.add_argument(
+        "--hourly-limit", type=int, default=2000, help="calls per hour before 429"
     )
     simulator.add_argument(
         "--burst-limit",
         type=int,
         default=200,
-        help="calls per --burst-window before 429 with Retry-After, as TalentLMS (default 200; "
-        "0 lifts it)",
+        help="calls per --burst-window before 429 with Retry-After, as TalentLMS; 0 lifts it",
     )
     simulator.add_argument(
-        "--burst-window", type=float, default=5.0, help="seconds of the burst cap (default 5)"
+        "--burst-window", type=float, default=5.0, help="seconds of the burst cap"
     )
 
-    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
-    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export = _command(commands, "export-schema", "print the GraphQL SDL")
+    export.add_argument(
+        "--output",
+        "-o",
+        action=_Store,
+        shown="standard output",
+        help="write to this file",
+    )
     export.add_argument(
         "--federation", action="store_true", help="the Apollo Federation 2 subgraph's SDL"
     )
 
-    bench = commands.add_parser(
-        "bench", help="measure calls, latency, CPU and throughput against the simulator"
+    bench = _command(
+        commands, "bench", "measure calls, latency, CPU and throughput against the simulator"
     )
-    from gateway.bench.benchmark import add_bench_arguments, run_bench
-
     add_bench_arguments(bench)
 
-    hashing = commands.add_parser(
-        "hash-key", help="print the SHA-256 of a gateway API key read from standard input"
+    hashing = _command(
+        commands, "hash-key", "print the SHA-256 of a gateway API key read from standard input"
     )
     hashing.add_argument(
         "--generate", action="store_true", help="make a new random key and print it too"
     )
 
-    persisted = commands.add_parser(
-        "persisted-queries", help="persisted-query manifests (Apollo's format)"
+    persisted = _command(
+        commands, "persisted-queries", "persisted-query manifests (Apollo's format)"
     )
-    persisted_commands = persisted.add_subparsers(dest="persisted_command", required=True)
-    build = persisted_commands.add_parser(
-        "build", help="write the manifest of every operation in a directory of .graphql files"
+    persisted_commands = persisted.add_subparsers(
+        dest="persisted_command", required=True, metavar="COMMAND"
+    )
+    build = _command(
+        persisted_commands,
+        "build",
+        "write the manifest of every operation in a directory of .graphql files",
     )
     build.add_argument("directory", type=Path, help="e.g. queries/")
-    build.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    build.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        action=_Store,
+        shown="standard output",
+        help="write to this file",
+    )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "simulator":
@@ -90,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "hash-key":
         return _hash_key(args)
     if args.command == "bench":
+        from gateway.bench.benchmark import run_bench
+
         return run_bench(args)
     if args.command == "persisted-queries":
         return _build_manifest(args)
@@ -122,7 +266,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
     from gateway.config import ConfigError, Settings
-    from gateway.http.serving import GracefulServer, uvicorn_config
+    from gateway.http.serving import GracefulServer, listening_sockets, uvicorn_config
     from gateway.observability.logs import configure_logging
 
     try:
@@ -138,7 +282,6 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     host = args.host or settings.lms_gateway_host
     port = settings.lms_gateway_port if args.port is None else args.port
-    url = f"http://{host}:{port}/graphql"
     open_to_network = host not in LOOPBACK
     anonymous = not app.state.runtime.tenancy.requires_keys
     allowed = settings.demo or settings.lms_gateway_allow_anonymous
@@ -151,8 +294,14 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    # From here on every line on stderr is a log record in one format (JSON by default),
-    # uvicorn's included; its access log is off because the gateway writes its own.
+    try:
+        sockets = listening_sockets(host, port)
+    except OSError as exc:
+        print(f"lms-gateway: error: {_cannot_listen(host, port, exc)}", file=sys.stderr)
+        return 2
+    url = f"http://{host}:{sockets[0].getsockname()[1]}/graphql"  # --port 0: the system's pick
+    # From here on every line on stderr is a log record in one format (text on a terminal,
+    # else JSON), uvicorn's included; its access log is off because the gateway writes its own.
     configure_logging(settings.lms_gateway_log_format, args.log_level)
     log = logging.getLogger("gateway.cli")
     if open_to_network and anonymous:
@@ -195,8 +344,18 @@ def _serve(args: argparse.Namespace) -> int:
         config,
         on_exit=app.state.readiness.drain,
         drain_delay=settings.lms_gateway_shutdown_delay_seconds,
-    ).run()
+    ).run(sockets=sockets)
     return 0
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (set --port or LMS_GATEWAY_PORT)"
+    reason = exc.strerror or str(exc)  # e.g. an address of another machine, a privileged port
+    return (
+        f"cannot listen on {host} port {port}: {reason} "
+        "(set --host and --port, or LMS_GATEWAY_HOST and LMS_GATEWAY_PORT)"
+    )
 
 
 def _simulator(args: argparse.Namespace) -> int:
@@ -217,9 +376,7 @@ def _simulator(args: argparse.Namespace) -> int:
         "burst_limit": args.burst_limit or None,
         "burst_window": args.burst_window,
     }
-    if args.api_key:
-        options["api_key"] = args.api_key
-    config = SimulatorConfig(**options)
+    config = SimulatorConfig(api_key=args.api_key, **options)
     print(
         f"lms-gateway simulator: TalentLMS v1 at http://{args.host}:{args.port}/api/v1 "
         f"(API key {config.api_key!r}); call counts at /_simulator/stats",

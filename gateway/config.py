@@ -211,8 +211,9 @@ class Settings(BaseSettings):
     lms_gateway_metrics_max_operation_names: int = Field(
         default=100, ge=0, description="Distinct operation names kept as labels; later: other."
     )
-    lms_gateway_log_format: Literal["json", "text"] = Field(
-        default="json", description="How `serve` writes logs: JSON lines or plain text."
+    lms_gateway_log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="How `serve` writes logs: json, text, or auto (text on a terminal, else json).",
     )
     lms_gateway_access_log: bool = Field(
         default=True, description="One structured line per HTTP request (gateway.access)."

@@ -47,6 +47,23 @@ def test_demo_gateway_speaks_graphql_over_http(clean_env):
         assert not_json.status_code == 400
 
 
+def test_the_root_redirects_to_graphql_with_its_query_string(clean_env):
+    with serve_over_http(create_app(Settings())) as base, httpx.Client(base_url=base) as http:
+        bare = http.get("/")
+        asked = http.get("/", params={"query": '{ user(id: "8") { name } }'})
+        followed = http.get(
+            "/", params={"query": '{ user(id: "8") { name } }'}, follow_redirects=True
+        )
+        browser = http.get("/", headers={"Accept": "text/html"}, follow_redirects=True)
+        posted = http.post("/", json={"query": "{ __typename }"})
+    assert (bare.status_code, bare.headers["location"]) == (307, "graphql")
+    assert asked.status_code == 307
+    assert asked.headers["location"] == "graphql?query=%7B+user%28id%3A+%228%22%29+%7B+name+%7D+%7D"
+    assert followed.json()["data"]["user"]["name"] == "Ingrid Rossi"
+    assert str(browser.url) == f"{base}/graphql" and "graphiql" in browser.text.lower()
+    assert posted.status_code == 405  # only GET (and HEAD) is redirected
+
+
 def test_graphiql_can_be_switched_off(clean_env):
     app = create_app(Settings(lms_gateway_graphiql=False))
     with serve_over_http(app) as base:

@@ -250,6 +250,27 @@ def test_serve_can_write_text_logs(clean_env):
     assert not out.stderr.lstrip().startswith("{")
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "log_format", "json_lines"),
+    [
+        (Terminal(), "auto", False),
+        (io.StringIO(), "auto", True),
+        (Terminal(), "json", True),
+        (io.StringIO(), "text", False),
+    ],
+    ids=["auto-terminal", "auto-pipe", "json-terminal", "text-pipe"],
+)
+def test_auto_is_text_on_a_terminal_and_json_elsewhere(stream, log_format, json_lines):
+    record = logging.LogRecord("gateway.cli", logging.INFO, __file__, 1, "hello", None, None)
+    log_handler(stream, log_format).handle(record)
+    assert stream.getvalue().startswith("{") is json_lines
+
+
 async def test_an_upstream_failure_is_logged_by_code_endpoint_and_status(logs):
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:"] = httpx.Response(503, json={"error": {"message": "down"}})

@@ -1120,9 +1120,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=defaults.concurrency, help="throughput clients"
     )
-    parser.add_argument(
-        "--output", type=Path, default=defaults.output, help="report directory (bench-report)"
-    )
+    parser.add_argument("--output", type=Path, default=defaults.output, help="report directory")
     parser.add_argument("--quick", action="store_true", help="tiny size, for a CI smoke run")
     parser.add_argument(
         "--soak",
@@ -1131,7 +1129,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="also run SECONDS of --soak-clients clients and report the server's RSS growth",
     )
-    parser.add_argument("--soak-clients", type=int, default=defaults.soak_clients)
+    parser.add_argument(
+        "--soak-clients", type=int, default=defaults.soak_clients, help="clients of the soak"
+    )
     parser.add_argument(
         "--workers",
         type=int,

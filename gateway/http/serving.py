@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 if TYPE_CHECKING:
     from gateway.config import Settings
 
-__all__ = ["GatewayHttpProtocol", "GracefulServer", "serve_in_thread"]
+__all__ = ["GatewayHttpProtocol", "GracefulServer", "listening_sockets", "serve_in_thread"]
 
 
 # After the body timeout the app answers 408 itself (``RequestGuard``); the protocol closes a
@@ -125,6 +126,34 @@ def uvicorn_config(app: Any, settings: Settings | None = None, **options: Any) -
             settings.lms_gateway_header_timeout_seconds, settings.lms_gateway_body_timeout_seconds
         )
     return uvicorn.Config(app, http=protocol, **options)
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to ``port`` on every address of ``host``, as asyncio's ``create_server``
+    binds them for uvicorn, for ``Server.run(sockets=...)``.
+
+    Binding before uvicorn starts makes a port in use (or an address not of this machine) an
+    ``OSError`` here, before the app's startup runs: uvicorn binds after it, so its own failure
+    comes after "Application startup complete".
+    """
+    addresses = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # Like asyncio: the IPv6 socket leaves IPv4 to its own socket.
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """Logs: one JSON object per line (or plain text), each carrying the request's id.
 
 ``configure_logging`` is what ``lms-gateway serve`` calls: one handler on the root logger,
-so the gateway's, Starlette's and uvicorn's records all come out in one format. The
+so the gateway's, Starlette's and uvicorn's records all come out in one format (``auto``:
+plain text when stderr is a terminal, JSON otherwise). The
 ``RequestIdFilter`` on that handler stamps every record with the id of the request being
 served (``gateway.observability.telemetry``), wherever in the code the record was made.
 
@@ -31,7 +32,7 @@ from gateway.observability.telemetry import (
 
 __all__ = ["JsonFormatter", "OperationLog", "RequestIdFilter", "configure_logging", "log_handler"]
 
-LogFormat = Literal["json", "text"]
+LogFormat = Literal["auto", "json", "text"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 _PRINTABLE_NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -98,14 +99,18 @@ def _compact(value: object) -> str:
 
 
 def log_handler(stream: IO[str] | None = None, log_format: LogFormat = "json") -> logging.Handler:
-    """A stream handler with the chosen format and the request-id filter."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """A stream handler with the chosen format and the request-id filter; ``auto`` is text
+    when the stream is a terminal (a person reads it) and JSON otherwise (a collector does)."""
+    stream = stream or sys.stderr
+    if log_format == "auto":
+        log_format = "text" if stream.isatty() else "json"
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else _TextFormatter(TEXT_FORMAT))
     handler.addFilter(RequestIdFilter())
     return handler
 
 
-def configure_logging(log_format: LogFormat = "json", level: str | int = "INFO") -> None:
+def configure_logging(log_format: LogFormat = "auto", level: str | int = "INFO") -> None:
     """Route every record through one handler on the root logger, in ``log_format``.
 
     uvicorn's loggers lose their own handlers and propagate to it; its access logger is
