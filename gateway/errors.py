@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 __all__ = [
     "AccessDenied",
@@ -257,14 +257,24 @@ class UpstreamForbidden(UpstreamError):
     code = ErrorCode.UPSTREAM_AUTH_FAILED
 
 
+class _Where(TypedDict, total=False):
+    """``UpstreamError``'s keywords, for subclasses that pass them on."""
+
+    provider: str
+    endpoint: str
+    status_code: int | None
+
+
 class UpstreamRateLimited(UpstreamError):
     """The portal's limits stand in the way; ``retry_after`` seconds (if known) until they
     will not, shown to clients as ``extensions.retryAfter``."""
 
     code = ErrorCode.UPSTREAM_RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
-        super().__init__(message, **where)  # type: ignore[arg-type]
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **where: Unpack[_Where]
+    ) -> None:
+        super().__init__(message, **where)
         self.retry_after = retry_after
 
 

@@ -489,7 +489,7 @@ async def _measure_calls(
     return out
 
 
-def _cpu_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+def _cpu_resolver(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     """Resolve by response key from the dict shaped like the gateway's own result."""
     return source.get(info.path.key) if isinstance(source, dict) else None
 
@@ -565,7 +565,10 @@ def _measure_latency(
     the simulator's CPU is not the gateway's. The client here waits on its socket (releasing
     the GIL) while the gateway works.
     """
-    settings = {k.lower(): v for k, v in config.portal_settings(upstream_url).items()}
+    # Values as the environment gives them: Settings validates and converts them.
+    settings: dict[str, Any] = {
+        k.lower(): v for k, v in config.portal_settings(upstream_url).items()
+    }
     app = _gateway_app(Settings(talentlms_domain=None, **settings))
     out: dict[str, dict[str, float]] = {}
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:

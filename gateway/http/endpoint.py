@@ -17,13 +17,14 @@ from typing import Any
 
 from cross_web import (
     HTTPException,  # Strawberry's own HTTP error (a dependency of it)
+    StarletteRequestAdapter,
     parse_content_type,
 )
-from cross_web.request import StarletteRequestAdapter
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
@@ -143,7 +144,9 @@ class GraphQLView(GraphQL[Context, None]):
                 response.status_code = status
         return response
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
             account = next(iter(self._runtime.tenancy.accounts.values()))
@@ -308,7 +311,7 @@ class TracedGraphQLView(GraphQLView):
 
 
 
-def _wants_fresh(request: Request) -> bool:
+def _wants_fresh(request: HTTPConnection) -> bool:
     """``Cache-Control: no-cache`` (or ``no-store``, or ``Pragma: no-cache``) skips the cache."""
     control = request.headers.get("cache-control", "").lower()
     pragma = request.headers.get("pragma", "").lower()

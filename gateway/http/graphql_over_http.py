@@ -141,10 +141,7 @@ def request_error_status(formatted_errors: Sequence[Mapping[str, Any]]) -> int |
     codes = [str((error.get("extensions") or {}).get("code") or "") for error in formatted_errors]
     if any(code in _OWN_STATUS_CODES for code in codes):
         return None
-    statuses = {
-        _REQUEST_ERROR_STATUS.get((error.get("extensions") or {}).get("code"), 400)
-        for error in formatted_errors
-    }
+    statuses = {_REQUEST_ERROR_STATUS.get(code, 400) for code in codes}
     return 400 if 400 in statuses or not statuses else max(statuses)
 
 

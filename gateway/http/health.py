@@ -128,7 +128,7 @@ class Readiness:
                 self._result = await self._check(http)
                 self._checked_at = self._clock()
             status, body = self._result
-        if self._draining:  # shutdown began while the portals were being asked
+        if self.draining:  # shutdown began while the portals were being asked
             return 503, self._unready(SHUTTING_DOWN)
         return status, body
 

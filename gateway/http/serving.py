@@ -52,6 +52,7 @@ class GatewayHttpProtocol(H11Protocol):
     def with_timeouts(cls, header: float, body: float) -> type[GatewayHttpProtocol]:
         return type(cls.__name__, (cls,), {"header_timeout": header, "body_timeout": body})
 
+    # The signature of uvicorn's H11Protocol, which narrows asyncio's BaseTransport the same way.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._read_deadline: asyncio.TimerHandle | None = None

@@ -267,6 +267,6 @@ class _GuardCollector:
             if guard.quota.limit is not None:
                 limit.add_metric([account], guard.quota.limit)
             pacing = guard.pacer.snapshot()
-            in_window.add_metric([account], float(pacing["inWindow"]))  # type: ignore[arg-type]
+            in_window.add_metric([account], float(pacing["inWindow"]))
             waiting.add_metric([account], guard.pacer.waiting)
         return [state, failures, remaining, limit, in_window, waiting]

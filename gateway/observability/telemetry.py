@@ -243,16 +243,15 @@ def count_leaf_fields(data: object) -> int:
     push, pop = stack.append, stack.pop
     while stack:
         value = pop()
-        kind = type(value)
-        if kind is dict:
-            for item in value.values():  # type: ignore[attr-defined]
+        if type(value) is dict:
+            for item in value.values():
                 inner = type(item)
                 if inner is dict or (inner is list and _holds_containers(item)):
                     push(item)
                 else:
                     count += 1
-        elif kind is list:
-            for item in value:  # type: ignore[attr-defined]
+        elif type(value) is list:
+            for item in value:
                 inner = type(item)
                 if inner is dict or inner is list:
                     push(item)

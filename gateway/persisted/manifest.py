@@ -124,11 +124,13 @@ def _parse_manifest(data: Any) -> Manifest:
         where = f"operations[{index}]"
         if not isinstance(item, dict):
             raise ManifestError(f"{where} must be an object")
-        values = {key: item.get(key) for key in ("id", "name", "type", "body")}
-        for key, value in values.items():
+        values: dict[str, str] = {}
+        for key in ("id", "name", "type", "body"):
+            value = item.get(key)
             if not isinstance(value, str):
                 raise ManifestError(f'{where}."{key}" must be a string')
-        operation = ManifestOperation(**values)  # type: ignore[arg-type]
+            values[key] = value
+        operation = ManifestOperation(**values)
         if not operation.id or len(operation.id) > _MAX_ID_LENGTH:
             raise ManifestError(f'{where}."id" must be 1 to {_MAX_ID_LENGTH} characters')
         if operation.type not in _TYPES:

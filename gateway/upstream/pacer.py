@@ -14,6 +14,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from gateway.errors import PacingTimeout
 from gateway.upstream.clock import Clock, Sleep
@@ -23,8 +24,17 @@ __all__ = [
     "Admission",
     "PacedCall",
     "Pacer",
+    "PacingSnapshot",
 ]
 
+
+
+class PacingSnapshot(TypedDict):
+    """``Pacer.snapshot()``: calls holding a place in the window, and the window's size."""
+
+    inWindow: int
+    maxCalls: int
+    windowSeconds: float
 
 
 class PacedCall:
@@ -239,7 +249,7 @@ class Pacer:
             self._waiting -= 1
             self._wake_head()
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> PacingSnapshot:
         """``{"inWindow", "maxCalls", "windowSeconds"}`` for ``extensions`` and metrics."""
         return {
             "inWindow": self._occupied(self._clock()),

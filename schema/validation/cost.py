@@ -67,6 +67,16 @@ ENTITY_LOOKUPS: Final[dict[str, str]] = {
 """The root lookup whose loader resolves a federation entity of each type."""
 
 
+def _entity_reference(representation: object) -> tuple[str, str] | None:
+    """The type name and id of a well-formed ``_entities`` representation."""
+    if not isinstance(representation, Mapping):
+        return None
+    type_name, key = representation.get("__typename"), representation.get("id")
+    if not isinstance(type_name, str) or isinstance(key, bool) or not isinstance(key, str | int):
+        return None
+    return type_name, str(key)
+
+
 def _page_size(arguments: Mapping[str, Any]) -> int:
     for name in ("first", "last"):
         value = arguments.get(name)
@@ -211,14 +221,8 @@ class _Walker:
 
         Representations that name no entity type, or no id, are refused without a call.
         """
-        distinct = {
-            (rep.get("__typename"), str(rep.get("id")))
-            for rep in arguments.get("representations") or ()
-            if isinstance(rep, Mapping)
-            and isinstance(rep.get("__typename"), str)
-            and isinstance(rep.get("id"), str | int)
-            and not isinstance(rep.get("id"), bool)
-        }
+        references = map(_entity_reference, arguments.get("representations") or ())
+        distinct = {reference for reference in references if reference is not None}
         counts = Counter(type_name for type_name, _ in distinct)
         for type_name, count in counts.items():
             lookup = ENTITY_LOOKUPS.get(type_name)

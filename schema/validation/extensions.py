@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
 from typing import Generic, TypeVar
 
-from graphql import DocumentNode, GraphQLError, validate
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -259,7 +259,8 @@ class ValidatedDocuments(SchemaExtension):
         if document is None or query is None or ctx.pre_execution_errors is not None:
             yield
             return
-        per_request, fixed = [], []
+        per_request: list[type[ASTValidationRule]] = []
+        fixed: list[type[ASTValidationRule]] = []
         for rule in ctx.validation_rules:
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))

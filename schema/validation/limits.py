@@ -29,6 +29,7 @@ from typing import ClassVar, TypeVar, cast
 
 from graphql import (
     SKIP,
+    ASTValidationRule,
     DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -414,12 +415,12 @@ def _configured(rule: type[_Rule], limits: OperationLimits) -> type[_Rule]:
     )
 
 
-def limit_rules(limits: OperationLimits) -> list[type[ValidationRule]]:
+def limit_rules(limits: OperationLimits) -> list[type[ASTValidationRule]]:
     """Validation rules enforcing ``limits`` (all but ``max_tokens``, a bound of the parser).
 
     Use with the specified rules, e.g. Strawberry's ``AddValidationRules``.
     """
-    rules: list[type[ValidationRule]] = [
+    rules: list[type[ASTValidationRule]] = [
         _configured(MaxDepthRule, limits),
         _configured(MaxAliasesRule, limits),
         _configured(MaxDirectivesRule, limits),
