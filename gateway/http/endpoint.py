@@ -30,7 +30,7 @@ from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from gateway.config import AccountConfig
-from gateway.errors import ErrorCode
+from gateway.errors import ErrorCode, PersistedQueryError
 from gateway.execution.context import Context
 from gateway.http.graphiql import GraphiQLPage
 from gateway.http.graphql_over_http import (
@@ -48,7 +48,6 @@ from gateway.observability.telemetry import (
     operation_record,
 )
 from gateway.persisted.queries import (
-    PersistedQueryError,
     http_response_head,
     refusal,
 )

@@ -11,7 +11,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import ErrorCode
+from gateway.errors import AccessDenied, ErrorCode
 from gateway.http.graphql_over_http import (
     error_response,
     names_persisted_query,
@@ -19,7 +19,7 @@ from gateway.http.graphql_over_http import (
 )
 from gateway.observability.telemetry import client_left, mark_client_left
 from gateway.runtime import Runtime
-from gateway.tenancy.authorization import AccessDenied, authorize
+from gateway.tenancy.authorization import authorize
 
 __all__ = ["RequestGuard"]
 

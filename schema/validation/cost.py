@@ -52,8 +52,8 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.domain.cost import CostEstimate, CostTable, FieldCost
 from gateway.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
-from gateway.errors import ErrorCode, TooComplex, retry_after_seconds
-from gateway.upstream.pacer import Admission, PacingTimeout
+from gateway.errors import ErrorCode, PacingTimeout, TooComplex, retry_after_seconds
+from gateway.upstream.pacer import Admission
 from gateway.upstream.quota import QuotaTracker
 
 __all__ = ["ENTITY_LOOKUPS", "cost_rule", "estimate_operation"]
