@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from gateway.config import DEMO_BASE_URL, Settings
+from gateway.errors import ErrorCode
 from gateway.http.endpoint import GraphQLView, TracedGraphQLView
 from gateway.http.graphiql import graphiql_routes
 from gateway.http.graphql_over_http import error_response, http_error_code, response_media_type
@@ -92,7 +93,7 @@ async def _to_graphql(request: Request) -> RedirectResponse:
 async def _server_error(request: Request, _: Exception) -> Response:
     # Starlette logs the exception and re-raises it to the server after this answer.
     media_type = response_media_type(request.headers.get("accept"))
-    return error_response(500, "INTERNAL", "Internal server error", media_type=media_type)
+    return error_response(500, ErrorCode.INTERNAL, "Internal server error", media_type=media_type)
 
 
 def create_app(

@@ -265,7 +265,8 @@ def _serve(args: argparse.Namespace) -> int:
     import logging
 
     from gateway.app import create_app
-    from gateway.config import ConfigError, Settings
+    from gateway.config import Settings
+    from gateway.errors import ConfigError
     from gateway.http.serving import GracefulServer, listening_sockets, uvicorn_config
     from gateway.observability.logs import configure_logging
 
@@ -389,7 +390,8 @@ def _simulator(args: argparse.Namespace) -> int:
 def _build_manifest(args: argparse.Namespace) -> int:
     import json
 
-    from gateway.persisted.manifest import ManifestError, build_manifest
+    from gateway.errors import ManifestError
+    from gateway.persisted.manifest import build_manifest
     from schema import schema
 
     if not args.directory.is_dir():

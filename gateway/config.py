@@ -35,7 +35,6 @@ __all__ = [
     "AccountConfig",
     "BreakerSettings",
     "CacheSettings",
-    "ConfigError",
     "ExecutionSettings",
     "FederationSettings",
     "GraphiqlSettings",
@@ -60,10 +59,6 @@ __all__ = [
 
 # The embedded simulator answers on this made-up host through an in-process transport.
 DEMO_BASE_URL = "http://talentlms-simulator.invalid/api/v1"
-
-
-class ConfigError(ValueError):
-    """The configuration cannot work; the message says which variable to fix."""
 
 
 class UsersPaging(StrEnum):

@@ -27,6 +27,7 @@ from schema.validation.extensions import (
     ParsedDocuments,
     UpstreamAccounting,
     ValidatedDocuments,
+    document_error_code,
 )
 from schema.validation.limits import OperationLimits, limit_rules
 
@@ -48,8 +49,13 @@ class GatewaySchema(strawberry.Schema):
         for error in errors:
             original = error.original_error
             if original is None or isinstance(original, GatewayError | GraphQLError):
-                code = (error.extensions or {}).get("code") or getattr(original, "code", None)
-                fields: dict[str, object] = {"code": code or "GRAPHQL_ERROR", "path": error.path}
+                # The code the client will get: graphql-core's errors get theirs only later.
+                code = (
+                    (error.extensions or {}).get("code")
+                    or getattr(original, "code", None)
+                    or document_error_code(error)
+                )
+                fields: dict[str, object] = {"code": code, "path": error.path}
                 if isinstance(original, UpstreamError):
                     fields["endpoint"] = original.endpoint
                     fields["upstream_status"] = original.status_code

@@ -20,25 +20,34 @@ import asyncio
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, Final
+from typing import Annotated, Final, TypeAlias
 
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema as FederationSchema
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
 from gateway.domain import model
 from gateway.errors import BadUserInput, RecordNotFound
 from gateway.execution.context import Info
-from gateway.execution.loaders import Loaders
+from gateway.execution.loaders import (
+    CourseByIdLoader,
+    CourseItemByIdLoader,
+    EnrollmentByIdLoader,
+    Loaders,
+    UserByIdLoader,
+)
 from schema import GatewaySchema
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course
 from schema.types.enrollments import CourseEnrollment
 from schema.types.query import Query
+from schema.types.shared import resolver_field
 from schema.types.users import User
 from schema.validation.cost import ENTITY_LOOKUPS
 
@@ -48,7 +57,12 @@ FEDERATION_VERSION: Final = "2.0"
 """The oldest Federation 2: ``@key`` is all the subgraph uses, and every Federation 2
 router and composition accepts it."""
 
-ENTITY_LOADERS: Final[dict[str, Callable[[Loaders], Any]]] = {
+_EntityLoader: TypeAlias = (
+    UserByIdLoader | CourseByIdLoader | CourseItemByIdLoader | EnrollmentByIdLoader
+)
+_EntityRecord: TypeAlias = model.User | model.Course | model.CourseItem | model.CourseEnrollment
+
+ENTITY_LOADERS: Final[dict[str, Callable[[Loaders], _EntityLoader]]] = {
     "User": lambda loaders: loaders.user_by_id,
     "Course": lambda loaders: loaders.course_by_id,
     "CourseItem": lambda loaders: loaders.course_item_by_id,
@@ -67,10 +81,10 @@ def _keyed(graphql_type: type, model_type: type) -> StrawberryObjectDefinition:
     Resolvers return the unified model's records, not Strawberry objects, so the copy also
     says which records it stands for: that is how ``_Entity`` knows what it holds.
     """
-    definition: StrawberryObjectDefinition = graphql_type.__strawberry_definition__  # type: ignore[attr-defined]
+    definition = get_object_definition(graphql_type, strict=True)
     return dataclasses.replace(
         definition,
-        directives=[*(definition.directives or ()), Key(fields="id")],  # type: ignore[arg-type]
+        directives=[*(definition.directives or ()), Key(fields=FieldSet("id"))],
         is_type_of=lambda record, _info: isinstance(record, model_type),
     )
 
@@ -102,7 +116,9 @@ def _reference(index: int, representation: object) -> tuple[str, str]:
     return type_name, str(key)
 
 
-async def _entity(loaders: Loaders, index: int, representation: object) -> object:
+async def _entity(
+    loaders: Loaders, index: int, representation: object
+) -> _EntityRecord | Exception:
     """The record a representation names, or the error to report in its place."""
     try:
         type_name, key = _reference(index, representation)
@@ -116,21 +132,22 @@ async def _entity(loaders: Loaders, index: int, representation: object) -> objec
 
 @strawberry.type(name="Query")
 class SubgraphQuery(Query):
-    @strawberry.field(name="_service")
+    @resolver_field(name="_service")
     def service(self, info: Info) -> Service:
         return Service(sdl=info.schema.as_str())
 
-    @strawberry.field(
+    @resolver_field(
         name="_entities",
         description="Records by the representations a router sends; a representation "
         "that names nothing is null, with an error at its index.",
+        graphql_type=list[Entity | None],
     )
     async def entities(
         self, info: Info, representations: list[FederationAny]
-    ) -> list[Entity | None]:
+    ) -> list[_EntityRecord | Exception]:
         loaders = info.context.loaders
         # One gather: every lookup is queued before the loaders dispatch their batch.
-        return await asyncio.gather(  # type: ignore[return-value]
+        return await asyncio.gather(
             *(_entity(loaders, index, rep) for index, rep in enumerate(representations))
         )
 
@@ -146,16 +163,17 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
     def __init__(
         self,
         *,
-        scalar_overrides: Mapping[object, Any],
+        scalar_overrides: Mapping[object, type | ScalarWrapper | ScalarDefinition],
         extensions: Iterable[type[SchemaExtension] | Callable[[], SchemaExtension]],
         config: StrawberryConfig,
     ) -> None:
         super().__init__(
             query=SubgraphQuery,
             # Registered before any field is converted, so every reference to the four
-            # types finds the keyed copy (see the module's docstring).
+            # types finds the keyed copy (see the module's docstring). The federation
+            # Schema declares classes only; the Schema it passes them to takes definitions.
             types=_ENTITY_DEFINITIONS,  # type: ignore[arg-type]
-            scalar_overrides=dict(scalar_overrides),  # type: ignore[arg-type]
+            scalar_overrides=dict(scalar_overrides),
             extensions=extensions,
             config=config,
             federation_version=FEDERATION_VERSION,

@@ -61,7 +61,6 @@ def direct_resolvers(built: strawberry.Schema) -> int:
             or field.extensions
             or field.is_subscription
             or converter._get_field_exception_handlers(field)
-            or not callable(resolver.wrapped_func)
         ):
             continue
         direct = _direct(built, field)
@@ -83,8 +82,8 @@ def _fields(schema: GraphQLSchema) -> list[tuple[Any, StrawberryField]]:
     return found
 
 
-def _attribute(name: str) -> Callable[[Any, GraphQLResolveInfo], Any]:
-    def resolve(source: Any, _info: GraphQLResolveInfo) -> Any:
+def _attribute(name: str) -> Callable[[Any, GraphQLResolveInfo[Any]], Any]:
+    def resolve(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # what Strawberry checks for
@@ -92,10 +91,14 @@ def _attribute(name: str) -> Callable[[Any, GraphQLResolveInfo], Any]:
 
 
 def _direct(built: strawberry.Schema, field: StrawberryField) -> Callable[..., Any] | None:
-    """The resolver, or ``None`` when its parameters are not all arguments, self, the parent
-    or info (then Strawberry's wrapper knows what to pass)."""
+    """The resolver, or ``None`` when it is not callable as it is (a classmethod) or its
+    parameters are not all arguments, self, the parent or info (then Strawberry's wrapper
+    knows what to pass)."""
     resolver = field.base_resolver
     assert resolver is not None
+    function = resolver.wrapped_func
+    if not callable(function):
+        return None
     config, registry = built.config, built.schema_converter.scalar_registry
     arguments = field.arguments
     self_parameter = resolver.self_parameter
@@ -106,17 +109,16 @@ def _direct(built: strawberry.Schema, field: StrawberryField) -> Callable[..., A
     known = {a.python_name for a in arguments} | set(source_names) | {info_name}
     if self_parameter is not None:
         known.add(self_parameter.name)
-    if any(name not in known for name in inspect.signature(resolver.wrapped_func).parameters):
+    if any(name not in known for name in inspect.signature(function).parameters):
         return None
     # GraphQL name -> Python name of arguments that need no conversion.
     plain = {
         config.name_converter.from_argument(a): a.python_name for a in arguments if _is_plain(a)
     }
-    function = resolver.wrapped_func
     info_class = config.info_class
     takes_self = self_parameter is not None
 
-    def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **kwargs: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=field)
         if kwargs:
             if kwargs.keys() <= plain.keys():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -43,7 +45,7 @@ def field_names(info: Info) -> set[str]:
     object (per enrollment of a roster or dashboard), where that conversion was 3 % of
     the CPU for names one level down.
     """
-    raw: GraphQLResolveInfo = info._raw_info
+    raw: GraphQLResolveInfo[Any] = info._raw_info
     names: set[str] = set()
     for node in raw.field_nodes:  # a field selected twice merges its selections
         if node.selection_set is not None:
@@ -51,7 +53,9 @@ def field_names(info: Info) -> set[str]:
     return names
 
 
-def _collect(raw: GraphQLResolveInfo, selection_set: SelectionSetNode, names: set[str]) -> None:
+def _collect(
+    raw: GraphQLResolveInfo[Any], selection_set: SelectionSetNode, names: set[str]
+) -> None:
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import DEMO_BASE_URL, AccountConfig, ConfigError, Settings, UsersPaging
-from gateway.tenancy.accounts import AccountsError, ApiKey, Tenancy, load_tenancy
-from gateway.tenancy.authorization import Access, AccessDenied, authorize, hash_key
+from gateway.config import DEMO_BASE_URL, AccountConfig, Settings, UsersPaging
+from gateway.errors import AccessDenied, AccountsError, ConfigError
+from gateway.tenancy.accounts import ApiKey, Tenancy, load_tenancy
+from gateway.tenancy.authorization import Access, authorize, hash_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accounts"
 

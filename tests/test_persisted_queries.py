@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.persisted.manifest import ManifestError, build_manifest, load_manifest
+from gateway.errors import ManifestError
+from gateway.persisted.manifest import build_manifest, load_manifest
 from gateway.persisted.queries import MemoryPersistedQueryStore
 from gateway.simulator import SimulatorConfig
 from gateway.tenancy.authorization import hash_key

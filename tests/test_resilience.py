@@ -10,7 +10,9 @@ import pytest
 
 from gateway.errors import (
     BadUserInput,
+    CircuitOpen,
     GatewayError,
+    PacingTimeout,
     UpstreamAuthFailed,
     UpstreamBadResponse,
     UpstreamError,
@@ -21,8 +23,8 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from gateway.upstream.breaker import CircuitBreaker, CircuitOpen
-from gateway.upstream.pacer import Pacer, PacingTimeout
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.pacer import Pacer
 from gateway.upstream.quota import QuotaTracker
 from gateway.upstream.retry import RetryPolicy, call_with_retries, retryable
 

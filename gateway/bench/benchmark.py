@@ -493,7 +493,7 @@ async def _measure_calls(
     return out
 
 
-def _cpu_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+def _cpu_resolver(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     """Resolve by response key from the dict shaped like the gateway's own result."""
     return source.get(info.path.key) if isinstance(source, dict) else None
 

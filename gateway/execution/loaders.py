@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -41,10 +41,12 @@ class Pending(enum.Enum):
     PENDING = "pending"
 
 
-class _ProviderLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
+class _ProviderLoader(DataLoader[str, V]):
     """A DataLoader whose batch function is one provider batch method."""
 
-    def __init__(self, batch: Callable[[Sequence[str]], Awaitable[list[Any]]]) -> None:
+    def __init__(
+        self, batch: Callable[[Sequence[str]], Awaitable[list[V | BaseException]]]
+    ) -> None:
         self._futures: dict[str, asyncio.Future[V]] = {}
         super().__init__(cache_map=self._futures)
         self._batch = batch
@@ -61,10 +63,9 @@ class _ProviderLoader(DataLoader, Generic[V]):  # type: ignore[type-arg]
         return future.result()
 
     async def batch_load_fn(self, keys: Sequence[str]) -> list[Any]:
+        # Values, or exceptions that fail only their key: aiodataloader handles both but
+        # declares values only, so the exact type lives on ``batch`` above.
         return await self._batch(keys)
-
-    async def load(self, key: str) -> V:  # typed view of DataLoader.load
-        return await super().load(key)
 
 
 class UserByIdLoader(_ProviderLoader[User | None]):

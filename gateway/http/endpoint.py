@@ -17,18 +17,20 @@ from typing import Any
 
 from cross_web import (
     HTTPException,  # Strawberry's own HTTP error (a dependency of it)
+    StarletteRequestAdapter,
     parse_content_type,
 )
-from cross_web.request import StarletteRequestAdapter
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
 from strawberry.types import ExecutionResult
 
 from gateway.config import AccountConfig
+from gateway.errors import ErrorCode, PersistedQueryError
 from gateway.execution.context import Context
 from gateway.http.graphiql import GraphiQLPage
 from gateway.http.graphql_over_http import (
@@ -42,12 +44,10 @@ from gateway.http.graphql_over_http import (
     response_media_type,
 )
 from gateway.observability.telemetry import (
-    CLIENT_CLOSED_REQUEST,
     client_left,
     operation_record,
 )
 from gateway.persisted.queries import (
-    PersistedQueryError,
     http_response_head,
     refusal,
 )
@@ -76,7 +76,7 @@ class _RequestAdapter(StarletteRequestAdapter):
         return None if raw is None else parse_content_type(raw)[0]
 
 
-def _error_result(code: str, message: str) -> ExecutionResult:
+def _error_result(code: ErrorCode, message: str) -> ExecutionResult:
     error = GraphQLError(message, extensions={"code": code})
     return ExecutionResult(data=None, errors=[error])
 
@@ -143,7 +143,9 @@ class GraphQLView(GraphQL[Context, None]):
                 response.status_code = status
         return response
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
             account = next(iter(self._runtime.tenancy.accounts.values()))
@@ -224,7 +226,8 @@ class GraphQLView(GraphQL[Context, None]):
         except asyncio.CancelledError:
             if client_left(request.scope):
                 result = _error_result(
-                    CLIENT_CLOSED_REQUEST, "The client closed the connection before the answer"
+                    ErrorCode.CLIENT_CLOSED_REQUEST,
+                    "The client closed the connection before the answer",
                 )
             raise
         finally:
@@ -269,7 +272,7 @@ class GraphQLView(GraphQL[Context, None]):
                 )
         except TimeoutError:
             return _error_result(
-                "DEADLINE_EXCEEDED",
+                ErrorCode.DEADLINE_EXCEEDED,
                 f"The operation did not finish within {settings.execution.deadline_seconds:g} s",
             )
         finally:
@@ -307,7 +310,7 @@ class TracedGraphQLView(GraphQLView):
 
 
 
-def _wants_fresh(request: Request) -> bool:
+def _wants_fresh(request: HTTPConnection) -> bool:
     """``Cache-Control: no-cache`` (or ``no-store``, or ``Pragma: no-cache``) skips the cache."""
     control = request.headers.get("cache-control", "").lower()
     pragma = request.headers.get("pragma", "").lower()

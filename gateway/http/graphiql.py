@@ -98,7 +98,8 @@ AssetSource = Literal["bundled", "cdn"]
 @cache
 def _manifest() -> dict[str, Any]:
     """What scripts/vendor_graphiql.py wrote: each package's files and their SRI hashes."""
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+    manifest: dict[str, Any] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return manifest
 
 
 def _integrity(package: Vendored, path: str) -> str:
@@ -108,7 +109,8 @@ def _integrity(package: Vendored, path: str) -> str:
             f"vendored {package.name} is {entry['version']}, pinned {package.version}: "
             "run scripts/vendor_graphiql.py"
         )
-    return entry["files"][path]
+    integrity: str = entry["files"][path]
+    return integrity
 
 
 def _own_asset(name: str) -> tuple[str, str]:

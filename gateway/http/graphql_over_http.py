@@ -17,6 +17,8 @@ from typing import Any
 from cross_web import parse_content_type  # Strawberry's dependency: RFC 9110 media types
 from starlette.responses import JSONResponse
 
+from gateway.errors import ErrorCode
+
 __all__ = [
     "GRAPHQL_RESPONSE_JSON",
     "JSON",
@@ -35,20 +37,27 @@ JSON = "application/json"
 # Codes of errors raised before execution begins (parsing, validation, operation limits and
 # demand control, variable coercion), with the status each gets under the new media type.
 _REQUEST_ERROR_STATUS: Mapping[str, int] = {
-    "GRAPHQL_PARSE_FAILED": 400,
-    "GRAPHQL_VALIDATION_FAILED": 400,
-    "OPERATION_LIMIT_EXCEEDED": 400,
-    "INTROSPECTION_DISABLED": 400,
-    "COST_LIMIT_EXCEEDED": 400,
-    "BAD_USER_INPUT": 400,
+    ErrorCode.GRAPHQL_PARSE_FAILED: 400,
+    ErrorCode.GRAPHQL_VALIDATION_FAILED: 400,
+    ErrorCode.OPERATION_LIMIT_EXCEEDED: 400,
+    ErrorCode.INTROSPECTION_DISABLED: 400,
+    ErrorCode.COST_LIMIT_EXCEEDED: 400,
+    ErrorCode.BAD_USER_INPUT: 400,
     # The portal's hourly quota cannot cover the operation: retry later (extensions.retryAt).
-    "UPSTREAM_RATE_LIMITED": 429,
+    ErrorCode.UPSTREAM_RATE_LIMITED: 429,
 }
 
 # Persisted-query refusals are request errors too, but they keep the status Apollo's protocol
 # gives them (``gateway.persisted.queries``): ``PersistedQueryNotFound`` must stay 200 for
 # clients to retry with the document.
-_OWN_STATUS_PREFIX = "PERSISTED_QUERY_"
+_OWN_STATUS_CODES: frozenset[str] = frozenset(
+    {
+        ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+        ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+        ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+        ErrorCode.PERSISTED_QUERY_NOT_ALLOWED,
+    }
+)
 
 # What each media range of an Accept header stands for, among the types we serve.
 _RANGES: Mapping[str, str] = {
@@ -122,7 +131,7 @@ def is_request_error(data: object, errors: Sequence[Any] | None) -> bool:
 
 
 def _is_request_error_code(code: str | None) -> bool:
-    return code in _REQUEST_ERROR_STATUS or (code or "").startswith(_OWN_STATUS_PREFIX)
+    return code in _REQUEST_ERROR_STATUS or code in _OWN_STATUS_CODES
 
 
 def request_error_status(formatted_errors: Sequence[Mapping[str, Any]]) -> int | None:
@@ -130,17 +139,14 @@ def request_error_status(formatted_errors: Sequence[Mapping[str, Any]]) -> int |
     429 if only the portal's quota stands in the way; ``None`` to keep the status already set
     (a persisted-query refusal)."""
     codes = [str((error.get("extensions") or {}).get("code") or "") for error in formatted_errors]
-    if any(code.startswith(_OWN_STATUS_PREFIX) for code in codes):
+    if any(code in _OWN_STATUS_CODES for code in codes):
         return None
-    statuses = {
-        _REQUEST_ERROR_STATUS.get((error.get("extensions") or {}).get("code"), 400)
-        for error in formatted_errors
-    }
+    statuses = {_REQUEST_ERROR_STATUS.get(code, 400) for code in codes}
     return 400 if 400 in statuses or not statuses else max(statuses)
 
 
 def error_response(
-    status: int, code: str, message: str, *, media_type: str = JSON, **headers: str
+    status: int, code: ErrorCode, message: str, *, media_type: str = JSON, **headers: str
 ) -> JSONResponse:
     """A GraphQL-over-HTTP error body for a request refused before GraphQL ran."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
@@ -149,15 +155,15 @@ def error_response(
 
 # Codes of the HTTP errors raised outside GraphQL, by Strawberry's view or Starlette's router
 # (any other 4xx is BAD_REQUEST).
-_HTTP_ERROR_CODES = {
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    415: "UNSUPPORTED_MEDIA_TYPE",
+_HTTP_ERROR_CODES: Mapping[int, ErrorCode] = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
-def http_error_code(status: int) -> str:
-    return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+def http_error_code(status: int) -> ErrorCode:
+    return _HTTP_ERROR_CODES.get(status, ErrorCode.BAD_REQUEST)
 
 
 def names_persisted_query(params: Any) -> bool:

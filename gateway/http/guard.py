@@ -11,6 +11,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import AccessDenied, ErrorCode
 from gateway.http.graphql_over_http import (
     error_response,
     names_persisted_query,
@@ -18,7 +19,7 @@ from gateway.http.graphql_over_http import (
 )
 from gateway.observability.telemetry import client_left, mark_client_left
 from gateway.runtime import Runtime
-from gateway.tenancy.authorization import AccessDenied, authorize
+from gateway.tenancy.authorization import authorize
 
 __all__ = ["RequestGuard"]
 
@@ -49,7 +50,7 @@ class RequestGuard:
         except TimeoutError:
             response = error_response(
                 408,
-                "REQUEST_TIMEOUT",
+                ErrorCode.REQUEST_TIMEOUT,
                 f"The request body did not arrive within {settings.http.body_timeout_seconds:g} s",
                 media_type=media_type,
                 Connection="close",
@@ -59,7 +60,7 @@ class RequestGuard:
         if body is None:
             response = error_response(
                 413,
-                "REQUEST_TOO_LARGE",
+                ErrorCode.REQUEST_TOO_LARGE,
                 f"The request body is larger than {limit} bytes",
                 media_type=media_type,
             )

@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse
 
 from gateway.config import AccountConfig
 from gateway.errors import (
+    ErrorCode,
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamForbidden,
@@ -127,7 +128,7 @@ class Readiness:
                 self._result = await self._check(http)
                 self._checked_at = self._clock()
             status, body = self._result
-        if self._draining:  # shutdown began while the portals were being asked
+        if self.draining:  # shutdown began while the portals were being asked
             return 503, self._unready(SHUTTING_DOWN)
         return status, body
 
@@ -179,7 +180,7 @@ class Readiness:
             reason = exc.code
         except Exception as exc:  # a probe must answer, whatever went wrong
             logger.warning("readiness probe of account %s failed: %s", account.id, type(exc))
-            reachable, reason = None, "INTERNAL"
+            reachable, reason = None, ErrorCode.INTERNAL
         else:
             quota.update(body)
             authorized, reason = True, OK

@@ -18,6 +18,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from gateway.errors import ErrorCode
+
 if TYPE_CHECKING:
     from gateway.config import Settings
 
@@ -50,6 +52,7 @@ class GatewayHttpProtocol(H11Protocol):
     def with_timeouts(cls, header: float, body: float) -> type[GatewayHttpProtocol]:
         return type(cls.__name__, (cls,), {"header_timeout": header, "body_timeout": body})
 
+    # The signature of uvicorn's H11Protocol, which narrows asyncio's BaseTransport the same way.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._read_deadline: asyncio.TimerHandle | None = None
@@ -87,7 +90,7 @@ class GatewayHttpProtocol(H11Protocol):
         self._read_deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             message = f"The request headers did not arrive within {self.header_timeout:g} s"
-            self.send_error_and_close(408, "REQUEST_TIMEOUT", message)
+            self.send_error_and_close(408, ErrorCode.REQUEST_TIMEOUT, message)
 
     def _body_late(self) -> None:
         self._read_deadline = None
@@ -95,9 +98,9 @@ class GatewayHttpProtocol(H11Protocol):
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        self.send_error_and_close(400, "BAD_REQUEST", msg)
+        self.send_error_and_close(400, ErrorCode.BAD_REQUEST, msg)
 
-    def send_error_and_close(self, status: int, code: str, message: str) -> None:
+    def send_error_and_close(self, status: int, code: ErrorCode, message: str) -> None:
         body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
         headers = [
             (b"content-type", b"application/json"),

@@ -6,7 +6,7 @@ or fail to register the same names twice.
 
 Label values are bounded, so a client cannot grow the series without limit: accounts come
 from the configuration, endpoint names from the provider's fixed accounting names, error
-codes from the gateway's own table (anything else counts as ``other``), HTTP routes from the
+codes from ``ErrorCode`` (anything else counts as ``other``), HTTP routes from the
 app's routes (anything else is ``other``), and operation names are the one client-chosen
 value — kept only if they are GraphQL names of at most 64 characters, and only the first
 ``max_operation_names`` distinct ones; later ones count as ``other``, invalid ones as
@@ -28,9 +28,8 @@ from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway import errors
+from gateway.errors import ErrorCode
 from gateway.observability.telemetry import (
-    CLIENT_CLOSED_REQUEST,
     CacheLookup,
     Observer,
     OperationRecord,
@@ -39,36 +38,10 @@ from gateway.observability.telemetry import (
 )
 from gateway.upstream.guard import UpstreamGuard
 
-__all__ = ["ERROR_CODES", "GatewayMetrics", "OperationNames"]
+__all__ = ["GatewayMetrics", "OperationNames"]
 
-# Every extensions.code the gateway sends (docs/api.md, "Error codes").
-ERROR_CODES = frozenset(
-    {
-        *(
-            cls.code
-            for cls in vars(errors).values()
-            if isinstance(cls, type) and issubclass(cls, errors.GatewayError)
-        ),
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "BAD_REQUEST",
-        "REQUEST_TOO_LARGE",
-        "REQUEST_TIMEOUT",
-        "METHOD_NOT_ALLOWED",
-        "UNSUPPORTED_MEDIA_TYPE",
-        "GRAPHQL_PARSE_FAILED",
-        "GRAPHQL_VALIDATION_FAILED",
-        "OPERATION_LIMIT_EXCEEDED",
-        "INTROSPECTION_DISABLED",
-        "COST_LIMIT_EXCEEDED",
-        "DEADLINE_EXCEEDED",
-        "PERSISTED_QUERY_NOT_FOUND",
-        "PERSISTED_QUERY_NOT_SUPPORTED",
-        "PERSISTED_QUERY_NOT_ALLOWED",
-        "PERSISTED_QUERY_HASH_MISMATCH",
-        CLIENT_CLOSED_REQUEST,
-    }
-)
+# Outcome labels besides "ok" (and "cancelled" for upstream calls): the values of ErrorCode.
+_ERROR_CODES = frozenset(code.value for code in ErrorCode)
 _METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 _OPERATION_TYPES = frozenset({"query", "mutation", "subscription"})
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
@@ -184,7 +157,7 @@ class GatewayMetrics(Observer):
         name = self._names.label(record.operation_name)
         kind = record.operation_type if record.operation_type in _OPERATION_TYPES else "unknown"
         outcome = record.outcome
-        if outcome != "ok" and outcome not in ERROR_CODES:
+        if outcome != "ok" and outcome not in _ERROR_CODES:
             outcome = "other"
         self.operations.labels(record.account_id, name, kind, outcome).inc()
         self.operation_duration.labels(name, kind).observe(record.duration)
@@ -196,7 +169,7 @@ class GatewayMetrics(Observer):
             str(call.status) if call.status is not None and 100 <= call.status <= 599 else "other"
         )
         outcome = call.outcome
-        if outcome not in ("ok", "cancelled") and outcome not in ERROR_CODES:
+        if outcome not in ("ok", "cancelled") and outcome not in _ERROR_CODES:
             outcome = "other"
         self.upstream_calls.labels(call.account_id, call.endpoint, status, outcome).inc()
         self.upstream_duration.labels(call.account_id, call.endpoint).observe(call.duration)
@@ -223,7 +196,7 @@ class GatewayMetrics(Observer):
                         "errors": [
                             {
                                 "message": "The metrics need the configured bearer token",
-                                "extensions": {"code": "UNAUTHENTICATED"},
+                                "extensions": {"code": ErrorCode.UNAUTHENTICATED},
                             }
                         ]
                     }
@@ -294,6 +267,6 @@ class _GuardCollector:
             if guard.quota.limit is not None:
                 limit.add_metric([account], guard.quota.limit)
             pacing = guard.pacer.snapshot()
-            in_window.add_metric([account], float(pacing["inWindow"]))  # type: ignore[arg-type]
+            in_window.add_metric([account], float(pacing["inWindow"]))
             waiting.add_metric([account], guard.pacer.waiting)
         return [state, failures, remaining, limit, in_window, waiting]

@@ -16,6 +16,7 @@ log records and events anywhere below the middleware can name their request.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import re
 import secrets
@@ -26,10 +27,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import ErrorCode
 from gateway.upstream.usage import UpstreamUsage
 
 __all__ = [
-    "CLIENT_CLOSED_REQUEST",
     "CLIENT_CLOSED_STATUS",
     "REQUEST_ID_HEADER",
     "CacheLookup",
@@ -57,9 +58,9 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
-# A request whose client closed the connection before its answer: the code of its operations
-# and, as nginx logs it, the status of the request. Nobody receives either; logs and metrics do.
-CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST"
+# A request whose client closed the connection before its answer: as nginx logs it, its status
+# (its operations' code is ErrorCode.CLIENT_CLOSED_REQUEST). Nobody receives either; logs and
+# metrics do.
 CLIENT_CLOSED_STATUS = 499
 _CLIENT_LEFT = "gateway_client_left"
 
@@ -212,7 +213,8 @@ def operation_record(
 ) -> OperationRecord:
     """The record of a finished operation; ``errors`` are GraphQL errors with a code."""
     codes = tuple(
-        str((getattr(error, "extensions", None) or {}).get("code", "INTERNAL")) for error in errors
+        str((getattr(error, "extensions", None) or {}).get("code", ErrorCode.INTERNAL))
+        for error in errors
     )
     return OperationRecord(
         request_id=current_request_id(),
@@ -241,16 +243,15 @@ def count_leaf_fields(data: object) -> int:
     push, pop = stack.append, stack.pop
     while stack:
         value = pop()
-        kind = type(value)
-        if kind is dict:
-            for item in value.values():  # type: ignore[attr-defined]
+        if type(value) is dict:
+            for item in value.values():
                 inner = type(item)
                 if inner is dict or (inner is list and _holds_containers(item)):
                     push(item)
                 else:
                     count += 1
-        elif kind is list:
-            for item in value:  # type: ignore[attr-defined]
+        elif type(value) is list:
+            for item in value:
                 inner = type(item)
                 if inner is dict or inner is list:
                     push(item)
@@ -267,9 +268,10 @@ def _holds_containers(items: list[object]) -> bool:
 
 # --- the HTTP middleware ---------------------------------------------------------------------
 
-_INTERNAL_ERROR = (
-    b'{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL"}}]}'
-)
+_INTERNAL_ERROR = json.dumps(
+    {"errors": [{"message": "Internal server error", "extensions": {"code": ErrorCode.INTERNAL}}]},
+    separators=(",", ":"),
+).encode()
 
 
 class RequestTelemetry:

@@ -30,12 +30,11 @@ from graphql import (
     validate,
 )
 
-from gateway.config import ConfigError
+from gateway.errors import ManifestError
 
 __all__ = [
     "MANIFEST_FORMAT",
     "Manifest",
-    "ManifestError",
     "ManifestOperation",
     "build_manifest",
     "load_manifest",
@@ -45,10 +44,6 @@ __all__ = [
 MANIFEST_FORMAT: Final = "apollo-persisted-query-manifest"
 _TYPES: Final = ("query", "mutation", "subscription")
 _MAX_ID_LENGTH: Final = 256
-
-
-class ManifestError(ConfigError):
-    """The manifest cannot be used; the message names the file and what is wrong."""
 
 
 def sha256_hex(text: str) -> str:
@@ -129,11 +124,13 @@ def _parse_manifest(data: Any) -> Manifest:
         where = f"operations[{index}]"
         if not isinstance(item, dict):
             raise ManifestError(f"{where} must be an object")
-        values = {key: item.get(key) for key in ("id", "name", "type", "body")}
-        for key, value in values.items():
+        values: dict[str, str] = {}
+        for key in ("id", "name", "type", "body"):
+            value = item.get(key)
             if not isinstance(value, str):
                 raise ManifestError(f'{where}."{key}" must be a string')
-        operation = ManifestOperation(**values)  # type: ignore[arg-type]
+            values[key] = value
+        operation = ManifestOperation(**values)
         if not operation.id or len(operation.id) > _MAX_ID_LENGTH:
             raise ManifestError(f'{where}."id" must be 1 to {_MAX_ID_LENGTH} characters')
         if operation.type not in _TYPES:

@@ -31,13 +31,12 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from gateway.config import PersistedQueriesSettings
-from gateway.errors import GatewayError
+from gateway.errors import ErrorCode, PersistedQueryError
 from gateway.persisted.manifest import Manifest, load_manifest, sha256_hex
 
 __all__ = [
     "MemoryPersistedQueryStore",
     "PersistedQueries",
-    "PersistedQueryError",
     "PersistedQueryStore",
     "http_response_head",
     "persisted_queries",
@@ -49,19 +48,6 @@ __all__ = [
 # GET that will succeed once the client has registered the document.
 NO_CACHE: Final = {"Cache-Control": "private, no-cache, must-revalidate"}
 _MAX_HASH_LENGTH: Final = 256  # a SHA-256 is 64 hex digits; manifest ids may be longer
-
-
-class PersistedQueryError(GatewayError):
-    """A persisted-query request that cannot run; ``status`` is the HTTP status it gets
-    when it is the only operation of its request (batches always answer 200)."""
-
-    def __init__(
-        self, code: str, message: str, *, status: int = 200, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.headers = headers or {}
 
 
 def refusal(error: PersistedQueryError) -> ExecutionResult:
@@ -156,7 +142,9 @@ class PersistedQueries:
             return query
         if self.store is None and self.manifest is None:
             raise PersistedQueryError(
-                "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported", headers=NO_CACHE
+                ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+                "PersistedQueryNotSupported",
+                headers=NO_CACHE,
             )
         query_hash = _checked_hash(persisted)
         if self.manifest is not None:
@@ -168,20 +156,22 @@ class PersistedQueries:
         if self.allowlist or self.store is None:
             if self.allowlist:
                 raise PersistedQueryError(
-                    "PERSISTED_QUERY_NOT_ALLOWED",
+                    ErrorCode.PERSISTED_QUERY_NOT_ALLOWED,
                     f"Persisted query {query_hash!r} is not in the allow-list",
                     status=403,
                     headers=NO_CACHE,
                 )
             raise PersistedQueryError(
-                "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported", headers=NO_CACHE
+                ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+                "PersistedQueryNotSupported",
+                headers=NO_CACHE,
             )
         key = f"{scope}|{query_hash}"
         if query is None:
             stored = await self.store.get(key)
             if stored is None:
                 raise PersistedQueryError(
-                    "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", headers=NO_CACHE
+                    ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound", headers=NO_CACHE
                 )
             return stored
         if sha256_hex(query) != query_hash:
@@ -193,7 +183,7 @@ class PersistedQueries:
         assert self.manifest is not None
         if not isinstance(query, str) or self.manifest.lookup_body(sha256_hex(query)) is None:
             raise PersistedQueryError(
-                "PERSISTED_QUERY_NOT_ALLOWED",
+                ErrorCode.PERSISTED_QUERY_NOT_ALLOWED,
                 "Only operations in the allow-list run, and this document is not one of them",
                 status=403,
             )
@@ -203,21 +193,21 @@ class PersistedQueries:
 def _checked_hash(persisted: Any) -> str:
     if not isinstance(persisted, dict):
         raise PersistedQueryError(
-            "BAD_REQUEST",
+            ErrorCode.BAD_REQUEST,
             "extensions.persistedQuery must be an object with version and sha256Hash",
             status=400,
         )
     version = persisted.get("version")
     if version != 1 or isinstance(version, bool):
         raise PersistedQueryError(
-            "PERSISTED_QUERY_NOT_SUPPORTED",
+            ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
             f"Unsupported persisted query version: {version!r} (this server supports 1)",
             status=400,
         )
     query_hash = persisted.get("sha256Hash")
     if not isinstance(query_hash, str) or not 0 < len(query_hash) <= _MAX_HASH_LENGTH:
         raise PersistedQueryError(
-            "BAD_REQUEST",
+            ErrorCode.BAD_REQUEST,
             "extensions.persistedQuery.sha256Hash must be the document's SHA-256 in hex",
             status=400,
         )
@@ -227,7 +217,7 @@ def _checked_hash(persisted: Any) -> str:
 def _mismatch() -> PersistedQueryError:
     # Apollo Server's message, which clients and their tests match on.
     return PersistedQueryError(
-        "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query", status=400
+        ErrorCode.PERSISTED_QUERY_HASH_MISMATCH, "provided sha does not match query", status=400
     )
 
 

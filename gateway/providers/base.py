@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeAlias, TypeVar
 
 from gateway.domain.cost import CostTable
 from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User
@@ -20,7 +20,7 @@ from gateway.domain.querying import CourseFilter, Order, UserFilter
 __all__ = ["LmsProvider", "Page", "Result"]
 
 T = TypeVar("T")
-Result = T | None | BaseException
+Result: TypeAlias = T | BaseException | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,15 @@ class Page(Generic[T]):
 
 
 class LmsProvider(Protocol):
-    name: str
-    # GraphQL type name → model fields that list payloads lack; a resolver that needs one
-    # of them on a ``partial`` model loads the detail record first.
-    detail_only_fields: Mapping[str, frozenset[str]]
+    # Read-only properties: callers only read them, and a provider may declare them ``Final``
+    # or with narrower types (a dict, its own cost table).
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def detail_only_fields(self) -> Mapping[str, frozenset[str]]:
+        """GraphQL type name → model fields that list payloads lack; a resolver that needs
+        one of them on a ``partial`` model loads the detail record first."""
 
     def close(self) -> None:
         """The operation is over: cancel anything still in flight."""
@@ -44,10 +49,13 @@ class LmsProvider(Protocol):
     def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         """Told, before execution, which ``(GraphQL type, field)`` pairs the operation selects."""
 
-    # List parameters of the provider's own that clients may pass through, per list.
-    remote_query_keys: Mapping[str, frozenset[str]]
-    # What each GraphQL field costs upstream, for demand control.
-    cost_table: CostTable
+    @property
+    def remote_query_keys(self) -> Mapping[str, frozenset[str]]:
+        """List parameters of the provider's own that clients may pass through, per list."""
+
+    @property
+    def cost_table(self) -> CostTable:
+        """What each GraphQL field costs upstream, for demand control."""
 
     async def list_users(self, offset: int, limit: int) -> Page[User]:
         """One window of users in the provider's order, paged upstream where it can."""
@@ -72,6 +80,7 @@ class LmsProvider(Protocol):
     async def get_course_items(
         self, course_ids: Sequence[str]
     ) -> list[Result[list[CourseItem]]]: ...
+    async def get_course_items_by_id(self, ids: Sequence[str]) -> list[Result[CourseItem]]: ...
     async def get_user_enrollments(
         self, user_ids: Sequence[str]
     ) -> list[Result[list[CourseEnrollment]]]: ...

@@ -16,9 +16,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -223,7 +222,7 @@ class ApiPath:
         return self.endpoint
 
 
-def _raw_path(scope: dict[str, Any]) -> str:
+def _raw_path(scope: Mapping[str, Any]) -> str:
     """The still percent-encoded path: ``scope["path"]`` has ``%2C`` already turned into ``,``.
 
     Some ASGI clients (httpx's ASGITransport) put the query string into ``raw_path``; drop it.
@@ -336,8 +335,6 @@ def _multipart_fields(content_type: str, body: bytes) -> list[tuple[str, str]]:
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     fields: list[tuple[str, str]] = []
     for part in message.iter_parts() if message.is_multipart() else []:
-        if not isinstance(part, Message):
-            continue
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
         if isinstance(name, str) and isinstance(payload, bytes):

@@ -485,7 +485,7 @@ COURSE_CUSTOM_FIELDS = (
 )  # fmt: skip
 # Custom types are named freely by portals; these two exercise the gateway's role mapping.
 LEARNER_TYPES = ("Learner-Type", "Sales Learner", "Team-Manager")
-RULE_SETS = (
+RULE_SETS: tuple[list[str], ...] = (
     ["All units must be completed"],
     ["All units must be completed"],
     [],
@@ -864,13 +864,16 @@ class _Generator:
 
     # -- groups, branches --------------------------------------------------------------------
 
-    def memberships(self, users: list[User], courses: list[Course]) -> tuple[list, list]:
+    def memberships(
+        self, users: list[User], courses: list[Course]
+    ) -> tuple[list[Group], list[Branch]]:
         rng = self.rng
         groups = [Group(gid, name, desc, self._secret(9), "1", branch)
                   for gid, name, desc, branch in GROUPS]  # fmt: skip
         branches = [Branch(bid, name, desc, tz, lang) for bid, name, desc, tz, lang in BRANCHES]
         course_ids = [c.id for c in courses]
-        for container in (*groups, *branches):
+        containers: list[Group | Branch] = [*groups, *branches]
+        for container in containers:
             size = rng.randint(1, min(4, len(course_ids)))
             container.course_ids = sorted(rng.sample(course_ids, size), key=int)
         for user in users:
@@ -1245,8 +1248,8 @@ class Portal:
 
     def category_detail(self, category_id: str) -> dict[str, Any]:
         detail = self.category_list_item(category_id)
-        keys = ("id", "name", "description", "price", "status", "hide_from_catalog", "level")
-        keys += ("shared", "shared_url", "avatar", "big_avatar")
+        keys = ["id", "name", "description", "price", "status", "hide_from_catalog", "level"]
+        keys += ["shared", "shared_url", "avatar", "big_avatar"]
         detail["courses"] = [
             {k: item[k] for k in keys}
             for item in (self.course_list_item(c.id) for c in self._courses.values())

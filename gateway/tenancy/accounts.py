@@ -39,16 +39,17 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gateway.config import AccountConfig, ConfigError, Settings, UsersPaging
+from gateway.config import AccountConfig, Settings, UsersPaging
+from gateway.errors import AccountsError
 from gateway.providers.talentlms.values import DateFormat
 
 __all__ = [
-    "AccountsError",
     "ApiKey",
     "Tenancy",
     "load_tenancy",
@@ -81,15 +82,6 @@ _INLINE_SECRET_FIELDS = frozenset(
     {"api_key", "apikey", "key", "secret", "password", "token", "api_secret", "api_token"}
 )
 _PROVIDERS = ("talentlms",)
-
-
-class AccountsError(ConfigError):
-    """The accounts configuration cannot work.
-
-    The message names the file, the entry (``accounts[1] 'globex'``) and what to fix. It never
-    contains a configured value that could be a secret: not an environment variable's value,
-    not a ``sha256`` (which may hold a raw key pasted by mistake), not a ``base_url``.
-    """
 
 
 @dataclass(frozen=True)
@@ -274,9 +266,7 @@ def _read(path: Path) -> dict[str, Any]:
             raise AccountsError(f"{path}: invalid TOML: {_toml_problem(exc)}") from None
     else:
         try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
-        except _DuplicateKey as exc:
-            raise AccountsError(f"{path}: invalid JSON: {exc}") from None
+            data = json.loads(text, object_pairs_hook=partial(_unique_keys, path))
         except json.JSONDecodeError as exc:
             raise AccountsError(
                 f"{path}: invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -296,16 +286,12 @@ def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
     return f"{words} at {position.group(1)}" if position else words
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _unique_keys(path: Path, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # JSON lets the last duplicate win silently; a second "api_key_env" is a mistake to show.
     found: dict[str, Any] = {}
     for name, value in pairs:
         if name in found:
-            raise _DuplicateKey(f"field {name!r} appears twice in one object")
+            raise AccountsError(f"{path}: invalid JSON: field {name!r} appears twice in one object")
         found[name] = value
     return found
 

@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 
 from gateway.config import AccountConfig
+from gateway.errors import AccessDenied, ErrorCode
 from gateway.tenancy.accounts import ApiKey, Tenancy
 
-__all__ = ["Access", "AccessDenied", "authorize", "hash_key"]
+__all__ = ["Access", "authorize", "hash_key"]
 
 MAX_PRESENTED_KEY = 512
 _PRESENTED_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_PRESENTED_KEY}}}")
@@ -33,24 +34,6 @@ class Access:
 
     def __repr__(self) -> str:
         return f"Access(account={self.account.id!r}, key_name={self.key_name!r})"
-
-
-class AccessDenied(Exception):
-    """A request is refused before any upstream call.
-
-    ``status`` is the HTTP status, ``code`` goes to ``extensions.code``; ``message`` is safe to
-    show: it echoes neither the presented key nor the X-LMS-Account header, and an unknown
-    account reads exactly like an account outside the key's scope, so ids cannot be probed.
-    """
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"AccessDenied({self.status}, {self.code!r}, {self.message!r})"
 
 
 def hash_key(key: str) -> str:
@@ -77,16 +60,16 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
             # accounts read the same.
             scope = " for this key" if key else ""
             raise AccessDenied(
-                403, "FORBIDDEN", f"the account in X-LMS-Account is not allowed{scope}"
+                403, ErrorCode.FORBIDDEN, f"the account in X-LMS-Account is not allowed{scope}"
             )
         return Access(account=account, key_name=key_name)
     if len(allowed) == 1:
         return Access(account=allowed[0], key_name=key_name)
     if not allowed:
-        raise AccessDenied(403, "FORBIDDEN", "no account is allowed for this key")
+        raise AccessDenied(403, ErrorCode.FORBIDDEN, "no account is allowed for this key")
     raise AccessDenied(
         400,
-        "BAD_USER_INPUT",
+        ErrorCode.BAD_USER_INPUT,
         "X-LMS-Account header is required: this key can use several accounts",
     )
 
@@ -109,10 +92,14 @@ def _authenticate(tenancy: Tenancy, authorization: str | None) -> ApiKey:
             matched = candidate
     if not authorization:
         raise AccessDenied(
-            401, "UNAUTHENTICATED", "an API key is required: send Authorization: Bearer <key>"
+            401,
+            ErrorCode.UNAUTHENTICATED,
+            "an API key is required: send Authorization: Bearer <key>",
         )
     if not well_formed:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the Authorization header must be: Bearer <key>")
+        raise AccessDenied(
+            401, ErrorCode.UNAUTHENTICATED, "the Authorization header must be: Bearer <key>"
+        )
     if matched is None:
-        raise AccessDenied(401, "UNAUTHENTICATED", "the API key is not valid")
+        raise AccessDenied(401, ErrorCode.UNAUTHENTICATED, "the API key is not valid")
     return matched

@@ -4,50 +4,20 @@ and to our callers than queueing every request behind a timeout (Cosmo's breaker
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any
 
 from gateway.config import BreakerSettings
-from gateway.errors import UpstreamUnavailable
+from gateway.errors import CircuitOpen
 from gateway.upstream.clock import Clock
 
 __all__ = [
     "CircuitBreaker",
-    "CircuitOpen",
 ]
 
 
 _CLOSED = "closed"
 _OPEN = "open"
 _HALF_OPEN = "half_open"
-
-
-class CircuitOpen(UpstreamUnavailable):
-    """Raised without calling the upstream because the breaker is open.
-
-    ``retry_at`` is the ``clock()`` time at which a test call will be allowed again and
-    ``retry_in`` the seconds until then (what clients can be told to wait).
-    """
-
-    def __init__(
-        self,
-        *,
-        retry_at: float,
-        retry_in: float,
-        probing: bool = False,
-        breaker: str = "",
-        **where: Any,
-    ) -> None:
-        retry_in = max(0.0, retry_in)
-        if probing:
-            until = "a test call in progress succeeds"
-        else:
-            until = f"a test call in {max(1, math.ceil(retry_in))} s"
-        super().__init__(f"TalentLMS is failing: calls are paused until {until}", **where)
-        self.retry_at = retry_at
-        self.retry_in = retry_in
-        self.breaker = breaker
 
 
 class CircuitBreaker:

@@ -14,10 +14,10 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from gateway.config import PacingSettings
-from gateway.errors import UpstreamRateLimited
+from gateway.errors import PacingTimeout
 from gateway.upstream.clock import Clock, Sleep
 
 __all__ = [
@@ -25,41 +25,17 @@ __all__ = [
     "Admission",
     "PacedCall",
     "Pacer",
-    "PacingTimeout",
+    "PacingSnapshot",
 ]
 
 
 
-class PacingTimeout(UpstreamRateLimited):
-    """No call slot frees up before the caller's deadline; nothing was sent upstream.
+class PacingSnapshot(TypedDict):
+    """``Pacer.snapshot()``: calls holding a place in the window, and the window's size."""
 
-    ``retry_after`` is the seconds until this caller would have got a slot. With
-    ``operation_calls``, a whole operation was refused before it started (``Admission.request``).
-    """
-
-    def __init__(
-        self,
-        *,
-        retry_after: float,
-        max_calls: int = 0,
-        window: float = 0.0,
-        operation_calls: int = 0,
-        **where: Any,
-    ) -> None:
-        retry_after = max(0.0, retry_after)
-        limit = f" (at most {max_calls} calls per {window:g} s)" if max_calls else ""
-        if operation_calls:
-            message = (
-                f"The TalentLMS portal is busy{limit}: this operation may need up to "
-                f"{operation_calls} calls and they could not all start before its deadline; "
-                f"try again in {retry_after:.1f} s"
-            )
-        else:
-            message = (
-                f"Too many TalentLMS calls at once{limit}: no call slot frees up before the "
-                f"request's deadline; try again in {retry_after:.1f} s"
-            )
-        super().__init__(message, retry_after=retry_after, **where)
+    inWindow: int
+    maxCalls: int
+    windowSeconds: float
 
 
 class PacedCall:
@@ -278,7 +254,7 @@ class Pacer:
             self._waiting -= 1
             self._wake_head()
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> PacingSnapshot:
         """``{"inWindow", "maxCalls", "windowSeconds"}`` for ``extensions`` and metrics."""
         return {
             "inWindow": self._occupied(self._clock()),

@@ -8,7 +8,6 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.upstream.clock import Clock
 
@@ -35,7 +34,7 @@ class QuotaTracker:
         self._reset_at: float | None = None
         self._read_at: float | None = None
 
-    def update(self, ratelimit_body: Mapping[str, Any]) -> None:
+    def update(self, ratelimit_body: object) -> None:
         """Take in a ``GET /ratelimit`` body, e.g.
         ``{"limit": "10000", "remaining": 9986, "reset": "1598160603", ...}``.
 

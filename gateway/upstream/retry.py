@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from gateway.config import RetrySettings
-from gateway.errors import UpstreamError, UpstreamRateLimited, UpstreamUnavailable
-from gateway.upstream.breaker import CircuitOpen
+from gateway.errors import (
+    CircuitOpen,
+    PacingTimeout,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamUnavailable,
+)
 from gateway.upstream.clock import Clock, Sleep
-from gateway.upstream.pacer import PacingTimeout
 
 __all__ = [
     "RetryPolicy",

@@ -49,7 +49,9 @@ def upstream_http_client(
         mounts = {**proxied, **(mounts or {})}
     client = factory(timeout=timeout, limits=limits, mounts=mounts, transport=transport)
     # httpx has no switch for cookie persistence; its client calls this after each answer.
-    client.cookies.extract_cookies = _keep_no_cookies  # type: ignore[method-assign]
+    # Replacing the jar's bound method is the one hook (a jar that refuses cookies would
+    # still parse every answer's headers), and mypy allows no assignment to a method.
+    client.cookies.extract_cookies = _keep_no_cookies  # type: ignore[method-assign,assignment]
     return client
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -13,7 +13,7 @@ from gateway.execution.context import Info
 from gateway.execution.loaders import Pending
 from schema.types.links import course_from_ref
 from schema.types.scalars import JSON
-from schema.types.shared import Url
+from schema.types.shared import MaybeAwaitable, Url, resolver_field
 
 if TYPE_CHECKING:
     from schema.types.courses import Course
@@ -42,30 +42,37 @@ class CourseItem:
     custom_fields: JSON
     remote_data: JSON | None
 
-    @strawberry.field(description="The course this item belongs to.")
-    async def course(root: strawberry.Parent[model.CourseItem], info: Info) -> _Course | None:
-        return await course_from_ref(info, root.course)  # type: ignore[return-value]
+    @resolver_field(description="The course this item belongs to.", graphql_type=_Course | None)
+    async def course(root: strawberry.Parent[model.CourseItem], info: Info) -> model.Course | None:
+        return await course_from_ref(info, root.course)
 
     # parent and children: sync once the course's items are loaded (they are, for an item
     # that came from them); an awaitable otherwise.
-    @strawberry.field(description="The item this one belongs to, if any.")
-    def parent(root: strawberry.Parent[model.CourseItem], info: Info) -> CourseItem | None:
+    @resolver_field(
+        description="The item this one belongs to, if any.", graphql_type="CourseItem | None"
+    )
+    def parent(
+        root: strawberry.Parent[model.CourseItem], info: Info
+    ) -> MaybeAwaitable[model.CourseItem | None]:
         if root.parent is None or root.course is None:
             return None
         parent_id = root.parent.id
-        return _with_items(  # type: ignore[return-value]
+        return _with_items(
             info, root.course.id, lambda items: next((i for i in items if i.id == parent_id), None)
         )
 
-    @strawberry.field(
+    @resolver_field(
         description="Items that belong to this one, in order. A plain list: a section's "
-        "units are few and come with the course in one call."
+        "units are few and come with the course in one call.",
+        graphql_type="list[CourseItem] | None",
     )
-    def children(root: strawberry.Parent[model.CourseItem], info: Info) -> list[CourseItem] | None:
+    def children(
+        root: strawberry.Parent[model.CourseItem], info: Info
+    ) -> MaybeAwaitable[list[model.CourseItem]]:
         if root.course is None:
             return []
         item_id = root.id
-        return _with_items(  # type: ignore[return-value]
+        return _with_items(
             info,
             root.course.id,
             lambda items: [i for i in items if i.parent is not None and i.parent.id == item_id],
@@ -74,7 +81,7 @@ class CourseItem:
 
 def _with_items(
     info: Info, course_id: str, pick: Callable[[list[model.CourseItem]], T]
-) -> T | Awaitable[T]:
+) -> MaybeAwaitable[T]:
     loader = info.context.loaders.course_items_by_course_id
     items = loader.loaded(course_id)
     if items is not Pending.PENDING:

@@ -21,7 +21,7 @@ from schema.types.enums import (
 from schema.types.lists import RecordDatesInput, page_args, to_query
 from schema.types.pagination import Connection, connection_from_list
 from schema.types.scalars import JSON
-from schema.types.shared import Category, Organization, Url
+from schema.types.shared import Category, Organization, Url, resolver_field
 
 if TYPE_CHECKING:
     from schema.types.course_items import CourseItem
@@ -54,7 +54,10 @@ class Course:
     custom_fields: JSON
     remote_data: JSON | None
 
-    @strawberry.field(description="Top-level items of the course, in curriculum order.")
+    @resolver_field(
+        description="Top-level items of the course, in curriculum order.",
+        graphql_type=Connection[_Item] | None,
+    )
     async def items(
         root: strawberry.Parent[model.Course],
         info: Info,
@@ -62,13 +65,16 @@ class Course:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[_Item] | None:
+    ) -> Connection[model.CourseItem]:
         items = await info.context.loaders.course_items_by_course_id.load(root.id) or []
         top_level = [item for item in items if item.parent is None]
         cursors = Cursors(info.context.account_id, "Course.items", root.id)
-        return connection_from_list(cursors, top_level, page_args(first, after, last, before))  # type: ignore[return-value]
+        return connection_from_list(cursors, top_level, page_args(first, after, last, before))
 
-    @strawberry.field(description="Who is enrolled in this course, in the provider's order.")
+    @resolver_field(
+        description="Who is enrolled in this course, in the provider's order.",
+        graphql_type=Connection[_Enrollment] | None,
+    )
     async def enrollments(
         root: strawberry.Parent[model.Course],
         info: Info,
@@ -77,8 +83,8 @@ class Course:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[_Enrollment] | None:
-        return await enrollment_connection(  # type: ignore[return-value]
+    ) -> Connection[model.CourseEnrollment]:
+        return await enrollment_connection(
             info,
             "Course.enrollments",
             root.id,
@@ -108,7 +114,7 @@ class CourseFilter(RecordDatesInput):
 @strawberry.input(description="How to sort courses; ties keep the provider's order.")
 class CourseOrder:
     field: CourseOrderField
-    direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
+    direction: OrderDirection = OrderDirection.ASC
 
     def to_query(self) -> querying.Order:
         return to_query(self, querying.Order)

@@ -17,7 +17,7 @@ from schema.types.links import course_from_ref, user_from_ref
 from schema.types.lists import full_enrollments, to_query
 from schema.types.pagination import Connection, connection_from_list
 from schema.types.scalars import JSON
-from schema.types.shared import Url, with_detail
+from schema.types.shared import MaybeAwaitable, Url, resolver_field, with_detail
 
 if TYPE_CHECKING:
     from schema.types.courses import Course
@@ -64,7 +64,7 @@ async def enrollment_connection(
     load: Callable[[], Awaitable[list[model.CourseEnrollment] | None]],
     filter: CourseEnrollmentFilter | None,
     args: PageArgs,
-) -> Connection[CourseEnrollment]:
+) -> Connection[model.CourseEnrollment]:
     """A page of enrollments after ``filter``; statuses of partial rows are loaded first.
 
     The arguments are checked before ``load`` runs, so a bad cursor costs no call.
@@ -76,7 +76,7 @@ async def enrollment_connection(
         if query.uses_status:
             enrollments = await full_enrollments(info, enrollments)
         enrollments = filter_enrollments(enrollments, query)
-    return connection_from_list(cursors, enrollments, args)  # type: ignore[return-value]
+    return connection_from_list(cursors, enrollments, args)
 
 
 @strawberry.type(description="A user's enrollment in a course: status, progress, dates.")
@@ -102,26 +102,35 @@ class CourseEnrollment:
     remote_data: JSON | None
 
     # Sync: the value, or an awaitable when a partial row must load its detail.
-    @strawberry.field
+    @resolver_field(graphql_type=EnrollmentStatus | None)
     def status(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
-    ) -> EnrollmentStatus | None:
-        return with_detail(info, "CourseEnrollment", "status", root)  # type: ignore[no-any-return]
+    ) -> MaybeAwaitable[EnrollmentStatus | None]:
+        return with_detail(info, "CourseEnrollment", "status", root, lambda e: e.status)
 
-    @strawberry.field
-    def urls(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> list[Url]:
-        return with_detail(info, "CourseEnrollment", "urls", root)  # type: ignore[no-any-return]
+    @resolver_field(graphql_type=list[Url])
+    def urls(
+        root: strawberry.Parent[model.CourseEnrollment], info: Info
+    ) -> MaybeAwaitable[list[model.Url]]:
+        return with_detail(info, "CourseEnrollment", "urls", root, lambda e: e.urls)
 
-    @strawberry.field(description="The learner.")
-    async def user(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> _User | None:
-        return await user_from_ref(info, root.user)  # type: ignore[return-value]
+    @resolver_field(description="The learner.", graphql_type=_User | None)
+    async def user(
+        root: strawberry.Parent[model.CourseEnrollment], info: Info
+    ) -> model.User | None:
+        return await user_from_ref(info, root.user)
 
-    @strawberry.field(description="The course.")
-    async def course(root: strawberry.Parent[model.CourseEnrollment], info: Info) -> _Course | None:
-        return await course_from_ref(info, root.course)  # type: ignore[return-value]
+    @resolver_field(description="The course.", graphql_type=_Course | None)
+    async def course(
+        root: strawberry.Parent[model.CourseEnrollment], info: Info
+    ) -> model.Course | None:
+        return await course_from_ref(info, root.course)
 
-    @strawberry.field(description="Who assigned the course, where the provider records it.")
+    @resolver_field(
+        description="Who assigned the course, where the provider records it.",
+        graphql_type=_User | None,
+    )
     async def assigned_by(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
-    ) -> _User | None:
-        return await user_from_ref(info, root.assigned_by)  # type: ignore[return-value]
+    ) -> model.User | None:
+        return await user_from_ref(info, root.assigned_by)

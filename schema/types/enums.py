@@ -18,15 +18,24 @@ __all__ = [
     "UserStatus",
 ]
 
-UserStatus = strawberry.enum(model.UserStatus, description="Lifecycle status of a user.")
-UserRole = strawberry.enum(model.UserRole, description="Primary role of a user in the LMS.")
-CourseType = strawberry.enum(model.CourseType, description="Kind of learning item.")
-CourseStatus = strawberry.enum(model.CourseStatus, description="Publication status of a course.")
-CourseLevel = strawberry.enum(model.CourseLevel, description="Difficulty level of a course.")
-EnrollmentStatus = strawberry.enum(
-    model.EnrollmentStatus, description="A user's lifecycle status in one course."
-)
+# The model's own classes: ``strawberry.enum`` marks a class as a GraphQL enum in place and
+# returns it, so these names are types to the type checker as well.
+UserStatus = model.UserStatus
+UserRole = model.UserRole
+CourseType = model.CourseType
+CourseStatus = model.CourseStatus
+CourseLevel = model.CourseLevel
+EnrollmentStatus = model.EnrollmentStatus
+OrderDirection = querying.OrderDirection
+UserOrderField = querying.UserOrderField
+CourseOrderField = querying.CourseOrderField
 
-OrderDirection = strawberry.enum(querying.OrderDirection, description="Sort direction.")
-UserOrderField = strawberry.enum(querying.UserOrderField, description="What users sort by.")
-CourseOrderField = strawberry.enum(querying.CourseOrderField, description="What courses sort by.")
+strawberry.enum(UserStatus, description="Lifecycle status of a user.")
+strawberry.enum(UserRole, description="Primary role of a user in the LMS.")
+strawberry.enum(CourseType, description="Kind of learning item.")
+strawberry.enum(CourseStatus, description="Publication status of a course.")
+strawberry.enum(CourseLevel, description="Difficulty level of a course.")
+strawberry.enum(EnrollmentStatus, description="A user's lifecycle status in one course.")
+strawberry.enum(OrderDirection, description="Sort direction.")
+strawberry.enum(UserOrderField, description="What users sort by.")
+strawberry.enum(CourseOrderField, description="What courses sort by.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 
@@ -14,6 +14,9 @@ from gateway.domain.pagination import PageArgs
 from gateway.errors import BadUserInput
 from gateway.execution.context import Info
 from schema.selection import field_names
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "MAX_REMOTE_VALUE",
@@ -28,7 +31,7 @@ __all__ = [
 MAX_REMOTE_VALUE = 200
 
 
-Q = TypeVar("Q")
+Q = TypeVar("Q", bound="DataclassInstance")
 
 
 @strawberry.input(description="Bounds on when records were created and last updated.")
@@ -45,7 +48,7 @@ def to_query(source: object, target: type[Q]) -> Q:
     Lists become frozensets; unset fields keep the target's defaults.
     """
     values = {}
-    for item in dataclasses.fields(target):  # type: ignore[arg-type]
+    for item in dataclasses.fields(target):
         value = getattr(source, item.name, None)
         if value is not None:
             values[item.name] = frozenset(value) if isinstance(value, list) else value

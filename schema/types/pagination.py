@@ -13,6 +13,7 @@ import strawberry
 
 from gateway.domain.pagination import Cursors, PageArgs
 from gateway.providers.base import Page
+from schema.types.shared import resolver_field
 
 __all__ = ["Connection", "Edge", "PageInfo", "connection_from_list", "connection_from_provider"]
 
@@ -41,7 +42,7 @@ class Connection(Generic[T]):
     _has_next: strawberry.Private[bool]
     _total: strawberry.Private[int | None]
 
-    @strawberry.field(description="Items in the whole list after filtering, not only this page.")
+    @resolver_field(description="Items in the whole list after filtering, not only this page.")
     def total_count(self) -> int:
         # Resolvers take the whole-list path whenever totalCount is selected.
         assert self._total is not None, "totalCount on a list paged upstream"

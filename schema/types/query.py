@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from gateway.domain import model
 from gateway.domain.pagination import Cursors
 from gateway.domain.querying import filter_courses, filter_users, order_records
 from gateway.errors import BadUserInput
@@ -18,6 +19,7 @@ from schema.types.enrollments import CourseEnrollment, CourseEnrollmentFilter, e
 from schema.types.lists import page_args, remote_params, wants_total
 from schema.types.pagination import Connection, connection_from_list, connection_from_provider
 from schema.types.scalars import JSON
+from schema.types.shared import resolver_field
 from schema.types.users import User, UserFilter, UserOrder
 
 __all__ = ["Query"]
@@ -51,25 +53,31 @@ RemoteQuery = Annotated[
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A user by exactly one of id, email or username; null if none.")
+    @resolver_field(
+        description="A user by exactly one of id, email or username; null if none.",
+        graphql_type=User | None,
+    )
     async def user(
         self,
         info: Info,
         id: strawberry.ID | None = None,
         email: str | None = None,
         username: str | None = None,
-    ) -> User | None:
+    ) -> model.User | None:
         given = [(k, v) for k, v in (("id", id), ("email", email), ("username", username)) if v]
         if len(given) != 1 or any(v is not None and v == "" for v in (id, email, username)):
             raise BadUserInput("user needs exactly one of id, email or username")
         loaders = info.context.loaders
         if id is not None:
-            return await loaders.user_by_id.load(str(id))  # type: ignore[return-value]
+            return await loaders.user_by_id.load(str(id))
         if email is not None:
-            return await loaders.user_by_email.load(_lookup_value("email", email))  # type: ignore[return-value]
-        return await loaders.user_by_username.load(_lookup_value("username", username or ""))  # type: ignore[return-value]
+            return await loaders.user_by_email.load(_lookup_value("email", email))
+        return await loaders.user_by_username.load(_lookup_value("username", username or ""))
 
-    @strawberry.field(description="Users; by default in the provider's order (TalentLMS: by id).")
+    @resolver_field(
+        description="Users; by default in the provider's order (TalentLMS: by id).",
+        graphql_type=Connection[User] | None,
+    )
     async def users(
         self,
         info: Info,
@@ -80,7 +88,7 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User] | None:
+    ) -> Connection[model.User]:
         args = page_args(first, after, last, before)
         query = filter.to_query() if filter is not None else None
         order = order_by.to_query() if order_by is not None else None
@@ -96,17 +104,22 @@ class Query:
             and not (wants_total(info))
         ):
             # Only a window is needed: let the provider page upstream.
-            return await connection_from_provider(cursors, args, provider.list_users)  # type: ignore[return-value]
+            return await connection_from_provider(cursors, args, provider.list_users)
         users = await provider.all_users(query, order, remote)
         if query is not None:
             users = filter_users(users, query)
-        return connection_from_list(cursors, order_records(users, order), args)  # type: ignore[return-value]
+        return connection_from_list(cursors, order_records(users, order), args)
 
-    @strawberry.field(description="A course by id; null when there is none.")
-    async def course(self, info: Info, id: strawberry.ID) -> Course | None:
-        return await info.context.loaders.course_by_id.load(str(id))  # type: ignore[return-value]
+    @resolver_field(
+        description="A course by id; null when there is none.", graphql_type=Course | None
+    )
+    async def course(self, info: Info, id: strawberry.ID) -> model.Course | None:
+        return await info.context.loaders.course_by_id.load(str(id))
 
-    @strawberry.field(description="Courses; by default in the provider's (catalog) order.")
+    @resolver_field(
+        description="Courses; by default in the provider's (catalog) order.",
+        graphql_type=Connection[Course] | None,
+    )
     async def courses(
         self,
         info: Info,
@@ -117,7 +130,7 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Course] | None:
+    ) -> Connection[model.Course]:
         args = page_args(first, after, last, before)
         query = filter.to_query() if filter is not None else None
         order = order_by.to_query() if order_by is not None else None
@@ -133,19 +146,28 @@ class Query:
                 loaded = await info.context.loaders.category_by_id.load_many(ids)
                 names = {c.id: c.name for c in loaded if c is not None and c.name}
             courses = filter_courses(courses, query, names)
-        return connection_from_list(cursors, order_records(courses, order), args)  # type: ignore[return-value]
+        return connection_from_list(cursors, order_records(courses, order), args)
 
-    @strawberry.field(description="A course item by id (`{courseId}:{unitId}` for TalentLMS).")
-    async def course_item(self, info: Info, id: strawberry.ID) -> CourseItem | None:
-        return await info.context.loaders.course_item_by_id.load(str(id))  # type: ignore[return-value]
+    @resolver_field(
+        description="A course item by id (`{courseId}:{unitId}` for TalentLMS).",
+        graphql_type=CourseItem | None,
+    )
+    async def course_item(self, info: Info, id: strawberry.ID) -> model.CourseItem | None:
+        return await info.context.loaders.course_item_by_id.load(str(id))
 
-    @strawberry.field(description="An enrollment by id (`{userId}:{courseId}` for TalentLMS).")
-    async def course_enrollment(self, info: Info, id: strawberry.ID) -> CourseEnrollment | None:
-        return await info.context.loaders.enrollment_by_id.load(str(id))  # type: ignore[return-value]
+    @resolver_field(
+        description="An enrollment by id (`{userId}:{courseId}` for TalentLMS).",
+        graphql_type=CourseEnrollment | None,
+    )
+    async def course_enrollment(
+        self, info: Info, id: strawberry.ID
+    ) -> model.CourseEnrollment | None:
+        return await info.context.loaders.enrollment_by_id.load(str(id))
 
-    @strawberry.field(
+    @resolver_field(
         description="Enrollments of a user or of a course (one of userId and courseId is "
-        "required, as TalentLMS has no list of all enrollments), narrowed by the filter."
+        "required, as TalentLMS has no list of all enrollments), narrowed by the filter.",
+        graphql_type=Connection[CourseEnrollment] | None,
     )
     async def course_enrollments(
         self,
@@ -156,7 +178,7 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[CourseEnrollment] | None:
+    ) -> Connection[model.CourseEnrollment]:
         remote_params(info, "courseEnrollments", remote_query)
         loaders = info.context.loaders
         if filter.user_id is not None:
@@ -169,6 +191,6 @@ class Query:
             load = partial(loaders.enrollments_by_course_id.load, course_id)
         else:
             raise BadUserInput("courseEnrollments needs filter.userId or filter.courseId")
-        return await enrollment_connection(  # type: ignore[return-value]
+        return await enrollment_connection(
             info, "courseEnrollments", parent, load, filter, page_args(first, after, last, before)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from strawberry.scalars import JSON
@@ -32,4 +33,4 @@ DateTime = ScalarDefinition(
     origin=datetime,
 )
 
-scalar_overrides = {datetime: DateTime}
+scalar_overrides: Mapping[object, ScalarDefinition] = {datetime: DateTime}

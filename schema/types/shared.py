@@ -1,15 +1,51 @@
-"""Small shapes shared by the four resources (unified model §1)."""
+"""Small shapes shared by the four resources (unified model §1), and what their resolvers
+share."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias, TypeVar
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
 from gateway.domain import model
 from gateway.execution.context import Info
 
-__all__ = ["Category", "Email", "Organization", "Phone", "Url", "with_detail"]
+__all__ = [
+    "Category",
+    "Email",
+    "MaybeAwaitable",
+    "Organization",
+    "Phone",
+    "Url",
+    "resolver_field",
+    "with_detail",
+]
+
+T = TypeVar("T")
+R = TypeVar("R", model.User, model.CourseEnrollment)
+
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
+"""What a sync resolver returns when its value may need loading first."""
+
+
+def resolver_field(
+    *, description: str | None = None, name: str | None = None, graphql_type: object = None
+) -> Callable[[Callable[..., object]], StrawberryField]:
+    """``@strawberry.field(...)`` with a type the checker can follow.
+
+    Strawberry types that call as ``Any`` (the same call declares fields without a
+    resolver), which would leave every resolver below it untyped. ``graphql_type`` is the
+    field's GraphQL type when the resolver returns the model's records instead.
+    """
+
+    def decorate(resolver: Callable[..., object]) -> StrawberryField:
+        return strawberry.field(
+            resolver, description=description, name=name, graphql_type=graphql_type
+        )
+
+    return decorate
 
 
 @strawberry.type(description="An email address of a user.")
@@ -52,21 +88,22 @@ class Category:
 
 
 def with_detail(
-    info: Info, type_name: str, field: str, root: model.User | model.CourseEnrollment
-) -> Any:
-    """``root``'s ``field``; when ``root`` is partial and lacks it, an awaitable of the field
-    from the full record.
+    info: Info, type_name: str, field: str, root: R, read: Callable[[R], T]
+) -> MaybeAwaitable[T]:
+    """``root``'s ``field``, as ``read`` gets it; when ``root`` is partial and lacks it, an
+    awaitable of the field from the full record.
 
     Plain values stay plain: an async resolver costs a coroutine per object, and an object
     with two awaitable fields a task per field (graphql-core gathers them), for data the
     parent already holds.
     """
     if not root.partial or field not in info.context.provider.detail_only_fields.get(type_name, ()):
-        return getattr(root, field)
-    return _from_detail(info, field, root)
+        return read(root)
+    return _from_detail(info, root, read)
 
 
-async def _from_detail(info: Info, field: str, root: model.User | model.CourseEnrollment) -> Any:
+async def _from_detail(info: Info, root: R, read: Callable[[R], T]) -> T:
     loaders = info.context.loaders
-    loader = loaders.user_by_id if isinstance(root, model.User) else loaders.enrollment_by_id
-    return getattr(await loader.load(root.id) or root, field)
+    if isinstance(root, model.User):
+        return read(await loaders.user_by_id.load(root.id) or root)
+    return read(await loaders.enrollment_by_id.load(root.id) or root)

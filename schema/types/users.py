@@ -14,7 +14,14 @@ from schema.types.enums import OrderDirection, UserOrderField, UserRole, UserSta
 from schema.types.lists import RecordDatesInput, page_args, to_query
 from schema.types.pagination import Connection
 from schema.types.scalars import JSON
-from schema.types.shared import Email, Organization, Phone, with_detail
+from schema.types.shared import (
+    Email,
+    MaybeAwaitable,
+    Organization,
+    Phone,
+    resolver_field,
+    with_detail,
+)
 
 if TYPE_CHECKING:
     from schema.types.enrollments import CourseEnrollment
@@ -43,17 +50,27 @@ class User:
     custom_fields: JSON = strawberry.field(description="Provider and customer extras.")
     remote_data: JSON | None = strawberry.field(description="The provider's record as it came.")
 
-    @strawberry.field(description="Organization or tenant (TalentLMS: the first branch).")
-    def organization(root: strawberry.Parent[model.User], info: Info) -> Organization | None:
-        return with_detail(info, "User", "organization", root)  # type: ignore[no-any-return]
+    @resolver_field(
+        description="Organization or tenant (TalentLMS: the first branch).",
+        graphql_type=Organization | None,
+    )
+    def organization(
+        root: strawberry.Parent[model.User], info: Info
+    ) -> MaybeAwaitable[model.Organization | None]:
+        return with_detail(info, "User", "organization", root, lambda user: user.organization)
 
-    @strawberry.field(description="The user's manager, where the provider has one.")
-    async def manager(root: strawberry.Parent[model.User], info: Info) -> User | None:
+    @resolver_field(
+        description="The user's manager, where the provider has one.", graphql_type="User | None"
+    )
+    async def manager(root: strawberry.Parent[model.User], info: Info) -> model.User | None:
         if root.manager is None:
             return None
-        return await info.context.loaders.user_by_id.load(root.manager.id)  # type: ignore[return-value]
+        return await info.context.loaders.user_by_id.load(root.manager.id)
 
-    @strawberry.field(description="Courses this user is enrolled in, in the provider's order.")
+    @resolver_field(
+        description="Courses this user is enrolled in, in the provider's order.",
+        graphql_type=Connection[_Enrollment] | None,
+    )
     async def enrollments(
         root: strawberry.Parent[model.User],
         info: Info,
@@ -62,8 +79,8 @@ class User:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[_Enrollment] | None:
-        return await enrollment_connection(  # type: ignore[return-value]
+    ) -> Connection[model.CourseEnrollment]:
+        return await enrollment_connection(
             info,
             "User.enrollments",
             root.id,
@@ -92,7 +109,7 @@ class UserFilter(RecordDatesInput):
 @strawberry.input(description="How to sort users; ties keep the provider's order.")
 class UserOrder:
     field: UserOrderField
-    direction: OrderDirection = OrderDirection.ASC  # type: ignore[assignment]
+    direction: OrderDirection = OrderDirection.ASC
 
     def to_query(self) -> querying.Order:
         return to_query(self, querying.Order)

@@ -52,8 +52,8 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from gateway.domain.cost import CostEstimate, CostTable, FieldCost
 from gateway.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_offset
-from gateway.errors import retry_after_seconds
-from gateway.upstream.pacer import Admission, PacingTimeout
+from gateway.errors import ErrorCode, PacingTimeout, TooComplex, retry_after_seconds
+from gateway.upstream.pacer import Admission
 from gateway.upstream.quota import QuotaTracker
 
 __all__ = ["ENTITY_LOOKUPS", "cost_rule", "estimate_operation"]
@@ -67,6 +67,16 @@ ENTITY_LOOKUPS: Final[dict[str, str]] = {
 """The root lookup whose loader resolves a federation entity of each type."""
 
 
+def _entity_reference(representation: object) -> tuple[str, str] | None:
+    """The type name and id of a well-formed ``_entities`` representation."""
+    if not isinstance(representation, Mapping):
+        return None
+    type_name, key = representation.get("__typename"), representation.get("id")
+    if not isinstance(type_name, str) or isinstance(key, bool) or not isinstance(key, str | int):
+        return None
+    return type_name, str(key)
+
+
 def _page_size(arguments: Mapping[str, Any]) -> int:
     for name in ("first", "last"):
         value = arguments.get(name)
@@ -78,10 +88,6 @@ def _page_size(arguments: Mapping[str, Any]) -> int:
 # Field visits an estimate may make. Real operations need a few hundred; a fragment bomb
 # (fragments spreading fragments) would need billions and is refused instead.
 MAX_VISITS = 20_000
-
-
-class TooComplex(Exception):
-    """The operation expands to more fields than an estimate may visit."""
 
 
 class _Walker:
@@ -113,7 +119,7 @@ class _Walker:
     def _visit(self, count: int = 1) -> None:
         self._visits += count
         if self._visits > MAX_VISITS:
-            raise TooComplex
+            raise TooComplex(MAX_VISITS)
 
     def fields(
         self, selection_set: SelectionSetNode, seen: frozenset[str], on: str | None = None
@@ -215,14 +221,8 @@ class _Walker:
 
         Representations that name no entity type, or no id, are refused without a call.
         """
-        distinct = {
-            (rep.get("__typename"), str(rep.get("id")))
-            for rep in arguments.get("representations") or ()
-            if isinstance(rep, Mapping)
-            and isinstance(rep.get("__typename"), str)
-            and isinstance(rep.get("id"), str | int)
-            and not isinstance(rep.get("id"), bool)
-        }
+        references = map(_entity_reference, arguments.get("representations") or ())
+        distinct = {reference for reference in references if reference is not None}
         counts = Counter(type_name for type_name, _ in distinct)
         for type_name, count in counts.items():
             lookup = ENTITY_LOOKUPS.get(type_name)
@@ -341,19 +341,16 @@ def cost_rule(
                 return  # ambiguous: execution refuses it anyway
             try:
                 estimate, bad = estimate_operation(self.context, node, table, variables or {})
-            except TooComplex:
+            except TooComplex as too_complex:
                 self.report_error(
-                    GraphQLError(
-                        f"This query expands to more than {MAX_VISITS} fields; its cost "
-                        "cannot be bounded.",
-                        node,
-                        extensions={"code": "COST_LIMIT_EXCEEDED"},
-                    )
+                    GraphQLError(too_complex.message, node, extensions={"code": too_complex.code})
                 )
                 return
             for field_node, message in bad:
                 self.report_error(
-                    GraphQLError(message, field_node, extensions={"code": "BAD_USER_INPUT"})
+                    GraphQLError(
+                        message, field_node, extensions={"code": ErrorCode.BAD_USER_INPUT}
+                    )
                 )
             if bad:
                 return
@@ -368,7 +365,7 @@ def cost_rule(
                         f"{snapshot['quotaResetAt']}.",
                         node,
                         extensions={
-                            "code": "UPSTREAM_RATE_LIMITED",
+                            "code": ErrorCode.UPSTREAM_RATE_LIMITED,
                             "retryAt": snapshot["quotaResetAt"],
                             "cost": estimate.as_extension(),
                         },
@@ -383,7 +380,7 @@ def cost_rule(
                         "fewer nested lists.",
                         node,
                         extensions={
-                            "code": "COST_LIMIT_EXCEEDED",
+                            "code": ErrorCode.COST_LIMIT_EXCEEDED,
                             "cost": {**estimate.as_extension(), "maxCalls": max_calls},
                         },
                     )
@@ -398,7 +395,7 @@ def cost_rule(
                             busy.message,
                             node,
                             extensions={
-                                "code": "UPSTREAM_RATE_LIMITED",
+                                "code": ErrorCode.UPSTREAM_RATE_LIMITED,
                                 "retryAfter": retry_after_seconds(busy.retry_after),
                                 "cost": estimate.as_extension(),
                             },

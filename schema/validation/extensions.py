@@ -10,12 +10,12 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
 from typing import Generic, TypeVar
 
-from graphql import DocumentNode, GraphQLError, validate
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from gateway.domain.cost import CostEstimate
-from gateway.errors import GatewayError, UpstreamRateLimited, retry_after_seconds
+from gateway.errors import ErrorCode, GatewayError, UpstreamRateLimited, retry_after_seconds
 from gateway.execution.context import Context
 from schema.selection import selected_fields
 from schema.validation.cost import cost_rule
@@ -28,6 +28,7 @@ __all__ = [
     "ParsedDocuments",
     "UpstreamAccounting",
     "ValidatedDocuments",
+    "document_error_code",
 ]
 
 logger = logging.getLogger("gateway.graphql")
@@ -210,18 +211,14 @@ def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
     extensions: dict[str, object] = {}
     if error.extensions and "code" in error.extensions:
         code, message = str(error.extensions["code"]), error.message
-    elif original is None:
-        parse_error = error.message.startswith("Syntax Error")
-        code = "GRAPHQL_PARSE_FAILED" if parse_error else "GRAPHQL_VALIDATION_FAILED"
-        message = error.message
     elif isinstance(original, GatewayError):
         code, message = original.code, original.message
         if isinstance(original, UpstreamRateLimited) and original.retry_after is not None:
             extensions["retryAfter"] = retry_after_seconds(original.retry_after)
-    elif isinstance(original, GraphQLError):  # e.g. a variable that does not coerce
-        code, message = "BAD_USER_INPUT", error.message
+    elif original is None or isinstance(original, GraphQLError):
+        code, message = document_error_code(error), error.message
     else:
-        code, message = "INTERNAL", "Internal server error"
+        code, message = ErrorCode.INTERNAL, "Internal server error"
     return GraphQLError(
         hide_suggestions(message) if hide else message,
         nodes=error.nodes,
@@ -231,6 +228,15 @@ def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
         original_error=None,
         extensions={**(error.extensions or {}), **extensions, "code": code},
     )
+
+
+def document_error_code(error: GraphQLError) -> ErrorCode:
+    """The code of a parse, validation or variable error that graphql-core gave none."""
+    if error.original_error is not None:  # e.g. a variable that does not coerce
+        return ErrorCode.BAD_USER_INPUT
+    if error.message.startswith("Syntax Error"):
+        return ErrorCode.GRAPHQL_PARSE_FAILED
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
 class ValidatedDocuments(SchemaExtension):
@@ -253,7 +259,8 @@ class ValidatedDocuments(SchemaExtension):
         if document is None or query is None or ctx.pre_execution_errors is not None:
             yield
             return
-        per_request, fixed = [], []
+        per_request: list[type[ASTValidationRule]] = []
+        fixed: list[type[ASTValidationRule]] = []
         for rule in ctx.validation_rules:
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))

@@ -29,6 +29,7 @@ from typing import ClassVar, TypeVar, cast
 
 from graphql import (
     SKIP,
+    ASTValidationRule,
     DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -44,6 +45,7 @@ from graphql import (
 )
 
 from gateway.config import LimitsSettings
+from gateway.errors import ErrorCode
 
 __all__ = [
     "INTROSPECTION_FIELDS",
@@ -138,7 +140,7 @@ class OperationLimitExceeded(GraphQLError):
     than max" (counting a fragment bomb to the end would be the attack itself).
     """
 
-    code: ClassVar[str] = "OPERATION_LIMIT_EXCEEDED"
+    code: ClassVar[ErrorCode] = ErrorCode.OPERATION_LIMIT_EXCEEDED
 
     limit: str
     maximum: int
@@ -182,7 +184,7 @@ class IntrospectionDisabled(OperationLimitExceeded):
     "no schema here" from "your query is too big".
     """
 
-    code: ClassVar[str] = "INTROSPECTION_DISABLED"
+    code: ClassVar[ErrorCode] = ErrorCode.INTROSPECTION_DISABLED
 
     def __init__(self, field: FieldNode) -> None:
         super().__init__(
@@ -426,12 +428,12 @@ def _configured(rule: type[_Rule], limits: OperationLimits) -> type[_Rule]:
     )
 
 
-def limit_rules(limits: OperationLimits) -> list[type[ValidationRule]]:
+def limit_rules(limits: OperationLimits) -> list[type[ASTValidationRule]]:
     """Validation rules enforcing ``limits`` (all but ``max_tokens``, a bound of the parser).
 
     Use with the specified rules, e.g. Strawberry's ``AddValidationRules``.
     """
-    rules: list[type[ValidationRule]] = [
+    rules: list[type[ASTValidationRule]] = [
         _configured(MaxDepthRule, limits),
         _configured(MaxAliasesRule, limits),
         _configured(MaxDirectivesRule, limits),

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError, TracingSettings
+from gateway.config import TracingSettings
+from gateway.errors import TracingUnavailable
 
 if TYPE_CHECKING:
     from gateway.observability.tracing.tracer import Tracing
 
-__all__ = ["TRACING_UNAVAILABLE", "TracingUnavailable", "start_tracing"]
-
-TRACING_UNAVAILABLE = "TRACING_UNAVAILABLE"
-
-
-class TracingUnavailable(ConfigError):
-    """Tracing is switched on but the ``tracing`` extra is not installed."""
-
-    code = TRACING_UNAVAILABLE
+__all__ = ["start_tracing"]
 
 
 def start_tracing(settings: TracingSettings, tracer_provider: Any = None) -> Tracing | None:
@@ -41,6 +34,6 @@ def start_tracing(settings: TracingSettings, tracer_provider: Any = None) -> Tra
     except ImportError as exc:
         missing = exc.name or "opentelemetry"
         raise TracingUnavailable(
-            f"{TRACING_UNAVAILABLE}: LMS_GATEWAY_TRACING=true needs the OpenTelemetry packages "
+            f"{TracingUnavailable.code}: LMS_GATEWAY_TRACING=true needs the OpenTelemetry packages "
             f"({missing} is not installed): pip install 'lms-gateway[tracing]'"
         ) from None

@@ -15,6 +15,7 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from strawberry.extensions import SchemaExtension
 
+from gateway.errors import ErrorCode
 from gateway.execution.context import Context
 
 __all__ = ["OPERATION_SPAN_NAME", "OperationNaming", "Run", "trace_operation"]
@@ -58,7 +59,7 @@ def _error_codes(result: Any) -> list[str]:
     codes = []
     for error in getattr(result, "errors", None) or ():
         extensions = getattr(error, "extensions", None) or {}
-        codes.append(str(extensions.get("code", "INTERNAL")))
+        codes.append(str(extensions.get("code", ErrorCode.INTERNAL)))
     return codes
 
 

@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp
 
-from gateway.config import ConfigError, TracingSettings
+from gateway.config import TracingSettings
+from gateway.errors import ConfigError
 from gateway.execution.context import Context
 from gateway.observability.tracing.http import RequestSpans
 from gateway.observability.tracing.operations import OperationNaming, Run, trace_operation

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from gateway.errors import (
+    ErrorCode,
     UpstreamAuthFailed,
     UpstreamBadResponse,
     UpstreamError,
@@ -279,7 +280,7 @@ class TalentLmsClient:
             raise
         except Exception:
             failure = failure or "error"
-            outcome = "INTERNAL"
+            outcome = ErrorCode.INTERNAL
             raise
         finally:
             if self._observer is not None:

@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 from gateway.config import UsersPaging
 from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
@@ -33,7 +33,7 @@ from gateway.domain.querying import (
     UserOrderField,
 )
 from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
-from gateway.providers.base import Page, Result
+from gateway.providers.base import LmsProvider, Page, Result
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
@@ -57,6 +57,12 @@ from gateway.providers.talentlms.portal import (
 from gateway.providers.talentlms.values import is_id, text
 
 __all__ = ["TalentLmsProvider"]
+
+P = ParamSpec("P")  # an upstream call's parameters
+R = TypeVar("R")  # and its answer
+F = TypeVar("F")  # what an upstream fetch answers for one key
+V = TypeVar("V")  # what a provider method answers for one key
+M = TypeVar("M", CourseItem, CourseEnrollment)
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
@@ -144,10 +150,9 @@ class TalentLmsProvider:
             )
             rows = [] if body == [] else _rows(body, "getusersbycustomfield")
             return [map_user(raw, conventions, partial=True, omit=omit) for raw in rows]
-        if f is not None and (f.email or f.username):
+        if f is not None and (value := f.email or f.username):
             # One lookup call instead of the whole list; the gateway applies the rest.
-            key, value = ("email", f.email) if f.email else ("username", f.username)
-            found = await self._user_lookup(key, value)  # type: ignore[arg-type]
+            found = await self._user_lookup("email" if f.email else "username", value)
             return [map_user(found, conventions, partial=False, omit=omit)] if found else []
         return [
             map_user(raw, conventions, partial=True, omit=omit) for raw in await self._all_users()
@@ -383,8 +388,12 @@ class TalentLmsProvider:
         return course
 
     def _once(
-        self, key: tuple[Any, ...], call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
-    ) -> asyncio.Future[Any]:
+        self,
+        key: tuple[Any, ...],
+        call: Callable[P, Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> asyncio.Future[R]:
         """Share one upstream call among everything in this operation that needs it."""
         future = self._calls.get(key)
         if future is None:
@@ -394,9 +403,9 @@ class TalentLmsProvider:
     @staticmethod
     async def _per_key(
         keys: Sequence[str],
-        fetch: Callable[[str], Awaitable[Any]],
-        build: Callable[[str, Any], Any],
-    ) -> list[Any]:
+        fetch: Callable[[str], Awaitable[F]],
+        build: Callable[[str, F], V | None],
+    ) -> list[Result[V]]:
         """Fetch every key concurrently; a failing key yields its exception, not the batch's."""
         raws = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
         return [
@@ -405,7 +414,11 @@ class TalentLmsProvider:
         ]
 
 
-def _find(records: Result[list[Any]], record_id: str) -> Any:
+# Checked by mypy: the class has everything of the protocol the loaders and resolvers call.
+_IMPLEMENTS: type[LmsProvider] = TalentLmsProvider
+
+
+def _find(records: Result[list[M]], record_id: str) -> Result[M]:
     """The record with ``record_id`` in one key's result (passing a failure through)."""
     if isinstance(records, BaseException):
         return records
