@@ -20,6 +20,8 @@ from gateway.errors import AccessDenied, AccountsError, ConfigError
 from gateway.tenancy.accounts import ApiKey, Tenancy, load_tenancy
 from gateway.tenancy.authorization import Access, authorize, hash_key
 
+pytestmark = pytest.mark.unit
+
 FIXTURES = Path(__file__).parent / "fixtures" / "accounts"
 
 ACME_TLMS_KEY = "AcmeTalentLmsKey7f3a9c1eQx"

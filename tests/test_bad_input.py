@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import gateway_client
+from tests.support import gateway_client
+
+pytestmark = pytest.mark.unit
 
 
 @dataclass(frozen=True)

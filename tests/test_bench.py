@@ -33,6 +33,8 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, An
     return report, output
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_writes_json_markdown_and_chart(quick_report: tuple[dict[str, Any], Path]) -> None:
     report, output = quick_report
     on_disk = json.loads((output / "report.json").read_text(encoding="utf-8"))
@@ -54,6 +56,7 @@ def test_writes_json_markdown_and_chart(quick_report: tuple[dict[str, Any], Path
     assert svg.startswith("<svg") and "<polyline" in svg
 
 
+@pytest.mark.http
 def test_every_queries_operation_is_benchmarked(quick_report: tuple[dict[str, Any], Path]) -> None:
     report, _ = quick_report
     names = [row["name"] for row in report["operations"]]
@@ -64,6 +67,7 @@ def test_every_queries_operation_is_benchmarked(quick_report: tuple[dict[str, An
         assert set(row["cpu"]) == {"gateway_us_per_field", "graphql_core_us_per_field", "ratio"}
 
 
+@pytest.mark.http
 def test_calls_are_the_minimum_and_never_above_naive(
     quick_report: tuple[dict[str, Any], Path],
 ) -> None:
@@ -78,6 +82,7 @@ def test_calls_are_the_minimum_and_never_above_naive(
     assert head["operations_at_minimum_calls"] == head["operations_with_a_minimum"]
 
 
+@pytest.mark.http
 def test_dashboard_calls_follow_the_data(quick_report: tuple[dict[str, Any], Path]) -> None:
     report, _ = quick_report
     dashboard = next(r for r in report["operations"] if r["name"] == "learner_dashboard")
@@ -90,6 +95,7 @@ def test_dashboard_calls_follow_the_data(quick_report: tuple[dict[str, Any], Pat
     assert series[-1]["fields"] > series[0]["fields"]
 
 
+@pytest.mark.http
 def test_throughput_one_worker_measured(quick_report: tuple[dict[str, Any], Path]) -> None:
     report, _ = quick_report
     one = report["throughput"]["workers_1"]
@@ -97,14 +103,18 @@ def test_throughput_one_worker_measured(quick_report: tuple[dict[str, Any], Path
     assert report["throughput"]["workers_2"]["measured"] is False
 
 
+@pytest.mark.unit
 def test_count_fields_counts_objects_and_leaves() -> None:
     assert count_fields({"a": 1, "b": {"c": [{"d": 1}, {"d": 2}]}}) == 5
 
 
+@pytest.mark.unit
 def test_render_svg_survives_a_single_point() -> None:
     assert "<polyline" in render_svg([(0.0, 0.0)], "x", "y", "t")
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_cli_options_and_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_bench_arguments(parser)
@@ -117,6 +127,8 @@ def test_cli_options_and_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "report in" in capsys.readouterr().err
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_memory_soak_reports_rss_growth(tmp_path):
     from gateway.bench.benchmark import add_bench_arguments, run_bench
 
@@ -132,6 +144,7 @@ def test_memory_soak_reports_rss_growth(tmp_path):
     assert "Memory soak (2 clients" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.unit
 def test_simulator_subprocess_serves_the_configured_portal(monkeypatch):
     """The latency run's upstream is its own process, configured from the environment."""
     from gateway.bench.benchmark import SIMULATOR_ENV, bench_simulator_app

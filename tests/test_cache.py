@@ -11,8 +11,9 @@ import respx
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.upstream.cache import MemoryCacheStore, UpstreamCache
 from gateway.upstream.usage import UpstreamUsage
-from tests.conftest import counted, gateway_client, query_text, replaced, simulator_stats
-from tests.test_gateway import post
+from tests.support import counted, gateway_client, post, query_text, replaced, simulator_stats
+
+pytestmark = pytest.mark.unit
 
 DASHBOARD = query_text("learner_dashboard")
 NO_CACHE = {"Cache-Control": "no-cache"}

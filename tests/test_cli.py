@@ -17,7 +17,7 @@ import pytest
 
 from gateway.cli import build_parser
 from gateway.simulator import SimulatorConfig
-from tests.test_http import console_script, free_port, wait_until_answering
+from tests.support import console_script, free_port, wait_until_answering
 
 # reST roles (:class:`X`), inline literals (``x``) and interpreted text (`x`).
 REST_MARKUP = re.compile(r"`|:[a-z]+:")
@@ -65,6 +65,7 @@ def option_entries(help_text: str) -> dict[str, str]:
     return entries
 
 
+@pytest.mark.unit
 def test_the_command_line_has_every_command():
     assert {" ".join(path) for path, _ in COMMANDS} == {
         "",
@@ -78,12 +79,14 @@ def test_the_command_line_has_every_command():
     }
 
 
+@pytest.mark.http
 def test_version_prints_the_installed_version(clean_env):
     result = run("--version", env=clean_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"lms-gateway {version('lms-gateway')}"
 
 
+@pytest.mark.http
 @pytest.mark.parametrize(
     ("path", "parser"), COMMANDS, ids=[" ".join(path) or "lms-gateway" for path, _ in COMMANDS]
 )
@@ -105,17 +108,20 @@ def test_help_is_plain_text_and_names_every_default(clean_env, path, parser):
     assert not missing, result.stdout
 
 
+@pytest.mark.http
 def test_serve_help_names_the_variables_behind_host_and_port(clean_env):
     entries = option_entries(run("serve", "--help", env=clean_env).stdout)
     assert entries["--host"].endswith("(default: 127.0.0.1; env LMS_GATEWAY_HOST)")
     assert entries["--port"].endswith("(default: 8000; env LMS_GATEWAY_PORT)")
 
 
+@pytest.mark.http
 def test_simulator_help_names_its_default_api_key(clean_env):
     entries = option_entries(run("simulator", "--help", env=clean_env).stdout)
     assert f"(default: {SimulatorConfig().api_key})" in entries["--api-key"]
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("given_by", ["option", "environment"])
 def test_a_port_in_use_is_one_clear_line_before_anything_starts(clean_env, given_by):
     with socket.socket() as taken:
@@ -134,6 +140,7 @@ def test_a_port_in_use_is_one_clear_line_before_anything_starts(clean_env, given
     assert "startup complete" not in result.stderr.lower() + result.stdout.lower()
 
 
+@pytest.mark.http
 def test_an_address_not_of_this_machine_is_one_clear_line(clean_env):
     # 192.0.2.0/24 is reserved for documentation: no machine has it.
     result = run("serve", "--host", "192.0.2.1", "--port", str(free_port()), env=clean_env)
@@ -142,6 +149,8 @@ def test_an_address_not_of_this_machine_is_one_clear_line(clean_env):
     assert line.startswith("lms-gateway: error: cannot listen on 192.0.2.1 port ")
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_serve_writes_plain_text_logs_to_a_terminal(clean_env):
     port = free_port()
     terminal, stderr = pty.openpty()

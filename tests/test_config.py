@@ -7,6 +7,8 @@ from pydantic import ValidationError
 
 from gateway.config import DEMO_BASE_URL, Settings, UsersPaging, environment_variables
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +112,7 @@ def test_an_empty_key_passed_in_is_demo_mode_too():
 
 
 async def test_a_gateway_with_empty_variables_serves_demo_data(monkeypatch):
-    from tests.conftest import gateway_client
+    from tests.support import gateway_client
 
     for name in EMPTY_MEANS_UNSET:
         monkeypatch.setenv(name, "")

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.test_http import console_script, free_port
-from tests.test_shutdown import serving
+from tests.support import console_script, free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Container section of the production guide.
@@ -65,6 +65,7 @@ def healthcheck_command(stage: list[tuple[str, str]]) -> str:
     return command.strip()
 
 
+@pytest.mark.unit
 def test_the_image_runs_slim_as_an_unprivileged_user_and_declares_its_port_and_health():
     stage = final_stage()
     assert re.fullmatch(r"python:3\.1[1-9]-slim\S*", one(stage, "FROM"))
@@ -79,12 +80,14 @@ def test_the_image_runs_slim_as_an_unprivileged_user_and_declares_its_port_and_h
     assert "LMS_GATEWAY_ACCOUNTS_FILE" not in env and "ALLOW_ANONYMOUS" not in str(env)
 
 
+@pytest.mark.unit
 def test_the_default_command_is_the_one_the_docs_document():
     command = json.loads(one(final_stage(), "CMD"))
     assert command == ["lms-gateway", "serve", "--host", "0.0.0.0"]
     assert " ".join(command) in OPERATIONS
 
 
+@pytest.mark.unit
 def test_the_build_context_is_an_allow_list():
     lines = [
         line.strip()
@@ -106,6 +109,8 @@ def run_healthcheck(check: str, port: int) -> int:
     return subprocess.run(["/bin/sh", "-c", check], env=env, timeout=30).returncode
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_the_default_command_serves_demo_data_and_passes_its_own_healthcheck():
     stage = final_stage()
     command = json.loads(one(stage, "CMD"))
@@ -130,6 +135,8 @@ def test_the_default_command_serves_demo_data_and_passes_its_own_healthcheck():
     assert run_healthcheck(healthcheck_command(stage), port) != 0  # and it notices a dead one
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_with_real_portals_and_no_gateway_keys_the_image_refuses_to_start():
     command = json.loads(one(final_stage(), "CMD"))
     env = {

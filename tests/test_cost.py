@@ -14,8 +14,17 @@ import pytest
 from gateway.config import Settings
 from gateway.providers.talentlms.portal import TOTALS_MAX_AGE, TalentLmsPortal, with_margin
 from gateway.simulator import SimulatorConfig
-from tests.conftest import QUERIES, RecordingUpstream, gateway_client, replaced, upstream_settings
-from tests.test_gateway import codes, post
+from tests.support import (
+    QUERIES,
+    RecordingUpstream,
+    codes,
+    gateway_client,
+    post,
+    replaced,
+    upstream_settings,
+)
+
+pytestmark = pytest.mark.unit
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 DEEP = (
@@ -189,7 +198,10 @@ async def test_the_portal_size_bounds_the_estimate_once_its_totals_are_known(con
     assert cost["estimatedCalls"] == 1 + with_margin(users) + with_margin(courses)
 
 
-@pytest.mark.parametrize("config", [None, SMALL], ids=["demo", "small"])
+@pytest.mark.parametrize(
+    "config",
+    [pytest.param(None, id="demo", marks=pytest.mark.slow), pytest.param(SMALL, id="small")],
+)
 async def test_bounded_estimates_are_never_below_the_actual_calls(config):
     # Hundreds of calls in a few seconds: no pacing (it only delays them).
     async with portal_gateway(config, pacing={"max_calls": 100_000}) as client:

@@ -17,14 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import replaced, serve_over_http
-from tests.test_logs import Captured, logs
+from tests.support import Captured, replaced, serve_over_http
 
-__all__ = ["logs"]  # the fixture, imported for these tests
+pytestmark = pytest.mark.http
 
 # One users page, then one users/id per learner (31 calls).
 NESTED = "{ users(first: 30) { nodes { name enrollments { nodes { course { title } } } } } }"
@@ -79,6 +79,7 @@ def logged(logs: Captured, logger: str, request_id: str) -> list[dict[str, Any]]
     ]
 
 
+@pytest.mark.slow
 def test_a_client_that_leaves_stops_its_operation_and_is_logged_as_gone(logs):
     # One connection upstream: every call is its own round trip, one after the other.
     with simulator(latency_ms=40) as (url, calls):
@@ -123,6 +124,7 @@ def test_a_batch_stops_when_its_client_leaves(logs):
     assert [line["outcome"] for line in operations] == ["CLIENT_CLOSED_REQUEST"] * 2
 
 
+@pytest.mark.slow
 def test_a_call_shared_with_another_operation_survives_its_first_caller_leaving(logs):
     # users/id answers slowly, so the second request joins the first one's call in flight.
     slow = {"kind": "latency", "endpoint": "users/id", "latency_ms": 1500}

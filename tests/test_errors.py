@@ -8,9 +8,13 @@ import importlib
 import re
 from pathlib import Path
 
+import pytest
+
 from gateway.errors import ErrorCode
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.telemetry import OperationRecord
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 API_DOCS = ROOT / "docs" / "api.md"

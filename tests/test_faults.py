@@ -17,7 +17,9 @@ import pytest
 
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import gateway_client, replaced, serve_over_http
+from tests.support import gateway_client, replaced, serve_over_http
+
+pytestmark = pytest.mark.http
 
 KEY = SimulatorConfig().api_key
 DASHBOARD = (
@@ -70,7 +72,12 @@ def calls(simulator: str, endpoint: str) -> int:
         ({"kind": "error", "status": 500}, "UPSTREAM_ERROR", ATTEMPTS),
         ({"kind": "rate_limited", "retry_after": 0.01}, "UPSTREAM_RATE_LIMITED", ATTEMPTS),
         ({"kind": "rate_limited"}, "UPSTREAM_RATE_LIMITED", ATTEMPTS),
-        ({"kind": "timeout", "delay_s": 2}, "UPSTREAM_UNAVAILABLE", ATTEMPTS),
+        pytest.param(
+            {"kind": "timeout", "delay_s": 2},
+            "UPSTREAM_UNAVAILABLE",
+            ATTEMPTS,
+            marks=pytest.mark.slow,
+        ),
         ({"kind": "reset"}, "UPSTREAM_UNAVAILABLE", ATTEMPTS),
         # Answers that will not get better by asking again are not retried.
         ({"kind": "malformed_json"}, "UPSTREAM_ERROR", 1),
@@ -183,6 +190,7 @@ def busiest_window(stamps: list[float], window: float) -> int:
     return max((sum(1 for t in stamps if s <= t < s + window) for s in stamps), default=0)
 
 
+@pytest.mark.slow
 async def test_pacing_keeps_every_window_at_the_portal_under_the_cap(capped_simulator):
     # Decided by what the portal received, with no margin: a call holds its pacing slot
     # until its answer arrives, so however unevenly calls travel (a busy machine), no
@@ -209,6 +217,7 @@ async def test_pacing_keeps_every_window_at_the_portal_under_the_cap(capped_simu
     assert stamps[-1] - stamps[0] >= 8.0  # 93 calls at 10 per second take nine windows
 
 
+@pytest.mark.slow
 async def test_at_the_cap_admitted_operations_complete_and_the_rest_are_refused_up_front(
     capped_simulator,
 ):
@@ -245,6 +254,7 @@ async def test_at_the_cap_admitted_operations_complete_and_the_rest_are_refused_
     assert len(stamps) == sum(b["extensions"]["upstream"]["calls"] for b in complete)
 
 
+@pytest.mark.slow
 async def test_a_rate_limit_pauses_calls_without_opening_the_circuit(simulator, faults):
     # Two 429s with Retry-After: 2 (issue 11, point 3): the client sees UPSTREAM_RATE_LIMITED
     # with the portal's retry time; the breaker stays closed (one failure would open it

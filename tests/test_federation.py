@@ -14,17 +14,18 @@ from gateway.providers.talentlms.provider import TalentLmsProvider
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH
 from schema.federation import ENTITY_LOADERS
 from schema.validation.cost import ENTITY_LOOKUPS
-from tests.conftest import (
+from tests.support import (
+    EXAMPLES,
     QUERIES,
     RecordingUpstream,
+    codes,
     counted,
     gateway_client,
+    post,
     replaced,
     serve_over_http,
     upstream_settings,
 )
-from tests.test_gateway import codes, post
-from tests.test_readme import EXAMPLES
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -73,6 +74,7 @@ def without_typename(entity: dict) -> dict:
 # --- the SDL ---------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_service_sdl_declares_the_entities_and_links_federation_2(subgraph):
     async with gateway_client(subgraph) as client:
         body = await post(client, "{ _service { sdl } }")
@@ -88,6 +90,7 @@ async def test_service_sdl_declares_the_entities_and_links_federation_2(subgraph
     assert body["extensions"]["upstream"]["calls"] == 0
 
 
+@pytest.mark.unit
 async def test_the_plain_gateway_has_no_federation_fields(demo_settings):
     plain = SDL_PATH.read_text(encoding="utf-8")
     for marker in ("@key", "@link", "_entities", "_service", "_Any", "_Entity"):
@@ -98,6 +101,7 @@ async def test_the_plain_gateway_has_no_federation_fields(demo_settings):
     assert codes(body) == codes(service) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
+@pytest.mark.unit
 def test_entity_resolution_and_costing_name_the_same_types():
     assert set(ENTITY_LOADERS) == set(ENTITY_LOOKUPS) == set(SELECTIONS)
 
@@ -105,6 +109,7 @@ def test_entity_resolution_and_costing_name_the_same_types():
 # --- _entities -------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("type_name", list(SELECTIONS))
 async def test_each_entity_is_what_its_root_lookup_answers(subgraph, type_name):
     ids = [IDS[type_name]]
@@ -125,6 +130,7 @@ async def test_each_entity_is_what_its_root_lookup_answers(subgraph, type_name):
     assert cost["estimatedCalls"] >= cost["actualCalls"] >= 1
 
 
+@pytest.mark.unit
 async def test_mixed_types_and_duplicates_in_one_request(subgraph):
     pairs = [
         ("User", "8"),
@@ -157,6 +163,7 @@ async def test_mixed_types_and_duplicates_in_one_request(subgraph):
     assert counted(entities["extensions"]["upstream"]) == counted(plain["extensions"]["upstream"])
 
 
+@pytest.mark.unit
 async def test_unknown_ids_are_null_entities_with_coded_errors(subgraph):
     representations = [
         {"__typename": "User", "id": "99999"},
@@ -182,6 +189,7 @@ async def test_unknown_ids_are_null_entities_with_coded_errors(subgraph):
     }
 
 
+@pytest.mark.unit
 async def test_a_failing_upstream_call_nulls_only_its_entities():
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:2$"] = httpx.Response(
@@ -200,6 +208,7 @@ async def test_a_failing_upstream_call_nulls_only_its_entities():
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("representation", "message"),
     [
@@ -226,6 +235,7 @@ async def test_malformed_representations_are_bad_user_input_without_a_call(
     assert counted(body["extensions"]["upstream"])["byEndpoint"] == {"courses/id": 1}
 
 
+@pytest.mark.unit
 async def test_representations_may_be_written_inline(subgraph):
     query = '{ _entities(representations: [{__typename: "User", id: "8"}, {__typename: "Course", id: 101}]) { ... on User { name } ... on Course { title } } }'  # noqa: E501
     async with gateway_client(subgraph) as client:
@@ -236,6 +246,7 @@ async def test_representations_may_be_written_inline(subgraph):
     ]
 
 
+@pytest.mark.unit
 async def test_the_readme_example_costs_what_the_readme_says(subgraph):
     [example] = [e for e in EXAMPLES if "_entities" in e]
     async with gateway_client(subgraph) as client:
@@ -268,6 +279,7 @@ def user_batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return batches
 
 
+@pytest.mark.unit
 async def test_n_user_references_cost_one_batch_and_what_n_lookups_cost(
     demo_settings, subgraph, user_batches
 ):
@@ -285,6 +297,7 @@ async def test_n_user_references_cost_one_batch_and_what_n_lookups_cost(
     assert entities["extensions"]["cost"]["estimatedCalls"] == 10  # duplicates counted once
 
 
+@pytest.mark.unit
 async def test_enrollment_and_item_references_share_their_user_and_course_calls(subgraph):
     representations = refs("CourseEnrollment", ["8:101", "8:104", "2:104", "2:106"]) + refs(
         "CourseItem", ["101:3002", "101:3003", "101:3006"]
@@ -324,6 +337,7 @@ COSTED = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("representations", "query"), COSTED)
 async def test_entity_estimate_is_never_below_the_actual_calls(subgraph, representations, query):
     async with gateway_client(subgraph) as client:
@@ -340,6 +354,7 @@ async def test_entity_estimate_is_never_below_the_actual_calls(subgraph, represe
             assert cost["estimatedCalls"] >= cost["actualCalls"] >= 1
 
 
+@pytest.mark.unit
 async def test_too_many_references_are_refused_before_any_call(subgraph):
     deep = (
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { enrollments"
@@ -357,6 +372,7 @@ async def test_too_many_references_are_refused_before_any_call(subgraph):
     assert nested["errors"][0]["extensions"]["cost"]["estimatedCalls"] == 3 + 300
 
 
+@pytest.mark.unit
 async def test_only_the_fragments_of_referenced_types_are_costed(subgraph):
     query = (
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { name } "
@@ -372,6 +388,7 @@ async def test_only_the_fragments_of_referenced_types_are_costed(subgraph):
     assert courses["extensions"]["cost"]["estimatedCalls"] == 1 + 100
 
 
+@pytest.mark.unit
 async def test_operation_limits_hold_in_subgraph_mode(subgraph):
     settings = replaced(subgraph, limits={"max_depth": 4, "introspection": False})
     deep = (
@@ -390,6 +407,7 @@ async def test_operation_limits_hold_in_subgraph_mode(subgraph):
     assert "@key" in service["data"]["_service"]["sdl"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("path", sorted(QUERIES.glob("*.graphql")), ids=lambda p: p.stem)
 async def test_ordinary_operations_answer_the_same_in_subgraph_mode(
     demo_settings, subgraph, path: Path
@@ -408,6 +426,7 @@ async def test_ordinary_operations_answer_the_same_in_subgraph_mode(
 # --- over real HTTP --------------------------------------------------------------------
 
 
+@pytest.mark.http
 def test_a_router_fetch_over_http(subgraph):
     representations = refs("User", ["8", "99999"]) + refs("CourseItem", ["101:3002"])
     with (

@@ -10,25 +10,19 @@ import pytest
 
 from gateway.providers.talentlms.portal import users_page_plan
 from gateway.simulator import SimulatorConfig, generate_portal
-from tests.conftest import (
+from tests.support import (
     RecordingUpstream,
+    codes,
     gateway_client,
+    post,
     query_text,
     replaced,
     upstream_settings,
 )
 
+pytestmark = pytest.mark.unit
+
 PORTAL = generate_portal()
-
-
-async def post(client: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def codes(body: dict) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 # --- lookups ---------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.http.graphql_over_http import GRAPHQL_RESPONSE_JSON
 from gateway.simulator import generate_portal
-from tests.conftest import query_text, serve_over_http
+from tests.support import query_text, serve_over_http
+
+pytestmark = pytest.mark.http
 
 SDL = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 PORTAL = generate_portal()  # the demo gateway's data (default seed and sizes)

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from gateway.config import Settings
 from gateway.http.graphiql import ASSETS_PATH, CDN_URL, STATIC_DIR, VENDOR_DIR, VENDORED
-from tests.conftest import RecordingUpstream, gateway_client, keyed_settings, replaced
+from tests.support import RecordingUpstream, gateway_client, keyed_settings, replaced
+
+pytestmark = pytest.mark.unit
 
 HTML = {"Accept": "text/html"}
 KEY = "lmsg_graphiql_test_key_0001"

@@ -20,13 +20,15 @@ import pytest
 
 from gateway.app import create_app
 from gateway.http.graphiql import ASSETS_PATH, CDN_URL, VENDORED
-from tests.conftest import (
+from tests.support import (
     RecordingUpstream,
     keyed_settings,
     query_text,
     replaced,
     serve_over_http,
 )
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox (containers, root), no GPU, and none of Chromium's own calls home.
@@ -150,6 +152,7 @@ def _shown_result(page: Any, expected: str) -> dict[str, Any]:
     return json.loads(page.evaluate(RESULT_TEXT))
 
 
+@pytest.mark.slow
 def test_graphiql_runs_an_example_query_from_the_gateways_own_files(browse, demo_settings):
     query = query_text("learner_dashboard")
     with serve_over_http(create_app(demo_settings)) as base:
@@ -201,6 +204,7 @@ def test_graphiql_runs_an_example_query_from_the_gateways_own_files(browse, demo
     assert any("IntrospectionQuery" in (body or "") for body in posts)  # docs and completion
 
 
+@pytest.mark.slow
 def test_the_origin_check_catches_a_page_that_loads_from_a_cdn(browse, demo_settings):
     """The check above can fail: the CDN variant of the page is caught by it."""
     settings = replaced(demo_settings, graphiql={"assets": "cdn"})
@@ -213,6 +217,7 @@ def test_the_origin_check_catches_a_page_that_loads_from_a_cdn(browse, demo_sett
     assert started == 0  # and without them GraphiQL cannot start
 
 
+@pytest.mark.slow
 def test_a_user_with_a_gateway_api_key_uses_the_header_editor(browse, tmp_path):
     settings = keyed_settings(tmp_path, KEY)
     app = create_app(settings, upstream_transport=RecordingUpstream())

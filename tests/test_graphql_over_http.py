@@ -26,7 +26,7 @@ from gateway.http.graphql_over_http import (
     request_error_status,
     response_media_type,
 )
-from tests.conftest import (
+from tests.support import (
     RecordingUpstream,
     gateway_client,
     keyed_settings,
@@ -77,6 +77,7 @@ def failing(results: list[dict[str, Any]], requirement: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.node
 def test_gateway_passes_the_graphql_over_http_audits(demo_settings: Settings):
     with serve_over_http(create_app(demo_settings)) as base:
         results = run_audits(f"{base}/graphql")
@@ -88,6 +89,8 @@ def test_gateway_passes_the_graphql_over_http_audits(demo_settings: Settings):
     assert set(should) == set(KNOWN_SHOULD_FAILURES), should
 
 
+@pytest.mark.node
+@pytest.mark.slow
 def test_a_gateway_with_api_keys_passes_them_for_a_client_with_a_key(tmp_path: Path):
     key = "lmsg_compliance_audit_key"
     settings = keyed_settings(tmp_path, key)
@@ -101,6 +104,7 @@ def test_a_gateway_with_api_keys_passes_them_for_a_client_with_a_key(tmp_path: P
     assert "13EE" in failing(anonymous, "MUST")
 
 
+@pytest.mark.node
 def test_the_audit_notices_a_server_that_is_not_graphql():
     """The harness itself: a server answering plain text fails MUST audits."""
 
@@ -115,6 +119,7 @@ def test_the_audit_notices_a_server_that_is_not_graphql():
     assert "13EE" in must  # MUST allow string {query} parameter when accepting application/json
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
@@ -140,6 +145,7 @@ def test_response_media_type_follows_accept(accept: str | None, expected: str):
     assert response_media_type(accept) == expected
 
 
+@pytest.mark.unit
 def test_request_error_status():
     def errors(*codes: str) -> list[dict[str, Any]]:
         return [{"message": "x", "extensions": {"code": code}} for code in codes]
@@ -167,6 +173,7 @@ REQUEST_ERRORS = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("query", "code"), REQUEST_ERRORS, ids=[c for _, c in REQUEST_ERRORS])
 async def test_request_errors_under_each_media_type(query: str, code: str):
     async with gateway_client() as client:
@@ -184,6 +191,7 @@ async def test_request_errors_under_each_media_type(query: str, code: str):
     assert new.headers["vary"] == old.headers["vary"] == "Accept"
 
 
+@pytest.mark.unit
 async def test_variable_coercion_failure_is_a_request_error():
     query = "query($n: Int) { users(first: $n) { totalCount } }"
     async with gateway_client() as client:
@@ -196,6 +204,7 @@ async def test_variable_coercion_failure_is_a_request_error():
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.unit
 async def test_field_errors_keep_data_and_200_under_the_new_media_type():
     query = '{ ok: user(id: "8") { id } bad: user(email: "no-at-sign") { id } }'
     async with gateway_client() as client:
@@ -209,6 +218,7 @@ async def test_field_errors_keep_data_and_200_under_the_new_media_type():
     ]
 
 
+@pytest.mark.unit
 async def test_a_quota_refusal_is_429_under_the_new_media_type():
     costly = "{ users(first: 3) { nodes { enrollments { nodes { course { title code } } } } } }"
     async with gateway_client() as client:
@@ -223,6 +233,7 @@ async def test_a_quota_refusal_is_429_under_the_new_media_type():
     assert old.status_code == 200 and old.json()["data"] is None
 
 
+@pytest.mark.unit
 async def test_refusals_before_graphql_answer_in_the_negotiated_media_type():
     async with gateway_client(Settings(http={"max_body_bytes": 1024})) as client:
         not_json = await client.post(
@@ -244,6 +255,7 @@ async def test_refusals_before_graphql_answer_in_the_negotiated_media_type():
     assert legacy.status_code == 400 and legacy.headers["content-type"] == JSON
 
 
+@pytest.mark.unit
 async def test_get_and_batches_under_the_new_media_type():
     async with gateway_client() as client:
         fetched = await client.get(
@@ -267,6 +279,7 @@ async def test_get_and_batches_under_the_new_media_type():
     assert page.headers["content-type"].startswith("text/html")  # GraphiQL is untouched
 
 
+@pytest.mark.http
 @pytest.mark.parametrize(
     "content_type",
     [
@@ -288,6 +301,7 @@ def test_a_json_body_is_run_whatever_the_case_and_parameters(demo_settings, cont
     assert response.json()["data"] == {"__typename": "Query"}
 
 
+@pytest.mark.http
 @pytest.mark.parametrize(
     "content_type",
     [

@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.tenancy.authorization import hash_key
-from tests.conftest import RecordingUpstream, gateway_client, serve_over_http
+from tests.support import RecordingUpstream, gateway_client, serve_over_http
 
 PORTAL_KEY = "portal-key-5c1d9e7a"
 WRONG_KEY = "revoked-portal-key-0b3f"
@@ -49,6 +49,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # nothing listens once the socket is closed
 
 
+@pytest.mark.http
 def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean_env):
     app = create_app(Settings(readiness={"cache_seconds": 0}))
     simulator = app.state.runtime.simulator
@@ -80,6 +81,7 @@ def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean
     assert first.headers["cache-control"] == "no-store"
 
 
+@pytest.mark.http
 def test_probes_within_the_cache_window_make_no_new_upstream_call(clean_env, portal):
     base, simulator = portal
     settings = Settings(
@@ -93,6 +95,7 @@ def test_probes_within_the_cache_window_make_no_new_upstream_call(clean_env, por
     assert portal_calls(simulator).get("ratelimit", 0) - before == 1
 
 
+@pytest.mark.http
 def test_a_portal_that_rejects_the_key_makes_the_gateway_unready(clean_env, portal):
     base, simulator = portal
     settings = Settings(upstream={"base_url": f"{base}/api/v1", "api_key": WRONG_KEY})
@@ -115,6 +118,7 @@ def test_a_portal_that_rejects_the_key_makes_the_gateway_unready(clean_env, port
     assert portal_quota(simulator) == quota_before
 
 
+@pytest.mark.http
 def test_an_unreachable_portal_makes_the_gateway_unready(clean_env):
     settings = Settings(
         upstream={"base_url": f"http://127.0.0.1:{closed_port()}/api/v1", "api_key": PORTAL_KEY}
@@ -141,6 +145,7 @@ class _Silent(httpx.AsyncBaseTransport):
         raise AssertionError("unreachable")
 
 
+@pytest.mark.unit
 async def test_a_portal_that_does_not_answer_is_cut_off_by_the_readiness_timeout(clean_env):
     silent = _Silent()
     settings = Settings(
@@ -155,6 +160,7 @@ async def test_a_portal_that_does_not_answer_is_cut_off_by_the_readiness_timeout
     assert silent.paths == ["/api/v1/ratelimit"]
 
 
+@pytest.mark.http
 def test_one_bad_account_of_two_is_degraded_not_down(clean_env, portal, tmp_path, monkeypatch):
     base, _ = portal
     monkeypatch.setenv("GOOD_KEY", PORTAL_KEY)
@@ -194,6 +200,7 @@ accounts = ["*"]
     assert PORTAL_KEY not in answer.text and WRONG_KEY not in answer.text
 
 
+@pytest.mark.unit
 async def test_draining_gateway_is_unready_without_asking_the_portal(clean_env):
     async with gateway_client(Settings(readiness={"cache_seconds": 0})) as client:
         app = client.app  # type: ignore[attr-defined]
@@ -208,6 +215,7 @@ async def test_draining_gateway_is_unready_without_asking_the_portal(clean_env):
     assert alive.status_code == 200
 
 
+@pytest.mark.unit
 async def test_before_the_lifespan_starts_the_gateway_is_not_ready(clean_env):
     app = create_app(Settings())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
@@ -218,6 +226,7 @@ async def test_before_the_lifespan_starts_the_gateway_is_not_ready(clean_env):
     assert dict(app.state.runtime.simulator.state.stats.by_endpoint) == {}
 
 
+@pytest.mark.unit
 async def test_concurrent_probes_share_one_check(clean_env):
     upstream = RecordingUpstream(SimulatorConfig(users=3, courses=1, latency_ms=50))
     settings = Settings(

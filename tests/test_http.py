@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import query_text, serve_over_http
+from tests.support import (
+    console_script,
+    free_port,
+    query_text,
+    running,
+    serve_over_http,
+)
+
+pytestmark = pytest.mark.http
 
 DASHBOARD = query_text("learner_dashboard")
 
@@ -117,6 +119,7 @@ def test_a_base_url_the_api_is_not_under_is_an_error_not_a_missing_record(clean_
     assert "404" in error["message"] and "/api/v1" in error["message"]
 
 
+@pytest.mark.slow
 def test_a_base_url_without_api_v1_is_a_clear_startup_error(clean_env):
     env = {
         **clean_env,
@@ -129,53 +132,7 @@ def test_a_base_url_without_api_v1_is_a_clear_startup_error(clean_env):
     assert "portal-key-not-to-be-shown" not in result.stderr + result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def console_script() -> list[str]:
-    found = shutil.which("lms-gateway", path=os.path.dirname(sys.executable))
-    return [found] if found else [sys.executable, "-m", "gateway"]
-
-
-class Output:
-    stderr = ""
-
-
-def wait_until_answering(process: subprocess.Popen[str], url: str, seconds: float = 30) -> None:
-    """Until ``url`` answers without a server error; fails if ``process`` exits first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"exited early: {process.communicate()[1]}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("did not start in time")
-        time.sleep(0.1)
-
-
-@contextmanager
-def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[Output]:
-    """Run the console script until the block ends; its stderr is readable afterwards."""
-    output = Output()
-    process = subprocess.Popen(
-        console_script() + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        wait_until_answering(process, ready_url)
-        yield output
-    finally:
-        process.terminate()
-        output.stderr = process.communicate(timeout=10)[1]
-
-
+@pytest.mark.slow
 def test_lms_gateway_serve_shows_demo_data_out_of_the_box(clean_env):
     port = free_port()
     with running(
@@ -203,6 +160,7 @@ def test_lms_gateway_simulator_command(clean_env):
     assert anonymous.status_code == 401
 
 
+@pytest.mark.slow
 def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
     env = {**clean_env, "TALENTLMS_API_KEY": "abc"}
     result = failed_start(env)
@@ -211,6 +169,7 @@ def test_incomplete_credentials_are_a_clear_startup_error(clean_env):
     assert "abc" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_bound_to_all_interfaces_without_keys_warns_loudly(clean_env):
     port = free_port()
     with running(
@@ -225,6 +184,7 @@ def test_demo_bound_to_all_interfaces_without_keys_warns_loudly(clean_env):
     assert "ANYONE WHO CAN REACH IT CAN QUERY IT" in output.stderr
 
 
+@pytest.mark.slow
 def test_real_portal_on_all_interfaces_without_keys_is_refused(clean_env):
     env = {
         **clean_env,
@@ -243,6 +203,7 @@ def test_real_portal_on_all_interfaces_without_keys_is_refused(clean_env):
     assert "portal-key-not-to-be-shown" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_hash_key_command(clean_env):
     from gateway.tenancy.authorization import hash_key
 

@@ -14,8 +14,9 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from tests.conftest import serve_over_http
-from tests.test_http import free_port, running
+from tests.support import free_port, running, serve_over_http
+
+pytestmark = pytest.mark.http
 
 
 def coded(response: httpx.Response) -> str:
@@ -71,6 +72,7 @@ def test_requests_h11_refuses_get_the_documented_error_shape(clean_env, request_
     assert body["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
 
 
+@pytest.mark.slow
 def test_lms_gateway_serve_answers_malformed_http_with_the_error_shape(clean_env):
     port = free_port()
     with running(["serve", "--port", str(port)], clean_env, f"http://127.0.0.1:{port}/healthz"):
@@ -122,6 +124,7 @@ HEADERS = REQUEST_HEAD + b"X-Padding: " + b"a" * 400 + b"\r\n\r\n"
 BODY = b'{"query": "{ __typename }", "padding": "' + b"a" * 400 + b'"}'
 
 
+@pytest.mark.slow
 def test_headers_sent_a_byte_at_a_time_are_cut_off_with_a_coded_408(clean_env):
     with serve_over_http(create_app(Settings(**SLOW))) as base:
         received, sent = drip(base, b"", HEADERS)
@@ -131,6 +134,7 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_with_a_coded_408(clean_env):
     assert body["errors"][0]["extensions"] == {"code": "REQUEST_TIMEOUT"}
 
 
+@pytest.mark.slow
 def test_a_body_sent_a_byte_at_a_time_is_answered_408_and_the_connection_closed(clean_env):
     head = REQUEST_HEAD + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
     with serve_over_http(create_app(Settings(**SLOW))) as base:
@@ -141,6 +145,7 @@ def test_a_body_sent_a_byte_at_a_time_is_answered_408_and_the_connection_closed(
     assert body["errors"][0]["extensions"] == {"code": "REQUEST_TIMEOUT"}
 
 
+@pytest.mark.slow
 def test_a_slow_body_to_a_route_that_does_not_read_it_is_cut_off_too(clean_env):
     head = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n"
     head += f"Content-Length: {len(BODY)}\r\n\r\n".encode()
@@ -150,6 +155,7 @@ def test_a_slow_body_to_a_route_that_does_not_read_it_is_cut_off_too(clean_env):
     assert answer(received)[0] == 200  # answered at once, then closed at the deadline
 
 
+@pytest.mark.slow
 def test_lms_gateway_serve_bounds_the_header_read_by_its_setting(clean_env):
     port = free_port()
     env = {**clean_env, "LMS_GATEWAY_HEADER_TIMEOUT_SECONDS": "1"}
@@ -159,6 +165,7 @@ def test_lms_gateway_serve_bounds_the_header_read_by_its_setting(clean_env):
     assert answer(received)[0] == 408
 
 
+@pytest.mark.slow
 def test_many_silent_connections_are_all_closed(clean_env):
     with serve_over_http(create_app(Settings(**SLOW))) as base:
         url = urlsplit(base)

@@ -29,6 +29,8 @@ from schema.validation.limits import (
     limit_rules,
 )
 
+pytestmark = pytest.mark.unit
+
 SCHEMA = schema._schema
 # The defaults, with a depth limit of 10 that the tests' chains of managers cross.
 DEFAULTS = OperationLimits(max_depth=10)

@@ -9,8 +9,16 @@ import pytest
 from gateway.domain.pagination import Cursors, PageArgs
 from gateway.errors import BadUserInput
 from gateway.simulator import generate_portal
-from tests.conftest import RecordingUpstream, gateway_client, query_text, upstream_settings
-from tests.test_gateway import codes, post
+from tests.support import (
+    RecordingUpstream,
+    codes,
+    gateway_client,
+    post,
+    query_text,
+    upstream_settings,
+)
+
+pytestmark = pytest.mark.unit
 
 PORTAL = generate_portal()
 USERS = PORTAL.users

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,50 +22,20 @@ from gateway.observability.logs import log_handler
 from gateway.observability.telemetry import RequestTelemetry, Telemetry, safe_request_id
 from gateway.simulator import SimulatorConfig
 from gateway.tenancy.authorization import hash_key
-from tests.conftest import RecordingUpstream, gateway_client, serve_over_http, upstream_settings
-from tests.test_http import free_port, running
+from tests.support import (
+    RecordingUpstream,
+    free_port,
+    gateway_client,
+    running,
+    serve_over_http,
+    upstream_settings,
+)
 
 TLMS_KEY = "portal-secret-key-5d1c7a"
 GATEWAY_KEY = "lmsg_logs_frontend_key_9f2e"
 VARIABLE_VALUE = "private-variable-value-31a4"
 QUERY_MARKER = "queryTextMarker"
 SECRETS = (TLMS_KEY, GATEWAY_KEY, VARIABLE_VALUE, QUERY_MARKER)
-
-
-class Captured:
-    """What the JSON handler on the root logger wrote during a test."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-    @property
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.text.splitlines()]  # each must be JSON
-
-
-@pytest.fixture
-def logs() -> Iterator[Captured]:
-    captured = Captured()
-    handler = log_handler(captured.stream, "json")
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)  # every record, the libraries' debug lines included
-    # As configure_logging does: httpx's INFO line per request shows URLs (this test's own
-    # client's too, with their query strings).
-    quiet = logging.getLogger("httpx")
-    quiet_level = quiet.level
-    quiet.setLevel(logging.WARNING)
-    try:
-        yield captured
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        quiet.setLevel(quiet_level)
 
 
 def settings_with_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -90,6 +59,7 @@ accounts = ["default"]
     )
 
 
+@pytest.mark.http
 def test_request_ids_operation_lines_and_no_secrets(logs, tmp_path, monkeypatch):
     settings = settings_with_keys(tmp_path, monkeypatch)
     upstream = RecordingUpstream(SimulatorConfig(api_key=TLMS_KEY))
@@ -171,6 +141,7 @@ def with_telemetry(endpoint: Any) -> Starlette:
     )
 
 
+@pytest.mark.http
 def test_a_record_logged_during_a_request_carries_its_id(logs):
     logger = logging.getLogger("tests.inside")
 
@@ -189,6 +160,7 @@ def test_a_record_logged_during_a_request_carries_its_id(logs):
     assert [line["request_id"] for line in outside] == [None]
 
 
+@pytest.mark.http
 def test_an_unhandled_error_is_a_coded_500_with_the_id(logs):
     async def endpoint(_: Request) -> Response:
         raise RuntimeError("boom")
@@ -202,6 +174,7 @@ def test_an_unhandled_error_is_a_coded_500_with_the_id(logs):
     assert logged[0]["request_id"] == "r-500" and "RuntimeError: boom" in logged[0]["exception"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("value", "kept"),
     [
@@ -218,6 +191,8 @@ def test_only_safe_request_ids_are_kept(value, kept):
     assert (safe_request_id(value) == value) is kept
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_serve_writes_only_json_lines_and_no_uvicorn_access_line(clean_env):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -240,6 +215,8 @@ def test_serve_writes_only_json_lines_and_no_uvicorn_access_line(clean_env):
     assert VARIABLE_VALUE not in output.stderr
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_serve_can_write_text_logs(clean_env):
     port = free_port()
     env = {**clean_env, "LMS_GATEWAY_LOG_FORMAT": "text"}
@@ -254,6 +231,7 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("stream", "log_format", "json_lines"),
     [
@@ -270,6 +248,7 @@ def test_auto_is_text_on_a_terminal_and_json_elsewhere(stream, log_format, json_
     assert stream.getvalue().startswith("{") is json_lines
 
 
+@pytest.mark.unit
 async def test_an_upstream_failure_is_logged_by_code_endpoint_and_status(logs):
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:"] = httpx.Response(503, json={"error": {"message": "down"}})

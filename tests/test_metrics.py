@@ -19,7 +19,7 @@ from gateway.observability.telemetry import Observer, OperationRecord, count_lea
 from gateway.simulator import FaultRule, SimulatorConfig
 from gateway.tenancy.authorization import hash_key
 from gateway.upstream.cache import DEFAULT_TTLS
-from tests.conftest import (
+from tests.support import (
     RecordingUpstream,
     gateway_client,
     query_text,
@@ -76,6 +76,7 @@ def post(http: httpx.Client, query: str, **extra: Any) -> dict[str, Any]:
     return response.json()
 
 
+@pytest.mark.http
 def test_upstream_calls_cache_hits_and_operations_move_by_what_the_responses_report(
     demo_settings,
 ):
@@ -137,12 +138,14 @@ def test_upstream_calls_cache_hits_and_operations_move_by_what_the_responses_rep
     )
 
 
+@pytest.mark.unit
 def test_leaf_fields_are_counted_once_per_value():
     data = {"users": {"totalCount": 2, "nodes": [{"id": "1", "tags": ["a", "b"]}, {"id": "2"}]}}
     assert count_leaf_fields(data) == 4  # totalCount, two ids, one list of scalars
     assert count_leaf_fields({"user": None}) == 1
 
 
+@pytest.mark.http
 def test_a_retried_call_counts_both_attempts_and_one_retry():
     upstream = RecordingUpstream(
         SimulatorConfig(faults=(FaultRule(kind="error", status=503, endpoint="users/id", times=1),))
@@ -205,6 +208,7 @@ accounts = ["*"]
 OPS = {"Authorization": "Bearer lmsg_metrics_ops_key"}
 
 
+@pytest.mark.http
 def test_circuit_state_and_quota_are_gauges_per_account(tmp_path, monkeypatch):
     settings = two_accounts(
         tmp_path,
@@ -243,6 +247,8 @@ def test_circuit_state_and_quota_are_gauges_per_account(tmp_path, monkeypatch):
     assert total(after, "gateway_upstream_requests_total", account="broken", status="503") >= 1
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_operation_names_are_bounded_labels(demo_settings):
     settings = replaced(demo_settings, metrics={"max_operation_names": 20})
     with served(settings) as http:
@@ -264,6 +270,7 @@ def test_operation_names_are_bounded_labels(demo_settings):
     assert outcomes["ok"] == 501
 
 
+@pytest.mark.http
 def test_errors_are_counted_by_code(demo_settings):
     with served(demo_settings) as http:
         post(http, "query Broken { nope }")
@@ -274,6 +281,7 @@ def test_errors_are_counted_by_code(demo_settings):
     assert outcome == {"GRAPHQL_VALIDATION_FAILED": 1, "ok": 1, "GRAPHQL_PARSE_FAILED": 1}
 
 
+@pytest.mark.http
 def test_metrics_can_be_switched_off(demo_settings):
     settings = replaced(demo_settings, metrics={"enabled": False})
     with served(settings) as http:
@@ -281,6 +289,7 @@ def test_metrics_can_be_switched_off(demo_settings):
         assert post(http, "{ __typename }")["data"] == {"__typename": "Query"}
 
 
+@pytest.mark.http
 def test_metrics_token_is_required_when_set(demo_settings):
     settings = Settings(metrics={"token": "scrape-secret-123"})
     with served(settings) as http:
@@ -294,6 +303,7 @@ def test_metrics_token_is_required_when_set(demo_settings):
     assert any(name == "gateway_upstream_circuit_state" for name, _ in samples)
 
 
+@pytest.mark.http
 def test_two_apps_in_one_process_keep_their_own_counts(demo_settings):
     with served(demo_settings) as one, served(demo_settings) as two:
         post(one, "query Only { __typename }")
@@ -311,6 +321,7 @@ class Exploding(Observer):
         raise RuntimeError("a broken subscriber")
 
 
+@pytest.mark.unit
 async def test_a_failing_subscriber_is_logged_and_skipped(demo_settings, caplog):
     async with gateway_client(demo_settings) as client:
         exploding = Exploding()
@@ -339,6 +350,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/api/v1"
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
     # aiohttp's connection errors reached the gateway as httpx.ConnectTimeout: a portal
@@ -363,6 +375,7 @@ def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
             assert statuses == {status: 1}, (pool, base_url)
 
 
+@pytest.mark.http
 def test_metrics_answer_openmetrics_when_the_scraper_asks_for_it(demo_settings):
     openmetrics = "application/openmetrics-text; version=1.0.0"
     with served(demo_settings) as http:

@@ -13,8 +13,9 @@ from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
 from gateway.upstream.usage import UpstreamUsage
-from tests.conftest import gateway_client, replaced, upstream_settings
-from tests.test_gateway import codes, post
+from tests.support import codes, gateway_client, post, replaced, upstream_settings
+
+pytestmark = pytest.mark.unit
 
 # Each over-limit shape written plainly, through a named fragment, an inline fragment and a
 # fragment named `__schema` (which some limiters wrongly skip as introspection).

@@ -20,7 +20,7 @@ from gateway.persisted.queries import MemoryPersistedQueryStore
 from gateway.simulator import SimulatorConfig
 from gateway.tenancy.authorization import hash_key
 from schema import schema
-from tests.conftest import (
+from tests.support import (
     QUERIES,
     RecordingUpstream,
     gateway_client,
@@ -60,6 +60,7 @@ def settings(demo_settings: Settings) -> Settings:
 # --- automatic persisted queries -----------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_apq_round_trip_as_apollo_client_does_it(settings):
     async with gateway_client(settings) as client:
         plain = (await client.post("/graphql", json={"query": TRANSCRIPT})).json()
@@ -92,6 +93,7 @@ async def test_apq_round_trip_as_apollo_client_does_it(settings):
         assert plain["extensions"]["upstream"]["calls"] > 0
 
 
+@pytest.mark.unit
 async def test_apq_over_get_with_the_hash_in_the_extensions_parameter(settings):
     extensions = json.dumps(apq(sha(NAMES)))
     async with gateway_client(settings) as client:
@@ -114,6 +116,7 @@ async def test_apq_over_get_with_the_hash_in_the_extensions_parameter(settings):
             assert hit.json()["data"] == {"user": {"name": "Ingrid Rossi"}}
 
 
+@pytest.mark.unit
 async def test_a_get_with_a_hash_still_needs_the_gateway_key(tmp_path):
     key = "lmsg_persisted_test_key_0001"
     settings = keyed_settings(tmp_path, key)
@@ -128,6 +131,7 @@ async def test_a_get_with_a_hash_still_needs_the_gateway_key(tmp_path):
         assert only_error(keyed.json())["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
+@pytest.mark.unit
 async def test_a_hash_that_is_not_the_texts_is_refused_and_not_stored(settings):
     wrong = sha(NAMES + " ")
     async with gateway_client(settings) as client:
@@ -143,6 +147,7 @@ async def test_a_hash_that_is_not_the_texts_is_refused_and_not_stored(settings):
         assert simulator_stats(client) == before
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("extensions", "status", "code"),
     [
@@ -167,6 +172,7 @@ async def test_malformed_persisted_query_extensions_get_coded_errors(
         assert simulator_stats(client) == before
 
 
+@pytest.mark.unit
 async def test_with_apq_off_the_client_is_told_to_stop_sending_hashes(settings):
     off = replaced(settings, persisted_queries={"apq": False})
     async with gateway_client(off) as client:
@@ -184,6 +190,7 @@ async def test_with_apq_off_the_client_is_told_to_stop_sending_hashes(settings):
         assert plain["data"] == {"user": {"name": "Ingrid Rossi"}}
 
 
+@pytest.mark.unit
 async def test_stored_documents_are_per_account(tmp_path):
     """A hash registered in one account is unknown in another: no cross-tenant oracle."""
     ops_key = "lmsg_persisted_ops_key_0003"
@@ -216,6 +223,7 @@ async def test_stored_documents_are_per_account(tmp_path):
             assert len(upstream.paths) == calls
 
 
+@pytest.mark.unit
 async def test_batches_resolve_persisted_queries_per_operation(settings):
     known, unknown = sha(NAMES), sha("{ courses { totalCount } }")
     async with gateway_client(settings) as client:
@@ -241,6 +249,7 @@ async def test_batches_resolve_persisted_queries_per_operation(settings):
         assert [item["data"] for item in again.json()] == [plain["data"]] * 2
 
 
+@pytest.mark.unit
 async def test_memory_store_is_a_bounded_lru():
     store = MemoryPersistedQueryStore(max_entries=2, max_bytes=10)
     await store.set("a", "1234")
@@ -261,6 +270,7 @@ async def test_memory_store_is_a_bounded_lru():
     assert store.size_bytes == 3
 
 
+@pytest.mark.http
 def test_apq_over_real_http(settings):
     with serve_over_http(create_app(settings)) as base, httpx.Client(base_url=base) as http:
         extensions = apq(sha(TRANSCRIPT))
@@ -291,6 +301,7 @@ def allowlist(settings: Settings, manifest_path: Path) -> Settings:
     return replaced(settings, persisted_queries={"allowlist": True, "manifest": manifest_path})
 
 
+@pytest.mark.unit
 def test_the_cli_writes_one_entry_per_operation_in_queries(manifest_path):
     data = json.loads(manifest_path.read_text(encoding="utf-8"))
     assert (data["format"], data["version"]) == ("apollo-persisted-query-manifest", 1)
@@ -303,6 +314,7 @@ def test_the_cli_writes_one_entry_per_operation_in_queries(manifest_path):
     assert "LearnerDashboard" in [op["name"] for op in data["operations"]]
 
 
+@pytest.mark.unit
 async def test_allowlist_runs_every_queries_operation_by_hash_and_by_text(allowlist):
     names = sorted(path.stem for path in QUERIES.glob("*.graphql"))
     async with gateway_client(allowlist) as client:
@@ -319,6 +331,7 @@ async def test_allowlist_runs_every_queries_operation_by_hash_and_by_text(allowl
             assert calls == by_text["extensions"]["upstream"]["calls"], name
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "body",
     [
@@ -363,6 +376,7 @@ async def test_allowlist_refuses_anything_else_without_an_upstream_call(allowlis
     assert not [path for path in upstream.paths if "ratelimit" not in path]
 
 
+@pytest.mark.unit
 async def test_allowlist_checks_the_text_sent_with_a_manifest_hash(allowlist):
     dashboard = query_text("learner_dashboard")
     async with gateway_client(allowlist) as client:
@@ -375,6 +389,7 @@ async def test_allowlist_checks_the_text_sent_with_a_manifest_hash(allowlist):
         assert simulator_stats(client) == before
 
 
+@pytest.mark.unit
 async def test_allowlist_in_a_batch_refuses_per_operation(allowlist):
     outline = query_text("course_outline")
     async with gateway_client(allowlist) as client:
@@ -387,6 +402,7 @@ async def test_allowlist_in_a_batch_refuses_per_operation(allowlist):
     assert only_error(refused)["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
 
 
+@pytest.mark.http
 def test_allowlist_over_real_http(allowlist):
     transcript_hash = sha(TRANSCRIPT)
     with serve_over_http(create_app(allowlist)) as base, httpx.Client(base_url=base) as http:
@@ -397,6 +413,7 @@ def test_allowlist_over_real_http(allowlist):
         assert only_error(adhoc.json())["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
 
 
+@pytest.mark.unit
 async def test_a_manifest_without_allowlist_preloads_hashes_for_every_account(
     settings, manifest_path
 ):
@@ -411,6 +428,7 @@ async def test_a_manifest_without_allowlist_preloads_hashes_for_every_account(
 # --- manifests ---------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_allowlist_without_a_manifest_is_a_configuration_error():
     with pytest.raises(ValidationError, match="LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST"):
         Settings(persisted_queries={"allowlist": True})
@@ -428,6 +446,7 @@ def manifest(**overrides: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -468,6 +487,7 @@ def test_a_bad_manifest_is_a_clear_startup_error(tmp_path, settings, content, pr
         create_app(replaced(settings, persisted_queries={"manifest": path}))
 
 
+@pytest.mark.unit
 def test_one_id_for_two_bodies_is_refused(tmp_path):
     data = manifest()
     data["operations"].append({**data["operations"][0], "body": "query Q { users { totalCount } }"})
@@ -477,6 +497,7 @@ def test_one_id_for_two_bodies_is_refused(tmp_path):
         load_manifest(path)
 
 
+@pytest.mark.unit
 def test_serve_refuses_to_start_with_a_bad_manifest(tmp_path, monkeypatch, capsys):
     for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -486,6 +507,7 @@ def test_serve_refuses_to_start_with_a_bad_manifest(tmp_path, monkeypatch, capsy
     assert f"cannot read persisted-query manifest {path}" in capsys.readouterr().err
 
 
+@pytest.mark.unit
 def test_ids_made_another_way_are_found_by_id_and_by_body_hash(tmp_path):
     data = manifest(operation={"id": "q-v1"})
     path = tmp_path / "manifest.json"
@@ -496,6 +518,7 @@ def test_ids_made_another_way_are_found_by_id_and_by_body_hash(tmp_path):
     assert loaded.lookup_body("q-v1") is None
 
 
+@pytest.mark.unit
 def test_build_splits_files_with_several_operations(tmp_path):
     (tmp_path / "pair.graphql").write_text(
         "fragment Who on User { name }\n"
@@ -512,6 +535,7 @@ def test_build_splits_files_with_several_operations(tmp_path):
     assert all(operation.id == sha(operation.body) for operation in built.operations)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("files", "problem"),
     [
@@ -536,6 +560,7 @@ def test_build_refuses_documents_a_manifest_cannot_hold(tmp_path, capsys, files,
     assert not out.exists()
 
 
+@pytest.mark.unit
 async def test_refusals_keep_their_status_under_the_graphql_response_media_type(settings):
     # Under application/graphql-response+json a refused request has no `data` entry, but a
     # persisted-query refusal keeps Apollo's status: PersistedQueryNotFound must stay 200 or

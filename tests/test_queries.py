@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from gateway.simulator import generate_portal
-from tests.conftest import QUERIES, counted, gateway_client, query_text, simulator_stats
+from tests.support import QUERIES, counted, gateway_client, query_text, simulator_stats
+
+pytestmark = pytest.mark.unit
 
 PORTAL = generate_portal()  # the data the demo gateway serves (default seed and sizes)
 

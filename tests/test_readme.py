@@ -10,23 +10,12 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import counted, gateway_client
+from tests.support import DOCS, EXAMPLES, README_EXAMPLES, ROOT, counted, gateway_client
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.unit
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DOCS = sorted((ROOT / "docs").glob("*.md"))
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-
-
-def _graphql_blocks(text: str) -> list[str]:
-    return re.findall(r"```graphql\n(.*?)```", text, re.S)
-
-
-README_EXAMPLES = _graphql_blocks(README)
-# The README's example first: the result test below compares it with its printed answer.
-EXAMPLES = README_EXAMPLES + [
-    block for doc in DOCS for block in _graphql_blocks(doc.read_text(encoding="utf-8"))
-]
 
 
 def test_the_readme_has_one_example_and_the_docs_the_rest():
@@ -167,7 +156,11 @@ def test_the_slug_follows_github():
     assert _slug("Latency vs. result size") == "latency-vs-result-size"
 
 
-@pytest.mark.parametrize("document", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "document",
+    [ROOT / "README.md", ROOT / "tests" / "README.md", *DOCS],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_every_relative_link_resolves(document: Path):
     text = document.read_text(encoding="utf-8")
     links = [

@@ -28,6 +28,8 @@ from gateway.upstream.pacer import Pacer
 from gateway.upstream.quota import QuotaTracker
 from gateway.upstream.retry import RetryPolicy, call_with_retries, retryable
 
+pytestmark = pytest.mark.unit
+
 
 class FakeTime:
     """A monotonic clock that only moves when someone sleeps on it."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import lru_cache, partial
 from typing import Any
 
+import pytest
 import strawberry
 from graphql import GraphQLObjectType, parse
 from strawberry.extensions import FieldExtension
@@ -16,6 +17,8 @@ from schema import build_schema, schema
 from schema.resolution import direct_resolvers, plain_attribute_resolvers
 from schema.validation.extensions import ParsedDocuments
 from schema.validation.limits import OperationLimits
+
+pytestmark = pytest.mark.unit
 
 
 def _resolver(built: Any, type_name: str, field_name: str) -> Any:

@@ -9,6 +9,8 @@ from gateway.domain import model
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH, build_schema, schema
 from schema.validation.limits import OperationLimits
 
+pytestmark = pytest.mark.unit
+
 subgraph_schema = build_schema(OperationLimits(), federation=True)
 
 

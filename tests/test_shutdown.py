@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from tests.test_http import console_script, free_port, wait_until_answering
+from tests.support import serving
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [pytest.mark.http, pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
 # Two sequential portal calls (the user, then the course): two simulated latencies.
 QUERY = '{ user(id: "8") { name enrollments(first: 1) { nodes { course { title } } } } }'
@@ -33,35 +30,6 @@ def gateway_env(**extra: str) -> dict[str, str]:
     return {**env, "LMS_GATEWAY_DEMO_LATENCY_MS": str(LATENCY_MS), **extra}
 
 
-@contextmanager
-def serving(
-    env: dict[str, str], command: list[str] | None = None
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``lms-gateway serve`` (or ``command``, which must then take its port from
-    ``LMS_GATEWAY_PORT`` in ``env``) once /healthz answers: the process and its URL. Killed
-    on the way out if the test has not ended it."""
-    if command is None:
-        port = free_port()
-        command = [*console_script(), "serve", "--port", str(port)]
-    else:
-        port = int(env["LMS_GATEWAY_PORT"])
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_answering(process, f"{base}/healthz")
-    try:
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-
 def refused(base: str) -> bool:
     try:
         httpx.get(f"{base}/healthz", timeout=2)
@@ -70,6 +38,7 @@ def refused(base: str) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_request_in_flight_then_exits_0():
     env = gateway_env(LMS_GATEWAY_READINESS_TIMEOUT_SECONDS="30")
     with serving(env) as (process, base):
@@ -99,6 +68,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
     assert refused(base)
 
 
+@pytest.mark.slow
 def test_requests_still_running_at_the_shutdown_timeout_are_cancelled_and_it_exits_0():
     env = gateway_env(LMS_GATEWAY_SHUTDOWN_TIMEOUT_SECONDS="0.5")
     with serving(env) as (process, base), ThreadPoolExecutor(1) as pool:
@@ -113,6 +83,7 @@ def test_requests_still_running_at_the_shutdown_timeout_are_cancelled_and_it_exi
     assert "timeout graceful shutdown exceeded" in stderr
 
 
+@pytest.mark.slow
 def test_with_a_drain_delay_it_keeps_serving_but_reports_unready_until_a_second_signal():
     env = gateway_env(LMS_GATEWAY_DEMO_LATENCY_MS="0", LMS_GATEWAY_SHUTDOWN_DELAY_SECONDS="600")
     with serving(env) as (process, base):

@@ -28,7 +28,7 @@ from gateway.simulator import (
     generate_portal,
     parse_api_path,
 )
-from tests.conftest import serve_over_http as serve
+from tests.support import serve_over_http as serve
 
 KEY = SimulatorConfig().api_key
 ERROR_TYPE = "invalid_request_error"
@@ -97,6 +97,7 @@ def learner_enrollment(portal: Portal, state: str) -> Any:
 # --- authentication ---------------------------------------------------------------------------
 
 
+@pytest.mark.http
 def test_missing_authorization_gets_the_html_401(server: tuple[Starlette, str]) -> None:
     _app, base_url = server
     response = httpx.get(f"{base_url}/api/v1/users")
@@ -105,6 +106,7 @@ def test_missing_authorization_gets_the_html_401(server: tuple[Starlette, str]) 
     assert "You need a valid user and password" in response.text
 
 
+@pytest.mark.http
 @pytest.mark.parametrize(
     "auth_header",
     ["Basic " + "d3Jvbmc6", "Bearer " + KEY, "Basic not-base64!"],  # "wrong:"
@@ -115,6 +117,7 @@ def test_wrong_key_gets_the_json_401(server: tuple[Starlette, str], auth_header:
     assert_error(response, 401, "Invalid API key provided")
 
 
+@pytest.mark.http
 def test_basic_auth_with_key_as_user_name_works(client: httpx.Client) -> None:
     response = client.get("/siteinfo")
     assert response.status_code == 200
@@ -128,6 +131,7 @@ def test_basic_auth_with_key_as_user_name_works(client: httpx.Client) -> None:
 # --- path parameters ---------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_parse_api_path_splits_raw_commas_and_first_colons_only() -> None:
     parsed = parse_api_path("/api/v1/getUserStatusInCourse/course_id:3,user_id:7")
     assert (parsed.endpoint, parsed.params) == (
@@ -142,6 +146,7 @@ def test_parse_api_path_splits_raw_commas_and_first_colons_only() -> None:
     assert parse_api_path("/api/v1/users/id:1,id:2").error == "Invalid arguments provided"
 
 
+@pytest.mark.http
 def test_encoded_separators_stay_inside_the_value(client: httpx.Client, portal: Portal) -> None:
     user = portal.users[4]
     by_email = client.get(f"/users/email:{quote(user['email'], safe='')}")
@@ -153,6 +158,7 @@ def test_encoded_separators_stay_inside_the_value(client: httpx.Client, portal: 
     assert_error(client.get("/users/username:a/b"), 400, "Invalid arguments provided")
 
 
+@pytest.mark.http
 def test_endpoint_names_are_case_insensitive(client: httpx.Client, portal: Portal) -> None:
     unit_id = portal.course_units(portal.course_ids[0])[1]["id"]
     lower = client.get(f"/getusersprogressinunits/unit_id:{unit_id}")
@@ -162,6 +168,7 @@ def test_endpoint_names_are_case_insensitive(client: httpx.Client, portal: Porta
     assert client.get("/SiteInfo").json() == client.get("/siteinfo").json()
 
 
+@pytest.mark.http
 def test_username_lookup_and_users_by_custom_field(client: httpx.Client, portal: Portal) -> None:
     user = portal.users[2]
     assert client.get(f"/users/username:{user['login']}").json()["email"] == user["email"]
@@ -173,6 +180,7 @@ def test_username_lookup_and_users_by_custom_field(client: httpx.Client, portal:
 # --- users -------------------------------------------------------------------------------------
 
 
+@pytest.mark.http
 def test_users_list_items_are_abridged_and_string_typed(
     client: httpx.Client, portal: Portal
 ) -> None:
@@ -195,6 +203,7 @@ def test_users_list_items_are_abridged_and_string_typed(
     assert users == portal.users
 
 
+@pytest.mark.http
 def test_users_paging_returns_plain_arrays(client: httpx.Client) -> None:
     everyone = client.get("/users").json()
     pages = [client.get(f"/users/page_size:25,page_number:{n}").json() for n in (1, 2, 3)]
@@ -206,6 +215,7 @@ def test_users_paging_returns_plain_arrays(client: httpx.Client) -> None:
     assert_error(client.get("/users/page_size:x"), 400, "Invalid arguments provided")
 
 
+@pytest.mark.unit
 async def test_default_page_size_caps_a_bare_users_call() -> None:
     app = create_simulator_app(SimulatorConfig(default_page_size=20))
     transport = httpx.ASGITransport(app=app)
@@ -218,6 +228,7 @@ async def test_default_page_size_caps_a_bare_users_call() -> None:
     assert [u["id"] for u in second] == [str(i) for i in range(21, 41)]
 
 
+@pytest.mark.http
 def test_user_detail_uses_lower_case_tokens_and_status_endpoint_title_case(
     client: httpx.Client, portal: Portal
 ) -> None:
@@ -251,6 +262,7 @@ def test_user_detail_uses_lower_case_tokens_and_status_endpoint_title_case(
     assert seen == {"incomplete", "passed", "failed"}
 
 
+@pytest.mark.http
 def test_not_completed_enrollments_render_empty_dates(client: httpx.Client, portal: Portal) -> None:
     enrollment = learner_enrollment(portal, "not_attempted")
     detail = client.get(f"/users/id:{enrollment.user_id}").json()
@@ -261,6 +273,7 @@ def test_not_completed_enrollments_render_empty_dates(client: httpx.Client, port
     assert course["completion_percentage"] == "0"
 
 
+@pytest.mark.http
 def test_deleted_user_is_no_longer_available(client: httpx.Client, portal: Portal) -> None:
     assert portal.deleted_user_ids == ["61"]
     assert portal.counts["users"] == 60 and portal.counts["deleted_users"] == 1
@@ -271,6 +284,7 @@ def test_deleted_user_is_no_longer_available(client: httpx.Client, portal: Porta
 # --- courses, units, categories, groups, branches ----------------------------------------------
 
 
+@pytest.mark.http
 def test_course_list_items_and_price_entity(client: httpx.Client) -> None:
     courses = client.get("/courses").json()
     assert len(courses) == 12
@@ -287,6 +301,7 @@ def test_course_list_items_and_price_entity(client: httpx.Client) -> None:
     assert {c["parent_category_id"] for c in categories} >= {None, "21"}
 
 
+@pytest.mark.http
 def test_course_detail_users_have_no_status_and_include_the_creator(
     client: httpx.Client, portal: Portal
 ) -> None:
@@ -306,6 +321,7 @@ def test_course_detail_users_have_no_status_and_include_the_creator(
             assert unit["url"].startswith("https://demo.talentlms.local/")
 
 
+@pytest.mark.http
 def test_units_are_flat_with_section_headers(client: httpx.Client, portal: Portal) -> None:
     layouts = []
     all_ids: list[str] = []
@@ -330,6 +346,7 @@ def test_units_are_flat_with_section_headers(client: httpx.Client, portal: Porta
     } <= seen_types
 
 
+@pytest.mark.http
 def test_units_progress_object_or_array(client: httpx.Client, portal: Portal) -> None:
     enrollment = learner_enrollment(portal, "completed")
     unit = portal.course(enrollment.course_id).learning_units[0]
@@ -342,6 +359,7 @@ def test_units_progress_object_or_array(client: httpx.Client, portal: Portal) ->
     assert {item["user_id"] for item in many} == enrolled
 
 
+@pytest.mark.http
 def test_groups_and_branches_match_user_memberships(client: httpx.Client, portal: Portal) -> None:
     detail = next(
         d for d in (portal.user_detail(u) for u in portal.user_ids) if d["groups"] and d["branches"]
@@ -355,6 +373,7 @@ def test_groups_and_branches_match_user_memberships(client: httpx.Client, portal
     assert category["courses"] and all("units" not in c for c in category["courses"])
 
 
+@pytest.mark.http
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
@@ -388,6 +407,7 @@ def test_error_messages_and_status_codes(
     assert_error(client.get(path), status, message)
 
 
+@pytest.mark.http
 def test_not_enrolled_message(client: httpx.Client, portal: Portal) -> None:
     enrolled = {e.user_id for e in portal.enrollments if e.course_id == "101"}
     outsider = next(u for u in portal.user_ids if u not in enrolled)
@@ -398,6 +418,7 @@ def test_not_enrolled_message(client: httpx.Client, portal: Portal) -> None:
 # --- mutations -----------------------------------------------------------------------------------
 
 
+@pytest.mark.http
 def test_add_user_to_course_is_form_only_and_visible_afterwards(
     fresh: tuple[Starlette, httpx.Client],
 ) -> None:
@@ -422,6 +443,7 @@ def test_add_user_to_course_is_form_only_and_visible_afterwards(
     assert_error(again, 400, "The requested user is already enrolled in this course")
 
 
+@pytest.mark.http
 def test_remove_user_from_course(fresh: tuple[Starlette, httpx.Client]) -> None:
     app, client = fresh
     enrollment = learner_enrollment(app.state.portal, "completed")
@@ -439,6 +461,7 @@ def test_remove_user_from_course(fresh: tuple[Starlette, httpx.Client]) -> None:
     assert_error(client.get(f"/removeuserfromcourse/{pair}"), 400, not_enrolled)
 
 
+@pytest.mark.unit
 async def test_apps_never_share_state() -> None:
     portal = generate_portal()
     first, second = create_simulator_app(portal=portal), create_simulator_app(portal=portal)
@@ -459,6 +482,7 @@ async def test_apps_never_share_state() -> None:
 # --- dates, rate limits, stats, latency --------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_mmddyyyy_twelve_hour_dates_in_process() -> None:
     """In process through ASGITransport: the portal's date_format governs every formatted date."""
     app = create_simulator_app(SimulatorConfig(date_format="MMDDYYYY", twelve_hour=True))
@@ -479,6 +503,7 @@ async def test_mmddyyyy_twelve_hour_dates_in_process() -> None:
     assert re.fullmatch(r"\d\d/\d\d/\d{4}, \d\d:\d\d [AP]M", limits["formatted_reset"])
 
 
+@pytest.mark.http
 def test_default_dates_are_ddmmyyyy_24_hour(client: httpx.Client, portal: Portal) -> None:
     enrollment = learner_enrollment(portal, "completed")
     detail = client.get(f"/users/id:{enrollment.user_id}").json()
@@ -487,6 +512,7 @@ def test_default_dates_are_ddmmyyyy_24_hour(client: httpx.Client, portal: Portal
     assert course["completed_on"] == moment.strftime("%d/%m/%Y, %H:%M:%S")
 
 
+@pytest.mark.http
 def test_rate_limit_counts_down_and_answers_429_when_exhausted() -> None:
     with live_client(SimulatorConfig(hourly_limit=3)) as (_app, client):
         first = client.get("/ratelimit").json()
@@ -506,6 +532,7 @@ def test_rate_limit_counts_down_and_answers_429_when_exhausted() -> None:
         assert client.get("/ratelimit").status_code == 200
 
 
+@pytest.mark.unit
 async def test_rate_limit_window_resets_after_an_hour() -> None:
     now = [1_000_000.0]
     app = create_simulator_app(SimulatorConfig(hourly_limit=1), clock=lambda: now[0])
@@ -520,6 +547,7 @@ async def test_rate_limit_window_resets_after_an_hour() -> None:
         assert (await http.get("/siteinfo")).status_code == 200
 
 
+@pytest.mark.http
 def test_call_stats_use_the_shared_endpoint_names(fresh: tuple[Starlette, httpx.Client]) -> None:
     app, client = fresh
     stats: CallStats = app.state.stats
@@ -555,6 +583,7 @@ def test_call_stats_use_the_shared_endpoint_names(fresh: tuple[Starlette, httpx.
     assert stats.total == 0 and stats.by_endpoint == {}
 
 
+@pytest.mark.unit
 async def test_latency_delays_api_answers() -> None:
     app = create_simulator_app(SimulatorConfig(latency_ms=100))
     transport = httpx.ASGITransport(app=app)
@@ -572,6 +601,7 @@ async def test_latency_delays_api_answers() -> None:
 # --- data ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_generation_is_deterministic_per_seed() -> None:
     first = json.dumps(generate_portal(SimulatorConfig()).snapshot(), sort_keys=True)
     again = json.dumps(generate_portal(SimulatorConfig()).snapshot(), sort_keys=True)
@@ -580,12 +610,14 @@ def test_generation_is_deterministic_per_seed() -> None:
     assert first != other
 
 
+@pytest.mark.http
 def test_two_servers_with_the_same_seed_answer_identically(client: httpx.Client) -> None:
     with live_client() as (_app, other):
         for path in ("/users", "/courses/id:104", "/users/id:7", "/categories"):
             assert other.get(path).json() == client.get(path).json()
 
 
+@pytest.mark.http
 def test_every_enrollment_state_is_present(client: httpx.Client, portal: Portal) -> None:
     states = Counter(e.state for e in portal.enrollments if e.role == "learner")
     assert set(states) == {
@@ -609,6 +641,7 @@ def test_every_enrollment_state_is_present(client: httpx.Client, portal: Portal)
     assert expired == states["expired"]
 
 
+@pytest.mark.unit
 def test_small_configs_still_generate_a_consistent_portal() -> None:
     portal = generate_portal(SimulatorConfig(users=3, courses=1, units_per_course=2, seed=1))
     assert portal.user_ids == ["1", "2", "3"]

@@ -23,7 +23,7 @@ from gateway.simulator import (
     SimulatorConfig,
     create_simulator_app,
 )
-from tests.conftest import serve_over_http
+from tests.support import serve_over_http
 
 KEY = SimulatorConfig().api_key
 RATE_LIMIT_BODY = {
@@ -61,6 +61,7 @@ async def statuses(http: httpx.AsyncClient, paths: Sequence[str]) -> list[int]:
 # --- the rule model ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_rules_round_trip_and_normalise() -> None:
     rule = FaultRule.from_dict({"kind": "latency", "endpoint": "Users/ID", "latency_ms": 5})
     assert rule.endpoint == "users/id" and rule.latency_ms == 5.0
@@ -81,6 +82,7 @@ def test_rules_round_trip_and_normalise() -> None:
     assert len(FAULT_KINDS) == 10
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
@@ -109,6 +111,7 @@ def test_invalid_rules_are_refused_with_a_clear_message(data: Any, fragment: str
 # --- answers that replace the normal one ---------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_error_fault_answers_the_api_error_body(status: int) -> None:
     async with simulator() as (_app, http):
@@ -119,6 +122,7 @@ async def test_error_fault_answers_the_api_error_body(status: int) -> None:
     assert response.json() == SERVER_ERROR_BODY
 
 
+@pytest.mark.unit
 async def test_endpoint_matching_uses_the_call_stats_names() -> None:
     async with simulator() as (app, http):
         await put_faults(http, {"kind": "error", "endpoint": "users/id"})
@@ -137,6 +141,7 @@ async def test_endpoint_matching_uses_the_call_stats_names() -> None:
     }
 
 
+@pytest.mark.unit
 async def test_rate_limited_sends_retry_after_only_when_configured() -> None:
     async with simulator() as (_app, http):
         await put_faults(
@@ -156,6 +161,7 @@ async def test_rate_limited_sends_retry_after_only_when_configured() -> None:
     assert "retry-after" not in without.headers
 
 
+@pytest.mark.unit
 async def test_malformed_json_is_a_truncated_200() -> None:
     async with simulator() as (_app, http):
         await put_faults(http, {"kind": "malformed_json", "endpoint": "users/id"})
@@ -167,6 +173,7 @@ async def test_malformed_json_is_a_truncated_200() -> None:
         response.json()
 
 
+@pytest.mark.unit
 async def test_html_401_and_revoked_key_match_the_real_auth_failures() -> None:
     async with simulator() as (_app, http):
         no_header = await http.get("/api/v1/siteinfo", auth=None)
@@ -187,6 +194,7 @@ async def test_html_401_and_revoked_key_match_the_real_auth_failures() -> None:
     assert revoked.json() == wrong_key.json() == INVALID_KEY_BODY
 
 
+@pytest.mark.unit
 async def test_reset_in_process_raises_to_the_caller() -> None:
     async with simulator() as (_app, http):
         await put_faults(http, {"kind": "reset", "endpoint": "siteinfo", "times": 1})
@@ -200,6 +208,7 @@ async def test_reset_in_process_raises_to_the_caller() -> None:
 # --- answers that are delayed or stretched -------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_latency_fault_delays_only_its_endpoint() -> None:
     async with simulator() as (_app, http):
         await put_faults(
@@ -217,6 +226,7 @@ async def test_latency_fault_delays_only_its_endpoint() -> None:
     assert fast < 0.1
 
 
+@pytest.mark.unit
 async def test_timeout_fault_answers_normally_after_the_delay() -> None:
     async with simulator() as (_app, http):
         await put_faults(http, {"kind": "timeout", "endpoint": "courses/id", "delay_s": 0.15})
@@ -226,6 +236,7 @@ async def test_timeout_fault_answers_normally_after_the_delay() -> None:
     assert response.status_code == 200 and response.json()["id"] == "101"
 
 
+@pytest.mark.unit
 async def test_timeout_fault_keeps_the_post_body_for_the_handler() -> None:
     async with simulator() as (app, http):
         portal = app.state.portal
@@ -238,6 +249,7 @@ async def test_timeout_fault_keeps_the_post_body_for_the_handler() -> None:
     assert response.json() == [{"user_id": "2", "course_id": course_id, "role": "learner"}]
 
 
+@pytest.mark.http
 def test_timeout_over_http_fires_the_client_read_timeout() -> None:
     app = create_simulator_app(
         SimulatorConfig(faults=(FaultRule("timeout", "siteinfo", times=1, delay_s=3.0),))
@@ -254,6 +266,7 @@ def test_timeout_over_http_fires_the_client_read_timeout() -> None:
     assert time.perf_counter() - started < 2.0
 
 
+@pytest.mark.http
 def test_reset_over_http_drops_the_connection_mid_response() -> None:
     app = create_simulator_app()
     with serve_over_http(app) as base:
@@ -269,6 +282,8 @@ def test_reset_over_http_drops_the_connection_mid_response() -> None:
     assert app.state.stats.by_endpoint == {"users/id": 2}
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_slow_body_over_http_trickles_the_normal_body() -> None:
     app = create_simulator_app()
     with serve_over_http(app) as base:
@@ -295,6 +310,7 @@ def test_slow_body_over_http_trickles_the_normal_body() -> None:
 # --- times, probability, first match -------------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_times_run_out_and_the_first_applicable_rule_wins() -> None:
     async with simulator() as (_app, http):
         await put_faults(
@@ -310,6 +326,7 @@ async def test_times_run_out_and_the_first_applicable_rule_wins() -> None:
     assert listed[0] == {**FaultRule("error", "siteinfo", status=503).to_dict(), "times": 0}
 
 
+@pytest.mark.unit
 async def test_probability_is_seeded_and_repeatable() -> None:
     rule = FaultRule("error", "siteinfo", probability=0.5)
     patterns = []
@@ -330,6 +347,7 @@ async def test_probability_is_seeded_and_repeatable() -> None:
     assert other != patterns[0]
 
 
+@pytest.mark.unit
 async def test_probability_bounds_and_times_count_only_applied_faults() -> None:
     async with simulator() as (_app, http):
         await put_faults(http, {"kind": "error", "probability": 0})
@@ -342,6 +360,7 @@ async def test_probability_bounds_and_times_count_only_applied_faults() -> None:
 # --- the hourly quota ----------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_quota_exhausted_empties_the_limiter_until_the_quota_is_reset() -> None:
     async with simulator(SimulatorConfig(hourly_limit=50)) as (app, http):
         assert (await http.get("/api/v1/siteinfo")).status_code == 200
@@ -363,6 +382,7 @@ async def test_quota_exhausted_empties_the_limiter_until_the_quota_is_reset() ->
         assert (await http.get("/api/v1/ratelimit")).json()["remaining"] == 48
 
 
+@pytest.mark.unit
 async def test_quota_exhausted_on_every_endpoint_still_lets_ratelimit_answer() -> None:
     async with simulator() as (_app, http):
         await put_faults(http, {"kind": "quota_exhausted"})
@@ -371,6 +391,7 @@ async def test_quota_exhausted_on_every_endpoint_still_lets_ratelimit_answer() -
         assert (await http.get("/api/v1/users")).json() == RATE_LIMIT_BODY
 
 
+@pytest.mark.unit
 async def test_quota_endpoint_sets_the_remaining_budget() -> None:
     async with simulator(SimulatorConfig(hourly_limit=10)) as (_app, http):
         assert (await http.post("/_simulator/quota", json={"remaining": 2})).status_code == 200
@@ -387,6 +408,7 @@ async def test_quota_endpoint_sets_the_remaining_budget() -> None:
 # --- admin endpoints and configuration -----------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_fault_admin_endpoints_list_replace_and_clear() -> None:
     async with simulator() as (app, http):
         assert (await http.get("/_simulator/faults", auth=None)).json() == {"faults": []}
@@ -425,6 +447,7 @@ async def test_fault_admin_endpoints_list_replace_and_clear() -> None:
     assert stats == {"total": 2, "byEndpoint": {"users": 2}}  # admin calls are not counted
 
 
+@pytest.mark.unit
 async def test_faults_from_the_config_apply_from_the_first_call() -> None:
     config = SimulatorConfig(
         faults=(
@@ -445,6 +468,7 @@ async def test_faults_from_the_config_apply_from_the_first_call() -> None:
         SimulatorConfig(faults=({"kind": "nope"},))  # type: ignore[arg-type]
 
 
+@pytest.mark.unit
 async def test_call_arrival_times_are_recorded_and_exposed() -> None:
     async with simulator() as (app, http):
         before = time.monotonic()

@@ -23,6 +23,8 @@ from gateway.providers.talentlms.client import TalentLmsClient, error_for_respon
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.upstream.usage import UpstreamUsage
 
+pytestmark = pytest.mark.unit
+
 BASE = "https://acme.talentlms.com/api/v1"
 KEY = "k3y-secret"
 

@@ -60,6 +60,8 @@ from gateway.providers.talentlms.mapping import (
 )
 from gateway.providers.talentlms.values import DateFormat
 
+pytestmark = pytest.mark.unit
+
 FIXTURES = Path(__file__).parent / "fixtures" / "talentlms"
 LONDON = ZoneInfo("Europe/London")
 DD = PortalConventions(date_format=DateFormat.DDMMYYYY)

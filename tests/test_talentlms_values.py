@@ -25,6 +25,8 @@ from gateway.providers.talentlms.values import (
     unix_time,
 )
 
+pytestmark = pytest.mark.unit
+
 DD, MM, YY = DateFormat.DDMMYYYY, DateFormat.MMDDYYYY, DateFormat.YYYYMMDD
 LONDON = ZoneInfo("Europe/London")
 

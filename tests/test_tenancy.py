@@ -12,7 +12,9 @@ import pytest
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app, generate_portal
 from gateway.tenancy.authorization import hash_key
-from tests.conftest import gateway_client, serve_over_http
+from tests.support import gateway_client, serve_over_http
+
+pytestmark = pytest.mark.http
 
 ACME_TLMS_KEY = "acme-talentlms-key-7f3a9c1e"
 GLOBEX_TLMS_KEY = "globex-talentlms-key-2b8d4e6f"

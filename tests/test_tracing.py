@@ -29,7 +29,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.observability.tracing.upstream import redacted_path, url_template
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.conftest import RecordingUpstream, query_text, serve_over_http, upstream_settings
+from tests.support import RecordingUpstream, query_text, serve_over_http, upstream_settings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN_ID = "00f067aa0ba902b7"
@@ -115,6 +115,7 @@ class HeaderRecorder(RecordingUpstream):
 # --- over real HTTP -------------------------------------------------------------------------
 
 
+@pytest.mark.http
 def test_operation_span_continues_the_callers_trace_over_http(clean_env, provider, exporter):
     """A queries/ operation through uvicorn, against the simulator through uvicorn too."""
     config = SimulatorConfig()
@@ -201,6 +202,7 @@ def assert_no_secret(spans: tuple[ReadableSpan, ...], api_key: str) -> None:
 # --- in process -----------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 async def test_each_retry_is_a_span_of_its_own(clean_env, provider, exporter):
     upstream = HeaderRecorder(fail_first="/users/id:8")
     settings = upstream_settings(tracing={"enabled": True}, retry={"base_delay_seconds": 0})
@@ -222,6 +224,7 @@ async def test_each_retry_is_a_span_of_its_own(clean_env, provider, exporter):
     assert_no_secret(spans, SimulatorConfig().api_key)
 
 
+@pytest.mark.unit
 async def test_batch_has_one_operation_span_per_operation_under_one_request(
     clean_env, provider, exporter
 ):
@@ -245,6 +248,7 @@ async def test_batch_has_one_operation_span_per_operation_under_one_request(
         assert hex_trace(operation) == TRACE_ID
 
 
+@pytest.mark.unit
 async def test_failed_operation_carries_its_error_code(clean_env, provider, exporter):
     upstream = RecordingUpstream()
     upstream.faults[r"/users/id:8"] = httpx.Response(500, text="oops")
@@ -269,6 +273,7 @@ async def test_failed_operation_carries_its_error_code(clean_env, provider, expo
     assert "graphql.operation.type" not in unparsed.attributes
 
 
+@pytest.mark.unit
 async def test_trace_headers_go_to_talentlms_only_when_enabled(clean_env, provider, exporter):
     query = {"query": '{ user(id: "8") { name } }'}
     kept = HeaderRecorder()
@@ -287,6 +292,7 @@ async def test_trace_headers_go_to_talentlms_only_when_enabled(clean_env, provid
     assert expected in [h.get("traceparent") for h in sent.headers]
 
 
+@pytest.mark.unit
 async def test_tracing_off_records_nothing_and_wraps_nothing(clean_env, provider, exporter):
     async with traced_gateway(upstream_settings(), provider, RecordingUpstream()) as client:
         body = (
@@ -312,6 +318,7 @@ async def test_tracing_off_records_nothing_and_wraps_nothing(clean_env, provider
 # --- the environment and the optional extra ---------------------------------------------------
 
 
+@pytest.mark.http
 def test_spans_go_to_the_otlp_endpoint_the_environment_names(clean_env, monkeypatch):
     """OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME, as any OpenTelemetry SDK reads them:
     the spans arrive at a collector over OTLP/HTTP (protobuf) when the gateway stops."""
@@ -346,6 +353,7 @@ def test_spans_go_to_the_otlp_endpoint_the_environment_names(clean_env, monkeypa
     assert "GET /api/v1/courses/id:{id}" in names
 
 
+@pytest.mark.unit
 def test_unknown_exporter_is_a_clear_startup_error(clean_env, monkeypatch, capsys):
     monkeypatch.setenv("LMS_GATEWAY_TRACING", "true")
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
@@ -377,6 +385,8 @@ def run_without_opentelemetry(code: str, **env: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_the_gateway_runs_without_the_tracing_extra():
     code = (
         "import asyncio, httpx, json\n"
@@ -397,6 +407,8 @@ def test_the_gateway_runs_without_the_tracing_extra():
     assert json.loads(done.stdout)["user"]["name"]
 
 
+@pytest.mark.http
+@pytest.mark.slow
 def test_tracing_without_the_extra_refuses_to_start():
     done = run_without_opentelemetry(
         "from gateway.cli import main\nraise SystemExit(main(['serve']))\n",
@@ -411,6 +423,7 @@ def test_tracing_without_the_extra_refuses_to_start():
 # --- what an upstream span may show of a URL --------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("path", "template", "shown"),
     [

@@ -15,12 +15,13 @@ from httpx_aiohttp import AiohttpTransport
 from gateway.config import UpstreamSettings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from gateway.upstream.transport import upstream_http_client
-from tests.conftest import serve_over_http
+from tests.support import serve_over_http
 
 CONFIG = SimulatorConfig(latency_ms=300)
 AUTH = (CONFIG.api_key, "")
 
 
+@pytest.mark.unit
 def test_the_pool_is_chosen_by_setting():
     assert isinstance(upstream_http_client(UpstreamSettings())._transport, AiohttpTransport)
     httpx_pool = upstream_http_client(UpstreamSettings(http_pool="httpx"))._transport
@@ -29,6 +30,8 @@ def test_the_pool_is_chosen_by_setting():
         UpstreamSettings(http_pool="requests")
 
 
+@pytest.mark.http
+@pytest.mark.slow
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_concurrent_calls_and_timeouts_over_real_http(pool):
     settings = UpstreamSettings(http_pool=pool, timeout_seconds=0.1)
@@ -43,6 +46,7 @@ async def test_concurrent_calls_and_timeouts_over_real_http(pool):
     assert [a.json()["id"] for a in answers] == [str(n) for n in range(1, 11)]
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_an_unreachable_portal_is_a_transport_error(pool):
     with socket.socket() as sock:  # a port nobody listens on
@@ -67,6 +71,7 @@ class ForwardProxy:
         await send({"type": "http.response.body", "body": b'{"id": "1"}'})
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_an_egress_proxy_from_the_environment_is_used(pool, monkeypatch):
     # The portal's host does not resolve: only the proxy from HTTP_PROXY can reach it.
@@ -81,6 +86,7 @@ async def test_an_egress_proxy_from_the_environment_is_used(pool, monkeypatch):
     assert proxy.targets == ["http://portal.invalid/api/v1/users/id:1"]
 
 
+@pytest.mark.unit
 async def test_cookies_an_upstream_sets_are_never_sent_back():
     # One client serves every account: a portal's cookie must not follow later requests.
     seen: list[str | None] = []
@@ -119,6 +125,7 @@ class CookieSettingPortal:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_no_pool_sends_a_portals_cookie_back_over_real_http(pool):
     # aiohttp's session has a cookie jar of its own, beside httpx's. It keeps no cookies
@@ -132,6 +139,7 @@ async def test_no_pool_sends_a_portals_cookie_back_over_real_http(pool):
     assert portal.cookies == [None, None, None]
 
 
+@pytest.mark.http
 async def test_the_aiohttp_pool_reads_the_environment_once_not_per_call(monkeypatch):
     # With trust_env=True aiohttp parsed ~/.netrc and the proxy variables in a thread for
     # every call: a third of the CPU under load. The proxies are read once, at start.
@@ -169,6 +177,7 @@ async def test_the_aiohttp_pool_reads_the_environment_once_not_per_call(monkeypa
     assert reads == {}
 
 
+@pytest.mark.http
 @pytest.mark.parametrize("pool", ["aiohttp", "httpx"])
 async def test_no_proxy_from_the_environment_is_honoured(pool, monkeypatch):
     # The proxy refuses every connection: only a direct call (NO_PROXY) reaches the portal.

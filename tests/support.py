@@ -1,0 +1,278 @@
+"""What the test modules share: the gateway in process, any ASGI app or the console script
+over real HTTP, a recording TalentLMS double, and the documented examples.
+
+Fixtures live in ``conftest.py``. No test module imports another one
+(``test_suite_rules.py`` checks it): a helper two modules need belongs here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.http.serving import serve_in_thread
+from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.tenancy.authorization import hash_key
+
+__all__ = [
+    "DOCS",
+    "EXAMPLES",
+    "QUERIES",
+    "README_EXAMPLES",
+    "ROOT",
+    "Captured",
+    "Output",
+    "RecordingUpstream",
+    "codes",
+    "console_script",
+    "counted",
+    "free_port",
+    "gateway_client",
+    "graphql_blocks",
+    "keyed_settings",
+    "post",
+    "query_text",
+    "replaced",
+    "running",
+    "serve_over_http",
+    "serving",
+    "simulator_stats",
+    "upstream_settings",
+    "wait_until_answering",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "queries"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+serve_over_http = serve_in_thread  # any ASGI app over real HTTP on 127.0.0.1
+
+
+# --- the gateway in process ---------------------------------------------------------------
+
+
+@asynccontextmanager
+async def gateway_client(
+    settings: Settings | None = None, upstream: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client wired to a fresh gateway in process (its lifespan runs)."""
+    app = create_app(settings or Settings(), upstream_transport=upstream)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+async def post(client: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:
+    """The JSON answer to ``query`` POSTed to /graphql, which must be a 200."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def codes(body: dict) -> list[str]:
+    """``extensions.code`` of each error of a GraphQL answer, in order."""
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+def query_text(name: str) -> str:
+    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def simulator_stats(client: httpx.AsyncClient) -> dict[str, int]:
+    """Calls the embedded simulator has answered, per endpoint name, but for the free
+    /ratelimit reads the gateway makes in the background to watch the quota."""
+    stats = client.app.state.runtime.simulator.state.stats.by_endpoint  # type: ignore[attr-defined]
+    return {name: count for name, count in stats.items() if name != "ratelimit"}
+
+
+def counted(upstream: dict[str, object]) -> dict[str, object]:
+    """``extensions.upstream`` without the portal's quota, which moves on its own."""
+    return {k: v for k, v in upstream.items() if k not in ("quotaRemaining", "quotaResetAt")}
+
+
+class RecordingUpstream(httpx.AsyncBaseTransport):
+    """A simulator behind a transport that records requests and can inject failures.
+
+    ``faults`` maps a regular expression on the request path to a response (or an
+    exception to raise) used instead of the simulator's answer.
+    """
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.simulator = create_simulator_app(config or SimulatorConfig())
+        self._inner = httpx.ASGITransport(app=self.simulator)
+        self.faults: dict[str, httpx.Response | Exception] = {}
+        self.rewrites: list[tuple[str, str]] = []
+        self.paths: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode()
+        self.paths.append(path)
+        for pattern, fault in self.faults.items():
+            if re.search(pattern, path):
+                if isinstance(fault, Exception):
+                    raise fault
+                return fault
+        for pattern, replacement in self.rewrites:
+            path = re.sub(pattern, replacement, path)
+        request.url = request.url.copy_with(raw_path=path.encode())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+
+def keyed_settings(tmp_path: Path, key: str, **overrides: Mapping[str, Any]) -> Settings:
+    """``upstream_settings`` behind one gateway API key (``key``) that reaches every account."""
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[[api_keys]]\nname = "client"\nsha256 = "{hash_key(key)}"\naccounts = ["*"]\n',
+        encoding="utf-8",
+    )
+    return replaced(upstream_settings(tenancy={"accounts_file": accounts}), **overrides)
+
+
+def upstream_settings(**overrides: Mapping[str, Any]) -> Settings:
+    """Settings for a gateway pointed at a TalentLMS double (not demo mode); ``overrides``
+    change fields of groups, as in ``upstream_settings(retry={"attempts": 1})``."""
+    portal = {"base_url": "http://upstream.test/api/v1", "api_key": SimulatorConfig().api_key}
+    return replaced(Settings(upstream=portal), **overrides)
+
+
+def replaced(settings: Settings, **groups: Mapping[str, Any]) -> Settings:
+    """``settings`` with some fields of some groups changed (and validated again):
+    ``replaced(settings, cache={"enabled": False})``."""
+    changed = {}
+    for name, fields in groups.items():
+        group = getattr(settings, name)
+        changed[name] = type(group)(**{**group.model_dump(), **fields})
+    return settings.model_copy(update=changed)
+
+
+class Captured:
+    """What the JSON handler on the root logger wrote during a test (the ``logs`` fixture)."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines()]  # each must be JSON
+
+
+# --- the console script as a process ------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def console_script() -> list[str]:
+    found = shutil.which("lms-gateway", path=os.path.dirname(sys.executable))
+    return [found] if found else [sys.executable, "-m", "gateway"]
+
+
+class Output:
+    stderr = ""
+
+
+def wait_until_answering(process: subprocess.Popen[str], url: str, seconds: float = 30) -> None:
+    """Until ``url`` answers without a server error; fails if ``process`` exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"exited early: {process.communicate()[1]}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("did not start in time")
+        time.sleep(0.1)
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[Output]:
+    """Run the console script until the block ends; its stderr is readable afterwards."""
+    output = Output()
+    process = subprocess.Popen(
+        console_script() + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_until_answering(process, ready_url)
+        yield output
+    finally:
+        process.terminate()
+        output.stderr = process.communicate(timeout=10)[1]
+
+
+@contextmanager
+def serving(
+    env: dict[str, str], command: list[str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``lms-gateway serve`` (or ``command``, which must then take its port from
+    ``LMS_GATEWAY_PORT`` in ``env``) once /healthz answers: the process and its URL. Killed
+    on the way out if the test has not ended it."""
+    if command is None:
+        port = free_port()
+        command = [*console_script(), "serve", "--port", str(port)]
+    else:
+        port = int(env["LMS_GATEWAY_PORT"])
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until_answering(process, f"{base}/healthz")
+    try:
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+# --- the documented examples --------------------------------------------------------------
+
+
+def graphql_blocks(text: str) -> list[str]:
+    """The fenced ``graphql`` code blocks of a Markdown text."""
+    return re.findall(r"```graphql\n(.*?)```", text, re.S)
+
+
+README_EXAMPLES = graphql_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+# The README's example first: test_readme compares it with its printed answer.
+EXAMPLES = README_EXAMPLES + [
+    block for doc in DOCS for block in graphql_blocks(doc.read_text(encoding="utf-8"))
+]
