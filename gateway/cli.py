@@ -398,6 +398,7 @@ def _build_manifest(args: argparse.Namespace) -> int:
         print(f"lms-gateway: {args.directory} is not a directory", file=sys.stderr)
         return 2
     try:
+        # Private: tests/test_strawberry_internals.py.
         manifest = build_manifest(args.directory, schema._schema)
     except ManifestError as exc:
         print(f"lms-gateway: {exc}", file=sys.stderr)

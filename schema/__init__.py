@@ -91,6 +91,7 @@ def build_schema(
         partial(ValidatedDocuments, Memo(VALIDATED_DOCUMENTS)),
         *extra_extensions,
     ]
+    # batching_config is experimental in Strawberry (tests/test_strawberry_internals.py).
     config = StrawberryConfig(
         batching_config={"max_operations": max_batch_operations},
         disable_field_suggestions=limits.hide_suggestions,
@@ -106,7 +107,7 @@ def build_schema(
         built = GatewaySchema(
             query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
         )
-    plain_attribute_resolvers(built._schema)
+    plain_attribute_resolvers(built._schema)  # private: tests/test_strawberry_internals.py
     direct_resolvers(built)
     return built
 

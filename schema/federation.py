@@ -25,6 +25,8 @@ from typing import Annotated, Final, TypeAlias
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema as FederationSchema
+
+# Private Strawberry APIs, and the behaviours below: tests/test_strawberry_internals.py checks them.
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
@@ -154,6 +156,7 @@ class SubgraphQuery(Query):
 
 # Strawberry prints `schema @link(…) { query: Query }`; Apollo's subgraph libraries print
 # `extend schema @link(…)`, which says the same with the default root type names.
+# (tests/test_strawberry_internals.py checks Strawberry's form.)
 _SCHEMA_DEFINITION = re.compile(r"\Aschema (@link\(.*?\)) \{\n  query: Query\n\}\n", re.S)
 
 
@@ -170,8 +173,9 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
         super().__init__(
             query=SubgraphQuery,
             # Registered before any field is converted, so every reference to the four
-            # types finds the keyed copy (see the module's docstring). The federation
-            # Schema declares classes only; the Schema it passes them to takes definitions.
+            # types finds the keyed copy (module docstring; tests/test_strawberry_internals.py).
+            # The federation Schema declares classes only; the Schema it passes them to takes
+            # definitions.
             types=_ENTITY_DEFINITIONS,  # type: ignore[arg-type]
             scalar_overrides=dict(scalar_overrides),
             extensions=extensions,

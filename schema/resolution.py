@@ -22,6 +22,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+
+# Private Strawberry APIs, here and below: tests/test_strawberry_internals.py checks each.
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument, convert_arguments
 from strawberry.types.base import StrawberryOptional
@@ -37,7 +39,8 @@ def plain_attribute_resolvers(schema: GraphQLSchema) -> int:
     replaced = 0
     for graphql_field, field in _fields(schema):
         # Strawberry marks the resolvers it made for fields without one; `is_basic_field`
-        # also rules out field extensions (permissions are one).
+        # also rules out field extensions (permissions are one). The mark is private:
+        # tests/test_strawberry_internals.py checks it.
         if (
             field.is_basic_field
             and getattr(graphql_field.resolve, "_is_default", False)
@@ -52,6 +55,8 @@ def plain_attribute_resolvers(schema: GraphQLSchema) -> int:
 def direct_resolvers(built: strawberry.Schema) -> int:
     """Give every field of ``built`` whose resolver needs nothing of Strawberry's wrapper a
     direct call of that resolver; returns how many."""
+    # schema_converter, _schema and _get_field_exception_handlers are private:
+    # tests/test_strawberry_internals.py checks them.
     converter = built.schema_converter
     replaced = 0
     for graphql_field, field in _fields(built._schema):
@@ -86,7 +91,8 @@ def _attribute(name: str) -> Callable[[Any, GraphQLResolveInfo[Any]], Any]:
     def resolve(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
-    resolve._is_default = True  # type: ignore[attr-defined]  # what Strawberry checks for
+    # How Strawberry marks its own default resolvers (tests/test_strawberry_internals.py).
+    resolve._is_default = True  # type: ignore[attr-defined]
     return resolve
 
 
@@ -119,6 +125,8 @@ def _direct(built: strawberry.Schema, field: StrawberryField) -> Callable[..., A
     takes_self = self_parameter is not None
 
     def resolve(source: Any, info: GraphQLResolveInfo[Any], **kwargs: Any) -> Any:
+        # Info's private fields, as Strawberry's wrapper fills them:
+        # tests/test_strawberry_internals.py checks them.
         strawberry_info = info_class(_raw_info=info, _field=field)
         if kwargs:
             if kwargs.keys() <= plain.keys():

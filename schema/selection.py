@@ -45,7 +45,7 @@ def field_names(info: Info) -> set[str]:
     object (per enrollment of a roster or dashboard), where that conversion was 3 % of
     the CPU for names one level down.
     """
-    raw: GraphQLResolveInfo[Any] = info._raw_info
+    raw: GraphQLResolveInfo[Any] = info._raw_info  # private: tests/test_strawberry_internals.py
     names: set[str] = set()
     for node in raw.field_nodes:  # a field selected twice merges its selections
         if node.selection_set is not None:

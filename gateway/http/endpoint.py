@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+# Strawberry's HTTP layer: tests/test_strawberry_internals.py.
 from cross_web import (
     HTTPException,  # Strawberry's own HTTP error (a dependency of it)
     StarletteRequestAdapter,
@@ -84,6 +85,8 @@ def _error_result(code: ErrorCode, message: str) -> ExecutionResult:
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's GraphQL-over-HTTP view with per-account contexts, limits and a deadline."""
 
+    # Past get_context and process_result, the hooks overridden here are undocumented:
+    # tests/test_strawberry_internals.py checks their names, parameters and call order.
     request_adapter_class = _RequestAdapter
 
     def __init__(self, runtime: Runtime) -> None:

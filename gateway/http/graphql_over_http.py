@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+# Strawberry's HTTP layer: tests/test_strawberry_internals.py.
 from cross_web import parse_content_type  # Strawberry's dependency: RFC 9110 media types
 from starlette.responses import JSONResponse
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from strawberry.scalars import JSON
+
+# Private Strawberry APIs: tests/test_strawberry_internals.py.
 from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types.scalar import ScalarDefinition
 

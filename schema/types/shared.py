@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeAlias, TypeVar
 
 import strawberry
+
+# Private path: tests/test_strawberry_internals.py.
 from strawberry.types.field import StrawberryField
 
 from gateway.domain import model

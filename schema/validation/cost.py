@@ -48,6 +48,8 @@ from graphql import (
     ValidationRule,
     get_named_type,
 )
+
+# graphql-core's own module, not its package's exports: tests/test_strawberry_internals.py.
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from gateway.domain.cost import CostEstimate, CostTable, FieldCost

@@ -12,6 +12,8 @@ from typing import Generic, TypeVar
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
+
+# Private (Strawberry's own validation, with its rules): tests/test_strawberry_internals.py.
 from strawberry.schema.schema import validate_document
 
 from gateway.domain.cost import CostEstimate
@@ -88,6 +90,7 @@ class UpstreamAccounting(SchemaExtension):
         yield
 
     def _selected(self, query: str | None, document: DocumentNode) -> frozenset[tuple[str, str]]:
+        # Private: tests/test_strawberry_internals.py.
         schema = self.execution_context.schema._schema
         if query is None:
             return frozenset(selected_fields(schema, document))
@@ -142,6 +145,7 @@ class DemandControl(SchemaExtension):
             context.guard.quota if context.guard is not None else None,
             admission,
         )
+        # Strawberry validates with the context's rules then: tests/test_strawberry_internals.py.
         ctx.validation_rules = (*ctx.validation_rules, rule)
         if key is None:
             yield
@@ -182,7 +186,8 @@ class ErrorCodes(SchemaExtension):
     def __init__(self, *, hide_suggestions: bool = False, max_tokens: int | None = None) -> None:
         self._hide_suggestions = hide_suggestions
         self._max_tokens = max_tokens
-        # graphql-core's wording (graphql.language.parser), whole: nothing else matches it.
+        # graphql-core's wording (graphql.language.parser), whole: nothing else matches it
+        # (tests/test_strawberry_internals.py checks it).
         self._too_many_tokens = (
             f"Syntax Error: Document contains more than {max_tokens} tokens. Parsing aborted."
         )
@@ -264,6 +269,8 @@ class ValidatedDocuments(SchemaExtension):
         for rule in ctx.validation_rules:
             (per_request if getattr(rule, "per_request", False) else fixed).append(rule)
         key = (query, tuple(fixed))
+        # _schema, and Strawberry skipping its validation once pre_execution_errors is set,
+        # are private: tests/test_strawberry_internals.py checks them.
         if self._passed.get(key):
             errors = validate(ctx.schema._schema, document, per_request)
         else:
@@ -311,6 +318,7 @@ class ParsedDocuments(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
+            # Strawberry does not parse a document set here: tests/test_strawberry_internals.py.
             with suppress(GraphQLError):  # Strawberry parses it again and reports it
                 ctx.graphql_document = self._parse(ctx.query, **ctx.parse_options)
         yield
