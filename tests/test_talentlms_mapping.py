@@ -49,7 +49,6 @@ from gateway.providers.talentlms.mapping import (
     map_course,
     map_course_items,
     map_roster_enrollment,
-    map_status_enrollment,
     map_user,
     map_user_enrollment,
     split_course_item_id,
@@ -902,45 +901,6 @@ def test_map_user_enrollment_mmddyyyy() -> None:
     assert enrollment.custom_fields["role"] == "instructor"
 
 
-def test_map_status_enrollment() -> None:
-    raw = load("userstatusincourse")
-    enrollment = map_status_enrollment("40457", "125", raw, DD, now=NOW)
-    assert enrollment == CourseEnrollment(
-        id="40457:125",
-        user=UserRef(id="40457"),
-        course=CourseRef(id="125"),
-        status=EnrollmentStatus.COMPLETED,
-        enrolled_at=utc(2019, 12, 25, 3, 58, 40),
-        completed_at=utc(2019, 12, 25, 3, 58, 50),
-        progress_percent=100.0,
-        time_spent_seconds=0,
-        updated_at=utc(2019, 12, 25, 3, 58, 50),
-        urls=[],
-        custom_fields={"role": "learner", "completion_status": "Completed", "expired_at": None},
-        remote_data=raw,
-        partial=False,
-    )
-    assert enrollment.remote_data is not None
-    assert [unit["id"] for unit in enrollment.remote_data["units"]] == ["3160", "3163", "3164"]
-
-
-def test_map_status_enrollment_expired() -> None:
-    raw = {
-        **load("userstatusincourse"),
-        "completion_status": "Incomplete",
-        "completion_percentage": "50",
-        "completed_on": "",
-        "completed_on_timestamp": None,
-        "expired_on": "31/12/2020, 23:59:59",
-        "expired_on_timestamp": "1609459199",
-    }
-    assert map_status_enrollment("1", "2", raw, DD, now=NOW).status is EnrollmentStatus.EXPIRED
-    assert (
-        map_status_enrollment("1", "2", raw, DD, now=BEFORE_EXPIRY).status
-        is EnrollmentStatus.IN_PROGRESS
-    )
-
-
 @pytest.mark.parametrize(
     ("lower", "title", "expected"),
     [
@@ -956,11 +916,8 @@ def test_lower_and_title_case_statuses_agree(
 ) -> None:
     user_raw = load("user_detail")
     listed = {**entry(user_raw, "123"), "completion_status": lower}
-    single = {**load("userstatusincourse"), "completion_status": title}
-    from_user = map_user_enrollment(user_raw, listed, DD, now=NOW)
-    from_status = map_status_enrollment("40457", "123", single, DD, now=NOW)
-    assert from_user.status is from_status.status is expected
-    assert from_user.id == from_status.id == "40457:123"
+    assert map_user_enrollment(user_raw, listed, DD, now=NOW).status is expected
+    assert enrollment_status(title, now=NOW) is expected
 
 
 def test_map_roster_enrollment() -> None:
@@ -1032,7 +989,6 @@ def test_mappers_never_raise_on_missing_or_odd_values() -> None:
         map_course_items(raw)
         map_user_enrollment(raw, raw, DD, now=NOW)
         map_roster_enrollment(raw, raw, DD, now=NOW)
-        map_status_enrollment("1", "2", raw, DD, now=NOW)
         json.dumps(user.custom_fields)
         json.dumps(course.custom_fields)
     user = map_user(ODD, DD, partial=True)
@@ -1066,7 +1022,6 @@ def test_mapping_does_not_modify_its_input() -> None:
 def _mapped_both_ways() -> list[tuple[Any, Any]]:
     """Each mapper's output in full and with the passthrough fields omitted."""
     user_raw, course_raw = load("user_detail"), load("course_detail")
-    status_raw = load("userstatusincourse")
     learner = course_raw["users"][1]
     omit = PASSTHROUGH_FIELDS
     return [
@@ -1083,10 +1038,6 @@ def _mapped_both_ways() -> list[tuple[Any, Any]]:
         (
             map_roster_enrollment(course_raw, learner, DD, now=NOW),
             map_roster_enrollment(course_raw, learner, DD, now=NOW, omit=omit),
-        ),
-        (
-            map_status_enrollment("40457", "200", status_raw, DD, now=NOW),
-            map_status_enrollment("40457", "200", status_raw, DD, now=NOW, omit=omit),
         ),
     ]
 

@@ -41,7 +41,6 @@ class CostTable(Protocol):
         type_name: str,
         field_name: str,
         *,
-        parent_full: bool,
         arguments: Mapping[str, Any],
         selected: frozenset[str],
     ) -> FieldCost:

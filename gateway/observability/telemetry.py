@@ -32,7 +32,6 @@ from gateway.upstream.usage import UpstreamUsage
 
 __all__ = [
     "CLIENT_CLOSED_STATUS",
-    "REQUEST_ID_HEADER",
     "CacheLookup",
     "Observer",
     "OperationRecord",
@@ -51,7 +50,6 @@ __all__ = [
 
 logger = logging.getLogger("gateway.telemetry")
 
-REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "gateway_request_id", default=None

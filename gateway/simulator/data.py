@@ -953,10 +953,6 @@ class Portal:
         return list(self._courses)
 
     @property
-    def unit_ids(self) -> list[str]:
-        return list(self._unit_course)
-
-    @property
     def counts(self) -> dict[str, int]:
         """Sizes of everything generated, for tests that check totals (siteinfo, paging)."""
         return {
@@ -983,9 +979,6 @@ class Portal:
 
     def enrollment(self, user_id: str, course_id: str) -> Enrollment | None:
         return self._enrollments.get((user_id, course_id))
-
-    def unit_course_id(self, unit_id: str) -> str | None:
-        return self._unit_course.get(unit_id)
 
     # -- internal lookups --------------------------------------------------------------------
 

@@ -37,9 +37,6 @@ DEFAULT_TTLS: Final[Mapping[str, float]] = {
     "getcoursesbycustomfield": 60.0,
 }
 
-_MISSING: Final = object()
-
-
 class CacheStore(Protocol):
     async def get(self, key: str) -> Any:
         """The value, or ``None`` when absent or expired."""

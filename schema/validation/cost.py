@@ -190,7 +190,7 @@ class _Walker:
                 else frozenset()
             )
             cost = self._table.cost(
-                parent.name, name, parent_full=full, arguments=arguments, selected=selected
+                parent.name, name, arguments=arguments, selected=selected
             )
             planned.append((node, definition, arguments, cost))
         detail = next((cost for *_, cost in planned if cost.detail), None)
@@ -232,7 +232,7 @@ class _Walker:
             if lookup is None or not isinstance(named, GraphQLObjectType):
                 continue
             cost = self._table.cost(
-                "Query", lookup, parent_full=True, arguments={"id": None}, selected=frozenset()
+                "Query", lookup, arguments={"id": None}, selected=frozenset()
             )
             self.add(count, cost)
             if node.selection_set is not None:

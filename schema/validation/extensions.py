@@ -4,7 +4,6 @@ and give every error a code in ``extensions.code``."""
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
@@ -33,7 +32,6 @@ __all__ = [
     "document_error_code",
 ]
 
-logger = logging.getLogger("gateway.graphql")
 
 
 K = TypeVar("K", bound=Hashable)

@@ -136,17 +136,6 @@ class TalentLmsClient:
     async def categories(self) -> Any:
         return await self.get("categories")
 
-    async def user_status_in_course(self, *, course_id: str, user_id: str) -> Any:
-        return await self.get(
-            "getuserstatusincourse", [("course_id", course_id), ("user_id", user_id)]
-        )
-
-    async def users_progress_in_units(self, *, unit_id: str, user_id: str | None = None) -> Any:
-        params: list[tuple[str, object]] = [("unit_id", unit_id)]
-        if user_id is not None:
-            params.append(("user_id", user_id))
-        return await self.get("getusersprogressinunits", params)
-
     async def site_info(self) -> Any:
         return await self.get("siteinfo")
 

@@ -65,7 +65,6 @@ class TalentLmsCostTable:
         type_name: str,
         field_name: str,
         *,
-        parent_full: bool,
         arguments: Mapping[str, Any],
         selected: frozenset[str],
     ) -> FieldCost:

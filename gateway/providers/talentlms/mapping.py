@@ -84,7 +84,6 @@ __all__ = [
     "map_course",
     "map_course_items",
     "map_roster_enrollment",
-    "map_status_enrollment",
     "map_user",
     "map_user_enrollment",
     "split_course_item_id",
@@ -713,31 +712,5 @@ def map_roster_enrollment(
         with_status=False,
         extra_fields={},
         partial=True,
-        omit=omit,
-    )
-
-
-def map_status_enrollment(
-    user_id: str,
-    course_id: str,
-    raw: Mapping[str, Any],
-    portal: PortalConventions,
-    *,
-    now: datetime,
-    omit: frozenset[str] = _NOTHING,
-) -> CourseEnrollment:
-    """An enrollment from ``getuserstatusincourse`` (Title-case statuses, per-unit ``units[]``).
-
-    The payload names neither user nor course, so both come from the request.
-    """
-    return _enrollment(
-        user=UserRef(id=_id(user_id)),
-        course=CourseRef(id=_id(course_id)),
-        raw=raw,
-        portal=portal,
-        now=now,
-        with_status=True,
-        extra_fields={"completion_status": _json(raw.get("completion_status"))},
-        partial=False,
         omit=omit,
     )
