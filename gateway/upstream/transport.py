@@ -16,6 +16,8 @@ even when it sets none) was 5-10 % of the CPU of a roster's 41 calls.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -53,6 +55,14 @@ def upstream_http_client(
     # still parse every answer's headers), and mypy allows no assignment to a method.
     client.cookies.extract_cookies = _keep_no_cookies  # type: ignore[method-assign,assignment]
     return client
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The process's TLS client context (system CAs, or SSL_CERT_FILE/SSL_CERT_DIR as httpx
+    reads them). Loading the CA bundle takes tens of milliseconds; a context serves any
+    number of connections, so every app and pool in the process shares this one."""
+    return httpx.create_ssl_context()
 
 
 def _keep_no_cookies(_response: httpx.Response) -> None:
@@ -115,7 +125,7 @@ def _aiohttp_transports(
             connector = aiohttp.TCPConnector(
                 limit=limits.max_connections or 0,
                 keepalive_timeout=limits.keepalive_expiry or 5.0,
-                ssl=httpx.create_ssl_context(),
+                ssl=_tls_context(),
             )
             # No cookie jar: one session serves every account, so a portal's session cookie
             # must not follow another account's requests (the httpx side drops them too).
@@ -129,7 +139,9 @@ def _aiohttp_transports(
     proxied: dict[str, httpx.AsyncBaseTransport | None] = {
         pattern: None  # NO_PROXY: the direct transport
         if proxy is None
-        else CauseNamingTransport(limits=limits, client=session, proxy=httpx.Proxy(proxy))
+        else CauseNamingTransport(
+            verify=_tls_context(), limits=limits, client=session, proxy=httpx.Proxy(proxy)
+        )
         for pattern, proxy in get_environment_proxies().items()
     }
-    return CauseNamingTransport(limits=limits, client=session), proxied
+    return CauseNamingTransport(verify=_tls_context(), limits=limits, client=session), proxied
