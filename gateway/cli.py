@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level",
-        default="info",
+        action=_Store,
+        env="LMS_GATEWAY_LOG_LEVEL",
+        shown=_setting_default("LMS_GATEWAY_LOG_LEVEL"),
         choices=["critical", "error", "warning", "info", "debug"],
         help="the least severe records written",
     )
@@ -283,6 +285,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     host = args.host or settings.http.host
     port = settings.http.port if args.port is None else args.port
+    log_level = args.log_level or settings.logging.log_level
     open_to_network = host not in LOOPBACK
     anonymous = not app.state.runtime.tenancy.requires_keys
     allowed = settings.demo or settings.tenancy.allow_anonymous
@@ -303,7 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
     url = f"http://{host}:{sockets[0].getsockname()[1]}/graphql"  # --port 0: the system's pick
     # From here on every line on stderr is a log record in one format (text on a terminal,
     # else JSON), uvicorn's included; its access log is off because the gateway writes its own.
-    configure_logging(settings.logging.log_format, args.log_level)
+    configure_logging(settings.logging.log_format, log_level)
     log = logging.getLogger("gateway.cli")
     if open_to_network and anonymous:
         log.warning(
@@ -336,7 +339,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings,
         host=host,
         port=port,
-        log_level=args.log_level,
+        log_level=log_level,
         log_config=None,  # keep configure_logging's handler
         access_log=False,  # the gateway writes its own access line
         timeout_graceful_shutdown=settings.http.shutdown_timeout_seconds,

@@ -486,6 +486,9 @@ class LoggingSettings(_Group):
 
     model_config = _variables("lms_gateway_")
 
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="The least severe log records `serve` writes."
+    )
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto",
         description="How `serve` writes logs: json, text, or auto (text on a terminal, else json).",

@@ -109,10 +109,11 @@ def test_help_is_plain_text_and_names_every_default(clean_env, path, parser):
 
 
 @pytest.mark.http
-def test_serve_help_names_the_variables_behind_host_and_port(clean_env):
+def test_serve_help_names_the_variable_behind_each_option(clean_env):
     entries = option_entries(run("serve", "--help", env=clean_env).stdout)
     assert entries["--host"].endswith("(default: 127.0.0.1; env LMS_GATEWAY_HOST)")
     assert entries["--port"].endswith("(default: 8000; env LMS_GATEWAY_PORT)")
+    assert entries["--log-level"].endswith("(default: info; env LMS_GATEWAY_LOG_LEVEL)")
 
 
 @pytest.mark.http

@@ -139,6 +139,7 @@ SAMPLES = {
     "LMS_GATEWAY_ACCOUNTS_FILE": "accounts.toml",
     "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST": "manifest.json",
     "LMS_GATEWAY_METRICS_TOKEN": "scrape-token",
+    "LMS_GATEWAY_LOG_LEVEL": "debug",
     "LMS_GATEWAY_LOG_FORMAT": "json",
     "LMS_GATEWAY_DEMO_DATE_FORMAT": "MMDDYYYY",
 }
