@@ -84,9 +84,7 @@ def build_schema(
         partial(DemandControl, Counter()),  # operations under way, shared by requests
         # The parser stops at the token limit, once per document text (ParsedDocuments).
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(
-            ErrorCodes, hide_suggestions=limits.hide_suggestions, max_tokens=limits.max_tokens
-        ),
+        partial(ErrorCodes, hide_suggestions=limits.hide_suggestions, max_tokens=limits.max_tokens),
         partial(ParsedDocuments, lru_cache(maxsize=VALIDATED_DOCUMENTS)(parse)),
         partial(ValidatedDocuments, Memo(VALIDATED_DOCUMENTS)),
         *extra_extensions,

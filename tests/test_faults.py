@@ -204,9 +204,7 @@ async def test_pacing_keeps_every_window_at_the_portal_under_the_cap(capped_simu
     async with gateway_client(settings) as client:
         bodies = [
             r.json()
-            for r in await asyncio.gather(
-                *(client.post("/graphql", json=query) for _ in range(3))
-            )
+            for r in await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(3)))
         ]
     for body in bodies:
         assert "errors" not in body, body["errors"][:1]
@@ -235,9 +233,7 @@ async def test_at_the_cap_admitted_operations_complete_and_the_rest_are_refused_
     async with gateway_client(settings) as client:
         bodies = [
             r.json()
-            for r in await asyncio.gather(
-                *(client.post("/graphql", json=query) for _ in range(32))
-            )
+            for r in await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(32)))
         ]
     complete = [b for b in bodies if "errors" not in b]
     refused = [b for b in bodies if b.get("data") is None]

@@ -505,7 +505,6 @@ def test_the_token_bound_stops_a_huge_document_early():
         parse(huge, max_tokens=2000)
 
 
-
 # --- suggestions ------------------------------------------------------------------------
 
 

@@ -127,8 +127,13 @@ def parameters(function: Callable[..., Any]) -> list[str]:
 # --- schema/resolution.py (and the schema's built GraphQL schema) ----------------------------
 
 
-@internal("Schema._schema, Schema.config", "schema/__init__.py", "schema/resolution.py",
-          "schema/validation/extensions.py", "gateway/cli.py")
+@internal(
+    "Schema._schema, Schema.config",
+    "schema/__init__.py",
+    "schema/resolution.py",
+    "schema/validation/extensions.py",
+    "gateway/cli.py",
+)
 def _schema_and_config() -> None:
     from strawberry.schema.config import StrawberryConfig
 
@@ -150,9 +155,12 @@ def _definition_backref() -> None:
         assert isinstance(field, StrawberryField), (type_name, field_name, field)
 
 
-@internal("strawberry.types.field.StrawberryField: is_basic_field, default_resolver, "
-          "python_name, base_resolver, extensions, is_subscription, arguments",
-          "schema/resolution.py", "schema/types/shared.py")
+@internal(
+    "strawberry.types.field.StrawberryField: is_basic_field, default_resolver, "
+    "python_name, base_resolver, extensions, is_subscription, arguments",
+    "schema/resolution.py",
+    "schema/types/shared.py",
+)
 def _strawberry_field() -> None:
     built = small_schema()
     basic = strawberry_field(built, "Item", "displayName")
@@ -165,8 +173,9 @@ def _strawberry_field() -> None:
     assert [a.python_name for a in resolved.arguments] == ["prefix", "filter"]
 
 
-@internal("_is_default on the resolvers Strawberry makes for fields without one",
-          "schema/resolution.py")
+@internal(
+    "_is_default on the resolvers Strawberry makes for fields without one", "schema/resolution.py"
+)
 def _is_default_marks() -> None:
     from strawberry.resolvers import is_default_resolver
 
@@ -182,8 +191,10 @@ def _is_default_marks() -> None:
     assert is_default_resolver(graphql_field(built, "Item", "displayName").resolve)
 
 
-@internal("Schema.schema_converter: _get_field_exception_handlers(field), scalar_registry",
-          "schema/resolution.py")
+@internal(
+    "Schema.schema_converter: _get_field_exception_handlers(field), scalar_registry",
+    "schema/resolution.py",
+)
 def _schema_converter() -> None:
     built = small_schema()
     converter = built.schema_converter
@@ -192,8 +203,11 @@ def _schema_converter() -> None:
     assert str in converter.scalar_registry
 
 
-@internal("StrawberryResolver: wrapped_func, self_parameter, parent_parameter, "
-          "root_parameter, info_parameter", "schema/resolution.py")
+@internal(
+    "StrawberryResolver: wrapped_func, self_parameter, parent_parameter, "
+    "root_parameter, info_parameter",
+    "schema/resolution.py",
+)
 def _resolver_parameters() -> None:
     built = small_schema()
     label = strawberry_field(built, "Item", "label").base_resolver
@@ -207,8 +221,10 @@ def _resolver_parameters() -> None:
     assert resolver.self_parameter is None and resolver.info_parameter is None
 
 
-@internal("StrawberryConfig: name_converter.from_argument, info_class(_raw_info=, _field=)",
-          "schema/resolution.py")
+@internal(
+    "StrawberryConfig: name_converter.from_argument, info_class(_raw_info=, _field=)",
+    "schema/resolution.py",
+)
 def _config_converters() -> None:
     built = small_schema()
     field = strawberry_field(built, "Item", "label")
@@ -218,13 +234,20 @@ def _config_converters() -> None:
     assert {"_raw_info", "_field"} <= info_fields, info_fields
 
 
-@internal("strawberry.types.arguments.convert_arguments(value, arguments, scalar_registry=, "
-          "config=, info=)", "schema/resolution.py")
+@internal(
+    "strawberry.types.arguments.convert_arguments(value, arguments, scalar_registry=, "
+    "config=, info=)",
+    "schema/resolution.py",
+)
 def _convert_arguments() -> None:
     from strawberry.types.arguments import convert_arguments
 
     assert parameters(convert_arguments) == [
-        "value", "arguments", "scalar_registry", "config", "info"
+        "value",
+        "arguments",
+        "scalar_registry",
+        "config",
+        "info",
     ]
     built = small_schema()
     field = strawberry_field(built, "Item", "label")
@@ -251,8 +274,11 @@ def _argument_types() -> None:
 # --- schema/selection.py ---------------------------------------------------------------------
 
 
-@internal("Info._raw_info (graphql-core's GraphQLResolveInfo)", "schema/selection.py",
-          "schema/resolution.py")
+@internal(
+    "Info._raw_info (graphql-core's GraphQLResolveInfo)",
+    "schema/selection.py",
+    "schema/resolution.py",
+)
 def _raw_info() -> None:
     SEEN.clear()
     result = execute(small_schema(), "{ item { label } }")
@@ -266,8 +292,10 @@ def _raw_info() -> None:
 # --- schema/federation.py ----------------------------------------------------------------------
 
 
-@internal("strawberry.federation.schema.FederationAny, schema_directives.Key, types.FieldSet",
-          "schema/federation.py")
+@internal(
+    "strawberry.federation.schema.FederationAny, schema_directives.Key, types.FieldSet",
+    "schema/federation.py",
+)
 def _federation_names() -> None:
     from strawberry.federation import Schema as FederationSchema
     from strawberry.federation.schema import FederationAny
@@ -280,9 +308,11 @@ def _federation_names() -> None:
     assert getattr(scalar, "name", None) == "_Any", scalar
 
 
-@internal("strawberry.types.base: get_object_definition(cls, strict=True), "
-          "StrawberryObjectDefinition (a dataclass: directives, is_type_of)",
-          "schema/federation.py")
+@internal(
+    "strawberry.types.base: get_object_definition(cls, strict=True), "
+    "StrawberryObjectDefinition (a dataclass: directives, is_type_of)",
+    "schema/federation.py",
+)
 def _object_definition() -> None:
     from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 
@@ -293,8 +323,11 @@ def _object_definition() -> None:
     assert definition.origin is Item
 
 
-@internal("federation.Schema(types=[a definition's copy]) uses the copy for its class; the "
-          "printed schema starts `schema @link(...) { query: Query }`", "schema/federation.py")
+@internal(
+    "federation.Schema(types=[a definition's copy]) uses the copy for its class; the "
+    "printed schema starts `schema @link(...) { query: Query }`",
+    "schema/federation.py",
+)
 def _keyed_copies() -> None:
     from strawberry.federation import Schema as FederationSchema
     from strawberry.federation.schema_directives import Key
@@ -308,9 +341,7 @@ def _keyed_copies() -> None:
     )
     definition = get_object_definition(Item, strict=True)
     keyed = dataclasses.replace(definition, directives=[Key(fields=FieldSet("id"))])
-    printed = FederationSchema(
-        query=EntityQuery, types=[keyed], federation_version="2.0"
-    ).as_str()
+    printed = FederationSchema(query=EntityQuery, types=[keyed], federation_version="2.0").as_str()
     assert 'type Item @key(fields: "id"' in printed, printed
     assert _SCHEMA_DEFINITION.match(printed), printed[:200]
 
@@ -318,20 +349,21 @@ def _keyed_copies() -> None:
 # --- schema/__init__.py --------------------------------------------------------------------------
 
 
-@internal("StrawberryConfig(batching_config={'max_operations': n}, disable_field_suggestions=)",
-          "schema/__init__.py")
+@internal(
+    "StrawberryConfig(batching_config={'max_operations': n}, disable_field_suggestions=)",
+    "schema/__init__.py",
+)
 def _batching_config() -> None:
     from strawberry.schema.config import StrawberryConfig
 
-    config = StrawberryConfig(
-        batching_config={"max_operations": 3}, disable_field_suggestions=True
-    )
+    config = StrawberryConfig(batching_config={"max_operations": 3}, disable_field_suggestions=True)
     assert config.batching_config == {"max_operations": 3}
     assert config.disable_field_suggestions is True
 
 
-@internal("Schema.process_errors(errors, execution_context), called for every error",
-          "schema/__init__.py")
+@internal(
+    "Schema.process_errors(errors, execution_context), called for every error", "schema/__init__.py"
+)
 def _process_errors() -> None:
     seen: list[str] = []
 
@@ -347,8 +379,11 @@ def _process_errors() -> None:
 # --- schema/validation/extensions.py ----------------------------------------------------------
 
 
-@internal("strawberry.schema.schema.validate_document(schema, document, validation_rules), "
-          "which adds Strawberry's own rules", "schema/validation/extensions.py")
+@internal(
+    "strawberry.schema.schema.validate_document(schema, document, validation_rules), "
+    "which adds Strawberry's own rules",
+    "schema/validation/extensions.py",
+)
 def _validate_document() -> None:
     from strawberry.schema.schema import validate_document
 
@@ -363,8 +398,10 @@ def _run(*extensions: Any, query: str = "{ first }") -> Any:
     return execute(small_schema(extensions=list(extensions)), query)
 
 
-@internal("on_parse: a graphql_document set by an extension is not parsed again",
-          "schema/validation/extensions.py")
+@internal(
+    "on_parse: a graphql_document set by an extension is not parsed again",
+    "schema/validation/extensions.py",
+)
 def _document_from_an_extension() -> None:
     class Parsed(SchemaExtension):
         def on_parse(self) -> Iterator[None]:
@@ -375,8 +412,10 @@ def _document_from_an_extension() -> None:
     assert result.errors is None and result.data == {"first": 1}, result
 
 
-@internal("on_validate: pre_execution_errors set by an extension skip Strawberry's "
-          "validation", "schema/validation/extensions.py")
+@internal(
+    "on_validate: pre_execution_errors set by an extension skip Strawberry's validation",
+    "schema/validation/extensions.py",
+)
 def _validation_by_an_extension() -> None:
     class Validated(SchemaExtension):
         def on_validate(self) -> Iterator[None]:
@@ -392,8 +431,10 @@ class _Refuse(ValidationRule):
         self.report_error(GraphQLError("refused by a rule added in on_operation"))
 
 
-@internal("on_operation: rules appended to execution_context.validation_rules run",
-          "schema/validation/extensions.py")
+@internal(
+    "on_operation: rules appended to execution_context.validation_rules run",
+    "schema/validation/extensions.py",
+)
 def _rules_from_on_operation() -> None:
     class AddsRule(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
@@ -407,8 +448,10 @@ def _rules_from_on_operation() -> None:
     ], result
 
 
-@internal("execution_context.parse_options, where MaxTokensLimiter puts max_tokens",
-          "schema/validation/extensions.py")
+@internal(
+    "execution_context.parse_options, where MaxTokensLimiter puts max_tokens",
+    "schema/validation/extensions.py",
+)
 def _parse_options() -> None:
     seen: dict[str, Any] = {}
 
@@ -433,8 +476,10 @@ def _token_limit_message() -> None:
 # --- schema/validation/cost.py (graphql-core) -------------------------------------------------
 
 
-@internal("graphql.execution.values: get_variable_values, get_argument_values, "
-          "VariableValues", "schema/validation/cost.py")
+@internal(
+    "graphql.execution.values: get_variable_values, get_argument_values, VariableValues",
+    "schema/validation/cost.py",
+)
 def _variable_values() -> None:
     from graphql.execution.values import (
         VariableValues,
@@ -443,7 +488,7 @@ def _variable_values() -> None:
     )
 
     built = small_schema()
-    document = parse('query($p: String) { item { label(prefix: $p) } }')
+    document = parse("query($p: String) { item { label(prefix: $p) } }")
     operation = document.definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
     definitions = operation.variable_definitions
@@ -464,8 +509,9 @@ def _variable_values() -> None:
 # --- schema/types/scalars.py ---------------------------------------------------------------------
 
 
-@internal("strawberry.schema.types.base_scalars.wrap_parser(parser, type_name)",
-          "schema/types/scalars.py")
+@internal(
+    "strawberry.schema.types.base_scalars.wrap_parser(parser, type_name)", "schema/types/scalars.py"
+)
 def _wrap_parser() -> None:
     from strawberry.schema.types.base_scalars import wrap_parser
 
@@ -474,8 +520,11 @@ def _wrap_parser() -> None:
     assert "DateTime" in raised.value.message
 
 
-@internal("strawberry.types.scalar: ScalarDefinition(...) in scalar_overrides, ScalarWrapper",
-          "schema/types/scalars.py", "schema/federation.py")
+@internal(
+    "strawberry.types.scalar: ScalarDefinition(...) in scalar_overrides, ScalarWrapper",
+    "schema/types/scalars.py",
+    "schema/federation.py",
+)
 def _scalar_definition() -> None:
     from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
@@ -498,9 +547,12 @@ def _scalar_definition() -> None:
 # --- gateway/http/endpoint.py --------------------------------------------------------------------
 
 
-@internal("cross_web (Strawberry's HTTP layer): HTTPException, parse_content_type, "
-          "StarletteRequestAdapter.content_type", "gateway/http/endpoint.py",
-          "gateway/http/graphql_over_http.py")
+@internal(
+    "cross_web (Strawberry's HTTP layer): HTTPException, parse_content_type, "
+    "StarletteRequestAdapter.content_type",
+    "gateway/http/endpoint.py",
+    "gateway/http/graphql_over_http.py",
+)
 def _cross_web() -> None:
     from cross_web import HTTPException, StarletteRequestAdapter, parse_content_type
     from strawberry.asgi import GraphQL
@@ -519,18 +571,27 @@ VIEW_HOOKS = {
     "create_response": ["self", "response_data", "sub_response"],
     "parse_http_body": ["self", "request"],
     "execute_operation": [
-        "self", "request", "request_adapter", "request_data", "context", "root_value",
+        "self",
+        "request",
+        "request_adapter",
+        "request_data",
+        "context",
+        "root_value",
         "sub_response",
     ],
     "execute_single": [
-        "self", "request", "request_adapter", "sub_response", "context", "root_value",
+        "self",
+        "request",
+        "request_adapter",
+        "sub_response",
+        "context",
+        "root_value",
         "request_data",
     ],
 }
 
 
-@internal("the GraphQL view's undocumented hooks and their parameters",
-          "gateway/http/endpoint.py")
+@internal("the GraphQL view's undocumented hooks and their parameters", "gateway/http/endpoint.py")
 def _view_hooks() -> None:
     from strawberry.asgi import GraphQL
 
@@ -538,8 +599,11 @@ def _view_hooks() -> None:
     assert found == VIEW_HOOKS
 
 
-@internal("a single operation reaches execute_single (through execute_operation) with a "
-          "GraphQLRequestData dataclass; a JSON answer's media_type", "gateway/http/endpoint.py")
+@internal(
+    "a single operation reaches execute_single (through execute_operation) with a "
+    "GraphQLRequestData dataclass; a JSON answer's media_type",
+    "gateway/http/endpoint.py",
+)
 async def _execute_single() -> None:
     from strawberry.asgi import GraphQL
     from strawberry.http import GraphQLRequestData

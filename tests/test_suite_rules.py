@@ -44,7 +44,8 @@ def _other_test_code(module: str) -> bool:
 )
 def test_test_code_imports_no_test_module_and_no_conftest(path: Path):
     wrong = [
-        f"line {line}: {module}" for line, module in _imported_modules(path)
+        f"line {line}: {module}"
+        for line, module in _imported_modules(path)
         if _other_test_code(module)
     ]
     assert not wrong, (

@@ -60,12 +60,6 @@ __all__ = [
 ]
 
 
-
-
-
-
-
-
 class _RequestAdapter(StarletteRequestAdapter):
     """Strawberry's request adapter, giving the view the parsed media type as the content
     type: Strawberry looks for ``application/json`` in the raw header, case-sensitively.
@@ -311,20 +305,8 @@ class TracedGraphQLView(GraphQLView):
         )
 
 
-
-
 def _wants_fresh(request: HTTPConnection) -> bool:
     """``Cache-Control: no-cache`` (or ``no-store``, or ``Pragma: no-cache``) skips the cache."""
     control = request.headers.get("cache-control", "").lower()
     pragma = request.headers.get("pragma", "").lower()
     return "no-cache" in control or "no-store" in control or "no-cache" in pragma
-
-
-
-
-
-
-
-
-
-

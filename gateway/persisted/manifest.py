@@ -190,4 +190,3 @@ def build_manifest(directory: Path, schema: GraphQLSchema | None = None) -> Mani
                 )
             )
     return Manifest(operations)
-

@@ -125,7 +125,6 @@ class Tenancy:
         return f"Tenancy(accounts={{{accounts}}}, api_keys={self.api_keys!r})"
 
 
-
 def _safe_url(url: str) -> str:
     """``url`` without any user:password part (a base URL from TALENTLMS_BASE_URL may have one)."""
     parts = _split(url)
@@ -134,7 +133,6 @@ def _safe_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
 
 
 # --- loading ---------------------------------------------------------------------------------

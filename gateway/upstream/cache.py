@@ -37,6 +37,7 @@ DEFAULT_TTLS: Final[Mapping[str, float]] = {
     "getcoursesbycustomfield": 60.0,
 }
 
+
 class CacheStore(Protocol):
     async def get(self, key: str) -> Any:
         """The value, or ``None`` when absent or expired."""

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-
 class PacingSnapshot(TypedDict):
     """``Pacer.snapshot()``: calls holding a place in the window, and the window's size."""
 

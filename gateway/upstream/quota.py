@@ -16,7 +16,6 @@ __all__ = [
 ]
 
 
-
 class QuotaTracker:
     """The portal's hourly budget: read from /ratelimit (free), counted down by our own
     calls in between.

@@ -34,7 +34,6 @@ __all__ = [
 T = TypeVar("T")
 
 
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to wait between tries of one idempotent upstream call.

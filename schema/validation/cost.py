@@ -189,9 +189,7 @@ class _Walker:
                 if node.selection_set
                 else frozenset()
             )
-            cost = self._table.cost(
-                parent.name, name, arguments=arguments, selected=selected
-            )
+            cost = self._table.cost(parent.name, name, arguments=arguments, selected=selected)
             planned.append((node, definition, arguments, cost))
         detail = next((cost for *_, cost in planned if cost.detail), None)
         if not full and detail is not None:
@@ -231,9 +229,7 @@ class _Walker:
             named = self._context.schema.get_type(type_name) if lookup else None
             if lookup is None or not isinstance(named, GraphQLObjectType):
                 continue
-            cost = self._table.cost(
-                "Query", lookup, arguments={"id": None}, selected=frozenset()
-            )
+            cost = self._table.cost("Query", lookup, arguments={"id": None}, selected=frozenset())
             self.add(count, cost)
             if node.selection_set is not None:
                 full = True if cost.result_full is None else cost.result_full
@@ -350,9 +346,7 @@ def cost_rule(
                 return
             for field_node, message in bad:
                 self.report_error(
-                    GraphQLError(
-                        message, field_node, extensions={"code": ErrorCode.BAD_USER_INPUT}
-                    )
+                    GraphQLError(message, field_node, extensions={"code": ErrorCode.BAD_USER_INPUT})
                 )
             if bad:
                 return

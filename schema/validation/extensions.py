@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 
-
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
