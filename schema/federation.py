@@ -1,8 +1,10 @@
 """The gateway as an Apollo Federation 2 subgraph (``LMS_GATEWAY_FEDERATION=true``).
 
-``User``, ``Course``, ``CourseItem`` and ``CourseEnrollment`` are entities keyed by ``id``.
-An id alone finds its record, without another upstream call: a course item's id carries its
-course (``{courseId}:{unitId}``) and an enrollment's its user (``{userId}:{courseId}``). So
+``User``, ``Course``, ``CourseItem`` and ``CourseEnrollment`` are entities keyed by ``id``,
+their global id (``schema/types/node.py``): it names the type, the account and the provider's
+id. An id alone finds its record, without another upstream call: a course item's provider id
+carries its course (``{courseId}:{unitId}``) and an enrollment's its user
+(``{userId}:{courseId}``). An id of another account resolves to null, with an error. So
 ``_entities`` resolves each representation through the same per-operation loader as the
 root lookup of its type (``user``, ``course``, ``courseItem``, ``courseEnrollment``): all
 references of one request are one loader batch, duplicates are loaded once, and a
@@ -48,6 +50,7 @@ from schema import GatewaySchema
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course
 from schema.types.enrollments import CourseEnrollment
+from schema.types.node import reference_id
 from schema.types.query import Query
 from schema.types.shared import resolver_field
 from schema.types.users import User
@@ -118,13 +121,15 @@ def _reference(index: int, representation: object) -> tuple[str, str]:
     return type_name, str(key)
 
 
-async def _entity(
-    loaders: Loaders, index: int, representation: object
-) -> _EntityRecord | Exception:
+async def _entity(info: Info, index: int, representation: object) -> _EntityRecord | Exception:
     """The record a representation names, or the error to report in its place."""
     try:
         type_name, key = _reference(index, representation)
-        record = await ENTITY_LOADERS[type_name](loaders).load(key)
+        where = f"representations[{index}].id"
+        remote_id = reference_id(info, key, (type_name,), where)
+        record = None
+        if remote_id is not None:  # None: an id of another account names nothing here
+            record = await ENTITY_LOADERS[type_name](info.context.loaders).load(remote_id)
     except Exception as error:  # reported at _entities.<index>; the other entities stand
         return error
     if record is None:
@@ -147,10 +152,9 @@ class SubgraphQuery(Query):
     async def entities(
         self, info: Info, representations: list[FederationAny]
     ) -> list[_EntityRecord | Exception]:
-        loaders = info.context.loaders
         # One gather: every lookup is queued before the loaders dispatch their batch.
         return await asyncio.gather(
-            *(_entity(loaders, index, rep) for index, rep in enumerate(representations))
+            *(_entity(info, index, rep) for index, rep in enumerate(representations))
         )
 
 

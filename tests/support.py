@@ -27,7 +27,9 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.http.serving import serve_in_thread
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.tenancy.accounts import DEFAULT_ACCOUNT_ID
 from gateway.tenancy.authorization import hash_key
+from schema.types.node import encode_global_id
 
 __all__ = [
     "DOCS",
@@ -276,3 +278,18 @@ README_EXAMPLES = graphql_blocks((ROOT / "README.md").read_text(encoding="utf-8"
 EXAMPLES = README_EXAMPLES + [
     block for doc in DOCS for block in graphql_blocks(doc.read_text(encoding="utf-8"))
 ]
+
+
+def gid(type_name: str, remote_id: object, account: str = DEFAULT_ACCOUNT_ID) -> str:
+    """The global id the gateway gives ``type_name``'s record ``remote_id`` (the provider's id)
+    in ``account`` (the single-account and demo gateway's is ``default``)."""
+    return encode_global_id(type_name, account, str(remote_id))
+
+
+def without_typenames(value: Any) -> Any:
+    """``value`` (a GraphQL result) without its ``__typename`` keys."""
+    if isinstance(value, dict):
+        return {k: without_typenames(v) for k, v in value.items() if k != "__typename"}
+    if isinstance(value, list):
+        return [without_typenames(v) for v in value]
+    return value

@@ -44,7 +44,12 @@ class CostTable(Protocol):
         arguments: Mapping[str, Any],
         selected: frozenset[str],
     ) -> FieldCost:
-        """What resolving ``type_name.field_name`` on one parent object costs."""
+        """What resolving ``type_name.field_name`` on one parent object costs.
+
+        ``arguments`` are the field's, variables substituted, keyed by their GraphQL names
+        (``orderBy``, ``filter.userId``), with the provider's ids where the client gave
+        global ids; ``selected`` names the fields selected on the result.
+        """
         ...
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from aiodataloader import DataLoader
 
-from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User
+from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, Organization, User
 from gateway.providers.base import LmsProvider
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "EnrollmentsByCourseIdLoader",
     "EnrollmentsByUserIdLoader",
     "Loaders",
+    "OrganizationByIdLoader",
     "Pending",
     "UserByEmailLoader",
     "UserByIdLoader",
@@ -88,6 +89,10 @@ class CategoryByIdLoader(_ProviderLoader[Category | None]):
     """Course categories."""
 
 
+class OrganizationByIdLoader(_ProviderLoader[Organization | None]):
+    """Organizations (TalentLMS: branches)."""
+
+
 class CourseItemByIdLoader(_ProviderLoader[CourseItem | None]):
     """Course items by their own id."""
 
@@ -119,6 +124,7 @@ class Loaders:
         "enrollment_by_id",
         "enrollments_by_course_id",
         "enrollments_by_user_id",
+        "organization_by_id",
         "user_by_email",
         "user_by_id",
         "user_by_username",
@@ -130,6 +136,7 @@ class Loaders:
         self.user_by_username = UserByUsernameLoader(provider.get_users_by_username)
         self.course_by_id = CourseByIdLoader(provider.get_courses)
         self.category_by_id = CategoryByIdLoader(provider.get_categories)
+        self.organization_by_id = OrganizationByIdLoader(provider.get_organizations)
         self.course_item_by_id = CourseItemByIdLoader(provider.get_course_items_by_id)
         self.course_items_by_course_id = CourseItemsByCourseIdLoader(provider.get_course_items)
         self.enrollments_by_user_id = EnrollmentsByUserIdLoader(provider.get_user_enrollments)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeAlias, TypeVar
 
 from gateway.domain.cost import CostTable
-from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User
+from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, Organization, User
 from gateway.domain.querying import CourseFilter, Order, UserFilter
 
 __all__ = ["LmsProvider", "Page", "Result"]
@@ -76,6 +76,7 @@ class LmsProvider(Protocol):
     async def get_users(self, ids: Sequence[str]) -> list[Result[User]]: ...
     async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]: ...
     async def get_categories(self, ids: Sequence[str]) -> list[Result[Category]]: ...
+    async def get_organizations(self, ids: Sequence[str]) -> list[Result[Organization]]: ...
     async def get_enrollments(self, ids: Sequence[str]) -> list[Result[CourseEnrollment]]: ...
     async def get_course_items(
         self, course_ids: Sequence[str]

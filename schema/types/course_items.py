@@ -12,6 +12,7 @@ from gateway.domain import model
 from gateway.execution.context import Info
 from gateway.execution.loaders import Pending
 from schema.types.links import course_from_ref
+from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.scalars import JSON
 from schema.types.shared import MaybeAwaitable, Url, resolver_field
 
@@ -25,8 +26,9 @@ _Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
 
 
 @strawberry.type(description="Part of a course's content; items may nest (sections hold units).")
-class CourseItem:
-    id: strawberry.ID
+class CourseItem(Node):
+    id: strawberry.ID = node_id_field("CourseItem")
+    remote_id: strawberry.ID = remote_id_field()
     type: str | None = strawberry.field(
         description="section, content, web_content, video, audio, document, iframe, test, "
         "survey, assignment, ilt, scorm or other."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,13 @@ from schema.types.enums import (
     OrderDirection,
 )
 from schema.types.lists import RecordDatesInput, page_args, to_query
+from schema.types.node import (
+    Node,
+    decode_global_id,
+    node_id_field,
+    reference_id,
+    remote_id_field,
+)
 from schema.types.pagination import Connection, connection_from_list
 from schema.types.scalars import JSON
 from schema.types.shared import Category, Organization, Url, resolver_field
@@ -34,8 +42,9 @@ _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enroll
 
 
 @strawberry.type(description="A course, training or other catalog item.")
-class Course:
-    id: strawberry.ID
+class Course(Node):
+    id: strawberry.ID = node_id_field("Course")
+    remote_id: strawberry.ID = remote_id_field()
     title: str | None
     description: str | None = strawberry.field(description="As the provider has it (may be HTML).")
     code: str | None
@@ -100,15 +109,24 @@ class Course:
 class CourseFilter(RecordDatesInput):
     status: list[CourseStatus] | None = None
     category: str | None = strawberry.field(
-        default=None, description="A category id, or its name (any case)."
+        default=None,
+        description="A category: its global id, its remoteId, or its name (any case).",
     )
     code: str | None = None
     search: str | None = strawberry.field(
         default=None, description="Part of the title or code, any case."
     )
 
-    def to_query(self) -> querying.CourseFilter:
-        return to_query(self, querying.CourseFilter)
+    def to_query(self, info: Info) -> querying.CourseFilter | None:
+        """The domain's filter, with the provider's ids; ``None`` when it names a category
+        of another account, which no course here matches."""
+        query = to_query(self, querying.CourseFilter)
+        if self.category is None or decode_global_id(self.category) is None:
+            return query
+        category_id = reference_id(info, self.category, ("Category",), "filter.category")
+        if category_id is None:
+            return None
+        return dataclasses.replace(query, category=category_id)
 
 
 @strawberry.input(description="How to sort courses; ties keep the provider's order.")

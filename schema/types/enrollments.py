@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +16,7 @@ from gateway.execution.context import Info
 from schema.types.enums import EnrollmentStatus
 from schema.types.links import course_from_ref, user_from_ref
 from schema.types.lists import full_enrollments, to_query
+from schema.types.node import Node, node_id_field, reference_id, remote_id_field
 from schema.types.pagination import Connection, connection_from_list
 from schema.types.scalars import JSON
 from schema.types.shared import MaybeAwaitable, Url, resolver_field, with_detail
@@ -33,8 +35,12 @@ _Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
     description="Which enrollments to list. Date bounds: …After is inclusive, …Before exclusive."
 )
 class CourseEnrollmentFilter:
-    user_id: strawberry.ID | None = None
-    course_id: strawberry.ID | None = None
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this user's enrollments (a User's global id)."
+    )
+    course_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only enrollments in this course (a Course's global id)."
+    )
     status: list[EnrollmentStatus] | None = strawberry.field(
         default=None, description="One or more statuses."
     )
@@ -46,15 +52,20 @@ class CourseEnrollmentFilter:
         default=None, description="Least progressPercent, 0 to 100."
     )
 
-    def to_query(self) -> EnrollmentFilter:
-        return to_query(self, EnrollmentFilter)
-
-
-def enrollment_cursors(
-    info: Info, list_name: str, parent_id: str, filter: CourseEnrollmentFilter | None
-) -> tuple[Cursors, EnrollmentFilter | None]:
-    query = filter.to_query() if filter is not None else None
-    return Cursors(info.context.account_id, list_name, parent_id, query), query
+    def to_query(self, info: Info) -> EnrollmentFilter | None:
+        """The domain's filter, with the provider's ids; ``None`` when it names a user or
+        course of another account, which no enrollment here matches."""
+        user_id = course_id = None
+        if self.user_id is not None:
+            user_id = reference_id(info, self.user_id, ("User",), "filter.userId")
+            if user_id is None:
+                return None
+        if self.course_id is not None:
+            course_id = reference_id(info, self.course_id, ("Course",), "filter.courseId")
+            if course_id is None:
+                return None
+        query = to_query(self, EnrollmentFilter)
+        return dataclasses.replace(query, user_id=user_id, course_id=course_id)
 
 
 async def enrollment_connection(
@@ -69,8 +80,11 @@ async def enrollment_connection(
 
     The arguments are checked before ``load`` runs, so a bad cursor costs no call.
     """
-    cursors, query = enrollment_cursors(info, list_name, parent_id, filter)
+    query = filter.to_query(info) if filter is not None else None
+    cursors = Cursors(info.context.account_id, list_name, parent_id, query)
     cursors.check(args)
+    if filter is not None and query is None:
+        return connection_from_list(cursors, [], args)  # another account's user or course
     enrollments = await load() or []
     if query is not None:
         if query.uses_status:
@@ -80,10 +94,9 @@ async def enrollment_connection(
 
 
 @strawberry.type(description="A user's enrollment in a course: status, progress, dates.")
-class CourseEnrollment:
-    id: strawberry.ID = strawberry.field(
-        description="Stable id; for TalentLMS `{userId}:{courseId}`."
-    )
+class CourseEnrollment(Node):
+    id: strawberry.ID = node_id_field("CourseEnrollment")
+    remote_id: strawberry.ID = remote_id_field()
     assigned_at: datetime | None
     due_at: datetime | None
     enrolled_at: datetime | None

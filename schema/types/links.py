@@ -14,8 +14,8 @@ from schema.selection import selects_only
 
 __all__ = ["course_from_ref", "user_from_ref"]
 
-_COURSE_REF_FIELDS: Final = frozenset({"id", "title", "__typename"})
-_USER_REF_FIELDS: Final = frozenset({"id", "__typename"})
+_COURSE_REF_FIELDS: Final = frozenset({"id", "remoteId", "title", "__typename"})
+_USER_REF_FIELDS: Final = frozenset({"id", "remoteId", "__typename"})
 
 
 async def course_from_ref(info: Info, ref: model.CourseRef | None) -> model.Course | None:

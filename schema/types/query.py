@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated
 
@@ -17,9 +19,10 @@ from schema.types.course_items import CourseItem
 from schema.types.courses import Course, CourseFilter, CourseOrder
 from schema.types.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
 from schema.types.lists import page_args, remote_params, wants_total
+from schema.types.node import Node, NodeRecord, load_node, lookup_id
 from schema.types.pagination import Connection, connection_from_list, connection_from_provider
 from schema.types.scalars import JSON
-from schema.types.shared import resolver_field
+from schema.types.shared import Category, resolver_field
 from schema.types.users import User, UserFilter, UserOrder
 
 __all__ = ["Query"]
@@ -30,6 +33,7 @@ __all__ = ["Query"]
 _EMAIL = re.compile(r"[A-Za-z0-9._+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
 _MAX_EMAIL = 254
+MAX_NODES = 100
 
 
 def _lookup_value(name: str, value: str) -> str:
@@ -40,6 +44,10 @@ def _lookup_value(name: str, value: str) -> str:
     elif not _USERNAME.fullmatch(value):
         raise BadUserInput("username must be 1 to 150 letters, digits or . _ @ + -")
     return value
+
+
+async def _nothing_to_load() -> list[model.CourseEnrollment]:
+    return []
 
 
 RemoteQuery = Annotated[
@@ -54,22 +62,24 @@ RemoteQuery = Annotated[
 @strawberry.type
 class Query:
     @resolver_field(
-        description="A user by exactly one of id, email or username; null if none.",
+        description="A user by exactly one of id, remoteId, email or username; null if none.",
         graphql_type=User | None,
     )
     async def user(
         self,
         info: Info,
         id: strawberry.ID | None = None,
+        remote_id: strawberry.ID | None = None,
         email: str | None = None,
         username: str | None = None,
     ) -> model.User | None:
-        given = [(k, v) for k, v in (("id", id), ("email", email), ("username", username)) if v]
-        if len(given) != 1 or any(v is not None and v == "" for v in (id, email, username)):
-            raise BadUserInput("user needs exactly one of id, email or username")
+        given = (id, remote_id, email, username)
+        if sum(v is not None for v in given) != 1 or "" in given:
+            raise BadUserInput("user needs exactly one of id, remoteId, email or username")
         loaders = info.context.loaders
-        if id is not None:
-            return await loaders.user_by_id.load(str(id))
+        if id is not None or remote_id is not None:
+            user_id = lookup_id(info, "User", "user", id, remote_id)
+            return None if user_id is None else await loaders.user_by_id.load(user_id)
         if email is not None:
             return await loaders.user_by_email.load(_lookup_value("email", email))
         return await loaders.user_by_username.load(_lookup_value("username", username or ""))
@@ -111,10 +121,16 @@ class Query:
         return connection_from_list(cursors, order_records(users, order), args)
 
     @resolver_field(
-        description="A course by id; null when there is none.", graphql_type=Course | None
+        description="A course by exactly one of id or remoteId; null when there is none.",
+        graphql_type=Course | None,
     )
-    async def course(self, info: Info, id: strawberry.ID) -> model.Course | None:
-        return await info.context.loaders.course_by_id.load(str(id))
+    async def course(
+        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+    ) -> model.Course | None:
+        course_id = lookup_id(info, "Course", "course", id, remote_id)
+        return (
+            None if course_id is None else await info.context.loaders.course_by_id.load(course_id)
+        )
 
     @resolver_field(
         description="Courses; by default in the provider's (catalog) order.",
@@ -132,11 +148,13 @@ class Query:
         before: str | None = None,
     ) -> Connection[model.Course]:
         args = page_args(first, after, last, before)
-        query = filter.to_query() if filter is not None else None
+        query = filter.to_query(info) if filter is not None else None
         order = order_by.to_query() if order_by is not None else None
         remote = remote_params(info, "courses", remote_query)
         cursors = Cursors(info.context.account_id, "courses", query, order, remote)
         cursors.check(args)
+        if filter is not None and query is None:
+            return connection_from_list(cursors, [], args)  # another account's category
         courses = await info.context.provider.all_courses(query, order, remote)
         if query is not None:
             names: dict[str, str] = {}
@@ -149,20 +167,63 @@ class Query:
         return connection_from_list(cursors, order_records(courses, order), args)
 
     @resolver_field(
-        description="A course item by id (`{courseId}:{unitId}` for TalentLMS).",
+        description="A course item by exactly one of id or remoteId (TalentLMS: "
+        "`{courseId}:{unitId}`); null when there is none.",
         graphql_type=CourseItem | None,
     )
-    async def course_item(self, info: Info, id: strawberry.ID) -> model.CourseItem | None:
-        return await info.context.loaders.course_item_by_id.load(str(id))
+    async def course_item(
+        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+    ) -> model.CourseItem | None:
+        item_id = lookup_id(info, "CourseItem", "courseItem", id, remote_id)
+        loader = info.context.loaders.course_item_by_id
+        return None if item_id is None else await loader.load(item_id)
 
     @resolver_field(
-        description="An enrollment by id (`{userId}:{courseId}` for TalentLMS).",
+        description="An enrollment by exactly one of id or remoteId (TalentLMS: "
+        "`{userId}:{courseId}`); null when there is none.",
         graphql_type=CourseEnrollment | None,
     )
     async def course_enrollment(
-        self, info: Info, id: strawberry.ID
+        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
     ) -> model.CourseEnrollment | None:
-        return await info.context.loaders.enrollment_by_id.load(str(id))
+        enrollment_id = lookup_id(info, "CourseEnrollment", "courseEnrollment", id, remote_id)
+        loader = info.context.loaders.enrollment_by_id
+        return None if enrollment_id is None else await loader.load(enrollment_id)
+
+    @resolver_field(
+        description="A course category by exactly one of id or remoteId; null when there is "
+        "none. TalentLMS: one call reads every category, once per operation.",
+        graphql_type=Category | None,
+    )
+    async def category(
+        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+    ) -> model.Category | None:
+        category_id = lookup_id(info, "Category", "category", id, remote_id)
+        loader = info.context.loaders.category_by_id
+        return None if category_id is None else await loader.load(category_id)
+
+    @resolver_field(
+        description="Any record by its global id (the Relay spec's refetch); null when the id "
+        "names nothing in this account.",
+        graphql_type=Node | None,
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> NodeRecord | None:
+        return await load_node(info, id, "id")
+
+    @resolver_field(
+        description=f"Records by their global ids, in the order asked, null where an id names "
+        f"nothing in this account; at most {MAX_NODES} ids, of any types (one loader batch "
+        "per type).",
+        graphql_type=list[Node | None],
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[NodeRecord | None]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"nodes takes at most {MAX_NODES} ids")
+        return list(
+            await asyncio.gather(
+                *(load_node(info, id, f"ids[{index}]") for index, id in enumerate(ids))
+            )
+        )
 
     @resolver_field(
         description="Enrollments of a user or of a course (one of userId and courseId is "
@@ -181,16 +242,18 @@ class Query:
     ) -> Connection[model.CourseEnrollment]:
         remote_params(info, "courseEnrollments", remote_query)
         loaders = info.context.loaders
-        if filter.user_id is not None:
-            parent = f"user:{filter.user_id}"
-            user_id = str(filter.user_id)
-            load = partial(loaders.enrollments_by_user_id.load, user_id)
-        elif filter.course_id is not None:
-            parent = f"course:{filter.course_id}"
-            course_id = str(filter.course_id)
-            load = partial(loaders.enrollments_by_course_id.load, course_id)
-        else:
+        query = filter.to_query(info)
+        if filter.user_id is None and filter.course_id is None:
             raise BadUserInput("courseEnrollments needs filter.userId or filter.courseId")
+        load: Callable[[], Awaitable[list[model.CourseEnrollment] | None]]
+        if query is not None and query.user_id is not None:
+            parent = f"user:{query.user_id}"
+            load = partial(loaders.enrollments_by_user_id.load, query.user_id)
+        elif query is not None and query.course_id is not None:
+            parent = f"course:{query.course_id}"
+            load = partial(loaders.enrollments_by_course_id.load, query.course_id)
+        else:  # another account's user or course: enrollment_connection answers nothing
+            parent, load = "foreign", _nothing_to_load
         return await enrollment_connection(
             info, "courseEnrollments", parent, load, filter, page_args(first, after, last, before)
         )

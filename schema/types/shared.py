@@ -13,6 +13,7 @@ from strawberry.types.field import StrawberryField
 
 from gateway.domain import model
 from gateway.execution.context import Info
+from schema.types.node import Node, node_id_field, remote_id_field
 
 __all__ = [
     "Category",
@@ -71,14 +72,16 @@ class Url:
 
 
 @strawberry.type(description="Organization or tenant a record belongs to.")
-class Organization:
-    id: strawberry.ID
+class Organization(Node):
+    id: strawberry.ID = node_id_field("Organization")
+    remote_id: strawberry.ID = remote_id_field()
     name: str | None
 
 
 @strawberry.type(description="A course category.")
-class Category:
-    id: strawberry.ID
+class Category(Node):
+    id: strawberry.ID = node_id_field("Category")
+    remote_id: strawberry.ID = remote_id_field()
 
     @strawberry.field
     async def name(root: strawberry.Parent[model.Category], info: Info) -> str | None:

@@ -12,6 +12,7 @@ from gateway.execution.context import Info
 from schema.types.enrollments import CourseEnrollmentFilter, enrollment_connection
 from schema.types.enums import OrderDirection, UserOrderField, UserRole, UserStatus
 from schema.types.lists import RecordDatesInput, page_args, to_query
+from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.pagination import Connection
 from schema.types.scalars import JSON
 from schema.types.shared import (
@@ -32,8 +33,9 @@ _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enroll
 
 
 @strawberry.type(description="A person in the LMS: learner, instructor, administrator.")
-class User:
-    id: strawberry.ID
+class User(Node):
+    id: strawberry.ID = node_id_field("User")
+    remote_id: strawberry.ID = remote_id_field()
     first_name: str | None
     last_name: str | None
     name: str | None = strawberry.field(description="Display name.")

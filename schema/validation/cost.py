@@ -28,7 +28,7 @@ fields selected on each type are walked once per distinct representation of it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
 from graphql import (
@@ -36,6 +36,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -57,6 +58,7 @@ from gateway.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, peek_off
 from gateway.errors import ErrorCode, PacingTimeout, TooComplex, retry_after_seconds
 from gateway.upstream.pacer import Admission
 from gateway.upstream.quota import QuotaTracker
+from schema.types.node import NODE_LOOKUPS, decode_global_id, id_problem, remote_id_of
 
 __all__ = ["ENTITY_LOOKUPS", "cost_rule", "estimate_operation"]
 
@@ -92,6 +94,31 @@ def _page_size(arguments: Mapping[str, Any]) -> int:
 MAX_VISITS = 20_000
 
 
+_LOOKUP_TYPES: Final[Mapping[str, str]] = {
+    lookup: type_name for type_name, lookup in NODE_LOOKUPS.items()
+}
+
+
+def _with_provider_ids(field_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` with the provider's ids where the client gave global ids: cost tables
+    speak the provider's ids (to ask the upstream cache what it holds)."""
+    type_name = _LOOKUP_TYPES.get(field_name)
+    if type_name is not None:
+        remote = arguments.get("remoteId")
+        if remote is None:
+            remote = remote_id_of(arguments.get("id"), (type_name,))
+        return {**arguments, "id": remote}
+    f = arguments.get("filter")
+    if not isinstance(f, Mapping):
+        return arguments
+    ids = {
+        "userId": remote_id_of(f.get("userId"), ("User",)),
+        "courseId": remote_id_of(f.get("courseId"), ("Course",)),
+        "category": remote_id_of(f.get("category"), ("Category",)),
+    }
+    return {**arguments, "filter": {**f, **{k: v for k, v in ids.items() if v is not None}}}
+
+
 class _Walker:
     def __init__(
         self, context: ValidationContext, table: CostTable, variables: VariableValues
@@ -117,6 +144,30 @@ class _Walker:
             cursor = arguments.get(name)
             if cursor is not None and peek_offset(cursor) is None:
                 self.bad_arguments.append((node, f"invalid cursor for {node.name.value}"))
+
+    def check_ids(self, node: FieldNode, type_name: str, arguments: Mapping[str, Any]) -> None:
+        """Refuse ids of another type, or of none, before any call (the resolvers would too,
+        but a nested list's only after its parent's calls)."""
+        field_name = node.name.value
+        given: list[tuple[object, Collection[str] | None, str]] = []
+        if type_name == "Query" and field_name in _LOOKUP_TYPES:
+            given.append((arguments.get("id"), (_LOOKUP_TYPES[field_name],), "id"))
+        elif type_name == "Query" and field_name == "node":
+            given.append((arguments.get("id"), None, "id"))
+        elif type_name == "Query" and field_name == "nodes":
+            ids = arguments.get("ids") or ()
+            given += [(value, None, f"ids[{index}]") for index, value in enumerate(ids)]
+        f = arguments.get("filter")
+        if isinstance(f, Mapping):
+            given.append((f.get("userId"), ("User",), "filter.userId"))
+            given.append((f.get("courseId"), ("Course",), "filter.courseId"))
+            category = f.get("category")
+            if isinstance(category, str) and decode_global_id(category) is not None:
+                given.append((category, ("Category",), "filter.category"))
+        for value, expected, where in given:
+            problem = id_problem(value, expected, where) if isinstance(value, str) else None
+            if problem is not None:
+                self.bad_arguments.append((node, f"{field_name}: {problem}"))
 
     def _visit(self, count: int = 1) -> None:
         self._visits += count
@@ -153,6 +204,8 @@ class _Walker:
         if on is None or condition is None or condition.name.value == on:
             return True
         named = self._context.schema.get_type(condition.name.value)
+        if isinstance(named, GraphQLInterfaceType):  # `... on Node` under node(id:)
+            return any(t.name == on for t in self._context.schema.get_possible_types(named))
         return isinstance(named, GraphQLUnionType) and any(t.name == on for t in named.types)
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
@@ -180,9 +233,11 @@ class _Walker:
             if definition is None:
                 continue  # __typename, or an unknown field validation reports
             arguments = self.arguments(definition, node)
-            if name == "_entities" and parent is self._context.schema.query_type:
-                self.entities(node, arguments, seen)
+            self.check_ids(node, parent.name, arguments)
+            if parent is self._context.schema.query_type and name in _BY_GLOBAL_ID:
+                _BY_GLOBAL_ID[name](self, node, arguments, seen)
                 continue
+            arguments = _with_provider_ids(name, arguments)
             self.check_paging(node, arguments)
             selected = (
                 frozenset(f.name.value for f in self.fields(node.selection_set, seen))
@@ -235,6 +290,28 @@ class _Walker:
                 full = True if cost.result_full is None else cost.result_full
                 self.walk(named, node.selection_set, count, full, seen, on_union=True)
 
+    def nodes(self, node: FieldNode, arguments: Mapping[str, Any], seen: frozenset[str]) -> None:
+        """``node(id:)`` and ``nodes(ids:)``: each distinct id costs its type's root lookup.
+
+        Ids that are none of this API's cost nothing: the resolver refuses them.
+        """
+        given = arguments.get("ids") if node.name.value == "nodes" else [arguments.get("id")]
+        decoded = {decode_global_id(i) for i in given or () if isinstance(i, str)}
+        for reference in decoded:
+            if reference is None:
+                continue
+            named = self._context.schema.get_type(reference.type_name)
+            if not isinstance(named, GraphQLObjectType):
+                continue
+            lookup = NODE_LOOKUPS[reference.type_name]
+            cost = self._table.cost(
+                "Query", lookup, arguments={"id": reference.remote_id}, selected=frozenset()
+            )
+            self.add(1, cost)
+            if node.selection_set is not None:
+                full = True if cost.result_full is None else cost.result_full
+                self.walk(named, node.selection_set, 1, full, seen, on_union=True)
+
     def child(
         self,
         definition: GraphQLField,
@@ -285,6 +362,16 @@ class _Walker:
                         self.walk(node_type, edge_field.selection_set, objects * size, full, seen)
             else:  # pageInfo
                 self.estimate.fields += objects * len(self.fields(child.selection_set, seen))
+
+
+_BY_GLOBAL_ID: Final[
+    dict[str, Callable[[_Walker, FieldNode, Mapping[str, Any], frozenset[str]], None]]
+] = {
+    "_entities": _Walker.entities,  # a federation subgraph's
+    "node": _Walker.nodes,
+    "nodes": _Walker.nodes,
+}
+"""Root fields that name records by id whatever their type: costed by the ids they get."""
 
 
 def estimate_operation(

@@ -136,6 +136,9 @@ class TalentLmsClient:
     async def categories(self) -> Any:
         return await self.get("categories")
 
+    async def branches(self) -> Any:
+        return await self.get("branches")
+
     async def site_info(self) -> Any:
         return await self.get("siteinfo")
 

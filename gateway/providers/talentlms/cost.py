@@ -33,8 +33,8 @@ from gateway.providers.talentlms.values import is_id
 __all__ = ["UNSEEN_LIST_SIZE", "TalentLmsCostTable"]
 
 UNSEEN_LIST_SIZE: Final = 100
-_USER_REF: Final = frozenset({"id", "__typename"})
-_COURSE_REF: Final = frozenset({"id", "title", "__typename"})
+_USER_REF: Final = frozenset({"id", "remoteId", "__typename"})
+_COURSE_REF: Final = frozenset({"id", "remoteId", "title", "__typename"})
 _FREE: Final = FieldCost()
 _USERS: Final = "users/id"  # the lookup keys of ``TalentLmsPortal.record_bounds``
 _COURSES: Final = "courses/id"
@@ -75,12 +75,16 @@ class TalentLmsCostTable:
             case ("Query", "user" | "course" | "courseItem" | "courseEnrollment"):
                 lookup = self._root_lookup(field_name, arguments)
                 return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))
+            case ("Query", "category"):
+                return FieldCost(once=frozenset({"categories"}), result_full=True)
+            case ("Query", "organization"):  # node(id:) of an Organization: one branches list
+                return FieldCost(once=frozenset({"branches"}), result_full=True)
             case ("Query", "users"):
                 return self._users(arguments, selected)
             case ("Query", "courses"):
                 category = (arguments.get("filter") or {}).get("category")
                 named = bool(category) and not str(category).isdigit()
-                listing = None if arguments.get("remote_query") else ("courses", ())
+                listing = None if arguments.get("remoteQuery") else ("courses", ())
                 return FieldCost(
                     calls=1,
                     once=frozenset({"categories"} if named else ()),
@@ -89,12 +93,12 @@ class TalentLmsCostTable:
                 )
             case ("Query", "courseEnrollments"):
                 f = arguments.get("filter") or {}
-                if f.get("user_id") is not None:
-                    lookup = _record("users", f.get("user_id"))
+                if f.get("userId") is not None:
+                    lookup = _record("users", f.get("userId"))
                     return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))
                 # The roster's reads of its members are counted unbounded with its course's.
                 roster = self._roster(f, base_calls=1)
-                cached = self._cached_count([_record("courses", f.get("course_id"))])
+                cached = self._cached_count([_record("courses", f.get("courseId"))])
                 return FieldCost(calls=roster.calls, result_full=roster.result_full, cached=cached)
             case ("User", "enrollments"):
                 return FieldCost(detail=True, detail_key=_USERS, result_full=True)
@@ -161,7 +165,7 @@ class TalentLmsCostTable:
 
     def _users(self, arguments: Mapping[str, Any], selected: frozenset[str]) -> FieldCost:
         f = arguments.get("filter") or {}
-        if arguments.get("remote_query") or (f and (f.get("email") or f.get("username"))):
+        if arguments.get("remoteQuery") or (f and (f.get("email") or f.get("username"))):
             return FieldCost(calls=1, result_full=False)  # one passthrough or lookup call
         pages = self._users_pages(arguments, selected)
         requests: list[Request | None] = [
@@ -182,7 +186,7 @@ class TalentLmsCostTable:
         before = arguments.get("before")
         whole = (
             bool(f)
-            or arguments.get("order_by") is not None
+            or arguments.get("orderBy") is not None
             or "totalCount" in selected
             or (last is not None and before is None)
         )

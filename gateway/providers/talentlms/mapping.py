@@ -83,6 +83,7 @@ __all__ = [
     "map_category",
     "map_course",
     "map_course_items",
+    "map_organization",
     "map_roster_enrollment",
     "map_user",
     "map_user_enrollment",
@@ -547,6 +548,12 @@ def _course_custom_fields(raw: Mapping[str, Any], portal: PortalConventions) -> 
 def map_category(raw: Mapping[str, Any]) -> Category:
     """A unified ``Category`` (``{id, name}``) from a ``/categories`` item."""
     return Category(id=_id(raw.get("id")), name=text(raw.get("name")))
+
+
+def map_organization(raw: Mapping[str, Any]) -> Organization:
+    """A unified ``Organization`` (``{id, name}``) from a ``/branches`` item: TalentLMS's
+    branches are its sub-portals, and a user's organization is their first branch."""
+    return Organization(id=_id(raw.get("id")), name=text(raw.get("name")))
 
 
 def _rules(course_raw: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,8 @@ Call plan (each distinct upstream resource at most once per operation):
 * a user, their enrollments, an enrollment by id → ``/users/id:{id}`` (its ``courses[]``
   carries each enrollment's status, progress and dates);
 * a course, its items, its roster → ``/courses/id:{id}`` (``units[]`` and ``users[]``);
-* courses list → ``/courses``; category names → ``/categories``;
+* courses list → ``/courses``; category names → ``/categories``; an organization looked up
+  by id (``node(id:)``) → ``/branches``;
 * formatted dates without a timestamp twin → ``/siteinfo`` once per portal (process-wide),
   and only when the operation selects such a field.
 
@@ -24,7 +25,15 @@ from datetime import datetime
 from typing import Any, Final, ParamSpec, TypeVar
 
 from gateway.config import UsersPaging
-from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, User, UserStatus
+from gateway.domain.model import (
+    Category,
+    Course,
+    CourseEnrollment,
+    CourseItem,
+    Organization,
+    User,
+    UserStatus,
+)
 from gateway.domain.querying import (
     CourseFilter,
     CourseOrderField,
@@ -42,6 +51,7 @@ from gateway.providers.talentlms.mapping import (
     map_category,
     map_course,
     map_course_items,
+    map_organization,
     map_roster_enrollment,
     map_user,
     map_user_enrollment,
@@ -247,6 +257,11 @@ class TalentLmsProvider:
         rows = _rows(await self._once(("categories",), self._client.categories), "categories")
         by_id = {str(row.get("id")): row for row in rows}
         return [map_category(by_id[i]) if i in by_id else None for i in ids]
+
+    async def get_organizations(self, ids: Sequence[str]) -> list[Result[Organization]]:
+        rows = _rows(await self._once(("branches",), self._client.branches), "branches")
+        by_id = {str(row.get("id")): row for row in rows}
+        return [map_organization(by_id[i]) if i in by_id else None for i in ids]
 
     async def get_course_items(self, course_ids: Sequence[str]) -> list[Result[list[CourseItem]]]:
         omit = self._skip("CourseItem")
