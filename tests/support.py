@@ -45,6 +45,7 @@ __all__ = [
     "counted",
     "free_port",
     "gateway_client",
+    "gid",
     "graphql_blocks",
     "keyed_settings",
     "post",
@@ -56,6 +57,7 @@ __all__ = [
     "simulator_stats",
     "upstream_settings",
     "wait_until_answering",
+    "without_typenames",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

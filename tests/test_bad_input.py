@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import gateway_client
+from tests.support import gateway_client, gid
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +46,28 @@ INPUT = ("BAD_USER_INPUT",)
 COST = ("COST_LIMIT_EXCEEDED",)
 
 
+# Ids no TalentLMS record has: path and query injection, odd digits, control characters.
+HOSTILE_IDS = (
+    "1,course_id:2",
+    "../x",
+    "%2F",
+    "1/2",
+    "1:2,3",
+    "1 2",
+    "٣",
+    "１",
+    "1e3",
+    "0x10",
+    "9" * 40,
+    "1\n2",
+    "1\u00002",
+    "users/id:1",
+    "1;2",
+    "' OR 1=1 --",
+    "<script>",
+)
+
+
 def nested(depth: int, *, inline: bool = False) -> str:
     """user → enrollments → course → enrollments → user → … as deep as asked."""
     inner = "id"
@@ -54,7 +76,7 @@ def nested(depth: int, *, inline: bool = False) -> str:
         if inline:  # the same path, each level wrapped in an inline fragment
             inner = f"... on {parent.title()} {{ {inner} }}"
         inner = f"enrollments(first: 1) {{ nodes {{ {parent} {{ {inner} }} }} }}"
-    return f'{{ user(id: "2") {{ {inner} }} }}'
+    return f'{{ user(remoteId: "2") {{ {inner} }} }}'
 
 
 def fragment_bomb(levels: int, fan_out: int) -> str:
@@ -62,7 +84,7 @@ def fragment_bomb(levels: int, fan_out: int) -> str:
     for level in range(1, levels):
         spreads = " ".join(f"...F{level - 1}" for _ in range(fan_out))
         parts.append(f"fragment F{level} on User {{ {spreads} }}")
-    return f'{{ user(id: "2") {{ ...F{levels - 1} }} }} ' + " ".join(parts)
+    return f'{{ user(remoteId: "2") {{ ...F{levels - 1} }} }} ' + " ".join(parts)
 
 
 CASES: list[Case] = [
@@ -86,7 +108,7 @@ CASES: list[Case] = [
         codes=BAD_REQUEST,
     ),
     Case("invalid utf-8", b'{"query": "\xff\xfe{ users }"}', status=400, codes=BAD_REQUEST),
-    Case("nul bytes", b'{"query": "{ user(id: \\"\\u0000\\") { id } }"}', nulls=("user",)),
+    Case("nul bytes", b'{"query": "{ user(remoteId: \\"\\u0000\\") { id } }"}', nulls=("user",)),
     Case("deeply nested json", b"[" * 5000 + b"]" * 5000, status=400, codes=BAD_REQUEST),
     # --- content types -------------------------------------------------------------------------
     Case(
@@ -150,7 +172,7 @@ CASES: list[Case] = [
     Case(
         "depth bomb in fragments",
         gql(
-            '{ user(id: "2") { ...A } }'
+            '{ user(remoteId: "2") { ...A } }'
             " fragment A on User { enrollments { nodes { course { ...B } } } }"
             " fragment B on Course { enrollments { nodes { user { ...C } } } }"
             " fragment C on User { enrollments { nodes { course { enrollments { nodes {"
@@ -162,9 +184,9 @@ CASES: list[Case] = [
     Case(
         "depth via fragment named __schema",
         gql(
-            '{ user(id: "2") { ...__schema } } fragment __schema on User { enrollments { nodes {'
-            " course { enrollments { nodes { user { enrollments { nodes { course { enrollments {"
-            " nodes { id } } } } } } } } } } } }"
+            '{ user(remoteId: "2") { ...__schema } } fragment __schema on User {'
+            " enrollments { nodes { course { enrollments { nodes { user { enrollments { nodes {"
+            " course { enrollments { nodes { id } } } } } } } } } } } }"
         ),
         codes=LIMIT + INVALID + COST,
     ),
@@ -176,7 +198,7 @@ CASES: list[Case] = [
     Case(
         "alias bomb in fragment",
         gql(
-            '{ user(id: "2") { ...A ...A ...A } } fragment A on User { '
+            '{ user(remoteId: "2") { ...A ...A ...A } } fragment A on User { '
             + " ".join(f"n{i}: name" for i in range(10))
             + " }"
         ),
@@ -185,12 +207,15 @@ CASES: list[Case] = [
     Case("fragment bomb", gql(fragment_bomb(10, 10)), codes=LIMIT + COST),
     Case(
         "circular fragments",
-        gql('{ user(id: "2") { ...A } } fragment A on User { ...B } fragment B on User { ...A }'),
+        gql(
+            '{ user(remoteId: "2") { ...A } }'
+            " fragment A on User { ...B } fragment B on User { ...A }"
+        ),
         codes=INVALID,
     ),
     Case(
         "self-referencing fragment",
-        gql('{ user(id: "2") { ...A } } fragment A on User { id ...A }'),
+        gql('{ user(remoteId: "2") { ...A } } fragment A on User { id ...A }'),
         codes=INVALID,
     ),
     Case(
@@ -205,7 +230,7 @@ CASES: list[Case] = [
     ),
     Case(
         "root field flood",
-        gql("{ " + " ".join(f'u{i}: user(id: "{i}") {{ id }}' for i in range(12)) + " }"),
+        gql("{ " + " ".join(f'u{i}: user(remoteId: "{i}") {{ id }}' for i in range(12)) + " }"),
         codes=LIMIT,
     ),
     # --- cost -------------------------------------------------------------------------------
@@ -265,6 +290,20 @@ CASES: list[Case] = [
         )
     ],
     # --- ids and lookups that cannot name a TalentLMS record --------------------------------
+    # As a provider id (remoteId) each names nothing: null, and no call goes out with it.
+    *[
+        Case(
+            f"remoteId {value!r}",
+            gql(
+                "query($id: ID!) { user(remoteId: $id) { id } course(remoteId: $id) { id }"
+                " courseEnrollment(remoteId: $id) { id } courseItem(remoteId: $id) { id } }",
+                {"id": value},
+            ),
+            nulls=("user", "course", "courseEnrollment", "courseItem"),
+        )
+        for value in HOSTILE_IDS
+    ],
+    # As a global id none is one of this API's: refused before any call.
     *[
         Case(
             f"id {value!r}",
@@ -273,28 +312,20 @@ CASES: list[Case] = [
                 " courseEnrollment(id: $id) { id } courseItem(id: $id) { id } }",
                 {"id": value},
             ),
-            nulls=("user", "course", "courseEnrollment", "courseItem"),
+            codes=INPUT,
         )
-        for value in (
-            "1,course_id:2",
-            "../x",
-            "%2F",
-            "1/2",
-            "1:2,3",
-            "1 2",
-            "٣",
-            "１",
-            "1e3",
-            "0x10",
-            "9" * 40,
-            "1\n2",
-            "1\u00002",
-            "users/id:1",
-            "1;2",
-            "' OR 1=1 --",
-            "<script>",
-        )
+        for value in HOSTILE_IDS
     ],
+    Case(
+        "id of another type",
+        gql("query($id: ID!) { user(id: $id) { id } }", {"id": gid("Course", 101)}),
+        codes=INPUT,
+    ),
+    Case(
+        "id of another account",
+        gql("query($id: ID!) { user(id: $id) { id } }", {"id": gid("User", 2, "elsewhere")}),
+        nulls=("user",),
+    ),
     *[
         Case(
             f"email {value!r}",
@@ -324,7 +355,7 @@ CASES: list[Case] = [
         )
         for value in ("", "a,b", "a:b", "a/b", "a b", "x" * 200, "tab\tname", "é\u202e")
     ],
-    Case("two lookups", gql('{ user(id: "1", username: "x") { id } }'), codes=INPUT),
+    Case("two lookups", gql('{ user(remoteId: "1", username: "x") { id } }'), codes=INPUT),
     Case("no lookup", gql("{ user { id } }"), codes=INPUT),
     Case(
         "enrollments without user or course",
@@ -479,8 +510,10 @@ async def test_hostile_request_is_refused_cleanly(case: Case):
         assert stats.total == 0  # nothing reached TalentLMS
         health = await client.get("/healthz")
         assert health.status_code == 200
-        still = await client.post("/graphql", json={"query": '{ user(id: "2") { id } }'})
-        assert still.json()["data"] == {"user": {"id": "2"}}
+        still = await client.post(
+            "/graphql", json={"query": '{ user(remoteId: "2") { id remoteId } }'}
+        )
+        assert still.json()["data"] == {"user": {"id": gid("User", 2), "remoteId": "2"}}
 
 
 HUGE_INT = "1" + "0" * 5000  # past Python's 4300-digit limit for int(str)

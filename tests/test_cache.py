@@ -46,7 +46,7 @@ async def test_ten_concurrent_identical_queries_cost_the_calls_of_one(demo_setti
 
 
 async def test_no_cache_asks_upstream_again_and_refreshes():
-    query = '{ user(id: "8") { name } }'
+    query = '{ user(remoteId: "8") { name } }'
     async with gateway_client() as client:
         await post(client, query)
         fresh = (await client.post("/graphql", json={"query": query}, headers=NO_CACHE)).json()
@@ -64,7 +64,7 @@ async def test_no_cache_asks_upstream_again_and_refreshes():
 async def test_entries_expire_after_their_ttl(demo_settings):
     # The store's clock is moved by hand: a busy machine must not make "within" late.
     short = replaced(demo_settings, cache={"ttls": {"users/id": 60}})
-    query = '{ user(id: "8") { name } }'
+    query = '{ user(remoteId: "8") { name } }'
     now = [1000.0]
     async with gateway_client(short) as client:
         cache = client.app.state.runtime.cache
@@ -81,8 +81,8 @@ async def test_entries_expire_after_their_ttl(demo_settings):
 async def test_the_cache_can_be_switched_off(demo_settings):
     off = replaced(demo_settings, cache={"enabled": False})
     async with gateway_client(off) as client:
-        await post(client, '{ user(id: "8") { name } }')
-        again = await post(client, '{ user(id: "8") { name } }')
+        await post(client, '{ user(remoteId: "8") { name } }')
+        again = await post(client, '{ user(remoteId: "8") { name } }')
     assert counted(again["extensions"]["upstream"]) == {
         "calls": 1,
         "byEndpoint": {"users/id": 1},

@@ -112,15 +112,18 @@ def test_an_empty_key_passed_in_is_demo_mode_too():
 
 
 async def test_a_gateway_with_empty_variables_serves_demo_data(monkeypatch):
-    from tests.support import gateway_client
+    from tests.support import gateway_client, gid
 
     for name in EMPTY_MEANS_UNSET:
         monkeypatch.setenv(name, "")
     async with gateway_client(Settings()) as client:
-        response = await client.post("/graphql", json={"query": '{ user(id: "2") { id } }'})
+        response = await client.post(
+            "/graphql", json={"query": '{ user(remoteId: "2") { id remoteId } }'}
+        )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["data"] == {"user": {"id": "2"}} and "errors" not in body
+    assert body["data"] == {"user": {"id": gid("User", 2), "remoteId": "2"}}
+    assert "errors" not in body
 
 
 # For each variable a value other than its default, as the environment gives it; numbers

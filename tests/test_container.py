@@ -125,7 +125,7 @@ def test_the_default_command_serves_demo_data_and_passes_its_own_healthcheck():
     env.update(image_env, LMS_GATEWAY_PORT=str(port))
     with serving(env, [*console_script(), *command[1:]]) as (process, base):
         assert run_healthcheck(healthcheck_command(stage), port) == 0
-        answer = httpx.post(f"{base}/graphql", json={"query": '{ user(id: "8") { name } }'})
+        answer = httpx.post(f"{base}/graphql", json={"query": '{ user(remoteId: "8") { name } }'})
         assert answer.json()["data"] == {"user": {"name": "Ingrid Rossi"}}
         assert httpx.get(f"{base}/readyz").status_code == 200
         process.send_signal(signal.SIGTERM)  # what `docker stop` sends

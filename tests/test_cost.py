@@ -19,6 +19,7 @@ from tests.support import (
     RecordingUpstream,
     codes,
     gateway_client,
+    gid,
     post,
     replaced,
     upstream_settings,
@@ -92,15 +93,17 @@ async def test_fragments_and_aliases_are_costed(query):
 async def test_the_limit_is_configurable(demo_settings):
     settings = replaced(demo_settings, execution={"max_upstream_calls": 5})
     async with gateway_client(settings) as client:
-        refused = await post(client, '{ course(id: "101") { enrollments { nodes { status } } } }')
-        allowed = await post(client, '{ course(id: "101") { items { nodes { id } } } }')
+        refused = await post(
+            client, '{ course(remoteId: "101") { enrollments { nodes { status } } } }'
+        )
+        allowed = await post(client, '{ course(remoteId: "101") { items { nodes { id } } } }')
     assert codes(refused) == ["COST_LIMIT_EXCEEDED"]
     assert refused["errors"][0]["extensions"]["cost"]["maxCalls"] == 5
     assert "errors" not in allowed
 
 
 async def test_estimates_learn_list_sizes_from_the_portal():
-    query = '{ course(id: "101") { enrollments(filter: {status: [FAILED]}) { totalCount } } }'
+    query = '{ course(remoteId: "101") { enrollments(filter: {status: [FAILED]}) { totalCount } } }'
     async with gateway_client() as client:
         cold = await post(client, query)
         warm = (await client.post("/graphql", json={"query": query}, headers=NO_CACHE)).json()
@@ -108,6 +111,20 @@ async def test_estimates_learn_list_sizes_from_the_portal():
     # Unseen, a roster is assumed to have 100 members; once seen, its real size is used.
     assert cold["extensions"]["cost"]["estimatedCalls"] == 1 + 100
     assert warm["extensions"]["cost"]["estimatedCalls"] == 1 + roster
+
+
+async def test_a_users_enrollments_are_costed_as_one_lookup_of_the_user():
+    # The cost table reads arguments by their GraphQL names: filtered by userId, enrollments
+    # come from one users/id call, not from a course roster whose members are each read.
+    query = (
+        "query($u: ID!) { courseEnrollments(filter: {userId: $u, status: [COMPLETED]}) "
+        "{ totalCount } }"
+    )
+    async with gateway_client() as client:
+        body = await post(client, query, {"u": gid("User", 8)})
+    assert "errors" not in body, body["errors"]
+    assert body["extensions"]["cost"]["estimatedCalls"] == 1
+    assert body["extensions"]["upstream"]["calls"] == 1
 
 
 async def test_a_validated_document_is_still_costed_on_every_request(monkeypatch):
@@ -157,8 +174,8 @@ NESTED = [
     "{ totalCount nodes { urls { url } user { name organization { id } } } } } } }",
     "{ users(first: 100) { nodes { organization { id } enrollments { nodes { status course "
     "{ enrollments(first: 100) { nodes { status user { name } } } } } } } } }",
-    '{ user(id: "2") { enrollments { nodes { course { enrollments { nodes { user { enrollments '
-    "{ nodes { status course { items { nodes { id } } } } } } } } } } } } }",
+    '{ user(remoteId: "2") { enrollments { nodes { course { enrollments { nodes { user { '
+    "enrollments { nodes { status course { items { nodes { id } } } } } } } } } } } } }",
 ]
 
 
@@ -218,7 +235,7 @@ async def test_bounded_estimates_are_never_below_the_actual_calls(config):
 
 async def test_lookups_named_by_the_query_are_not_bounded_by_the_portal_size():
     """Ids in arguments may name nobody: each is a call however small the portal."""
-    many = "{ " + " ".join(f'u{i}: user(id: "{i}") {{ id }}' for i in range(300)) + " }"
+    many = "{ " + " ".join(f'u{i}: user(remoteId: "{i}") {{ id }}' for i in range(300)) + " }"
     limits = {f"max_{name}": 10_000 for name in ("aliases", "root_fields", "tokens")}
     async with portal_gateway(SMALL, limits=limits) as client:
         await post(client, READS_SITEINFO)
@@ -315,7 +332,7 @@ async def test_the_quota_check_uses_the_bounded_estimate():
     assert body["extensions"]["cost"]["estimatedCalls"] <= 40
 
 
-CACHEABLE = '{ users(first: 5) { nodes { id name } } course(id: "101") { title } }'
+CACHEABLE = '{ users(first: 5) { nodes { id name } } course(remoteId: "101") { title } }'
 
 
 async def test_a_cached_answer_is_not_refused_for_calls_it_will_not_make():
@@ -323,7 +340,7 @@ async def test_a_cached_answer_is_not_refused_for_calls_it_will_not_make():
         first = await post(client, CACHEABLE)
         low_quota(client, 0)
         cached = await post(client, CACHEABLE)
-        uncached = await post(client, '{ course(id: "102") { title } }')
+        uncached = await post(client, '{ course(remoteId: "102") { title } }')
         fresh = (await client.post("/graphql", json={"query": CACHEABLE}, headers=NO_CACHE)).json()
     assert first["extensions"]["cost"]["actualCalls"] == 2
     assert "errors" not in cached, cached["errors"]

@@ -22,13 +22,13 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.support import Captured, replaced, serve_over_http
+from tests.support import Captured, gid, replaced, serve_over_http
 
 pytestmark = pytest.mark.http
 
 # One users page, then one users/id per learner (31 calls).
 NESTED = "{ users(first: 30) { nodes { name enrollments { nodes { course { title } } } } } }"
-LOOKUP = 'query Lookup { user(id: "3") { id name } }'
+LOOKUP = 'query Lookup { user(remoteId: "3") { id remoteId name } }'
 
 
 @contextmanager
@@ -151,7 +151,8 @@ def test_a_call_shared_with_another_operation_survives_its_first_caller_leaving(
             upstream = calls()
 
     assert answer.status_code == 200
-    assert answer.json()["data"]["user"]["id"] == "3" and answer.json()["data"]["user"]["name"]
+    user = answer.json()["data"]["user"]
+    assert (user["id"], user["remoteId"]) == (gid("User", 3), "3") and user["name"]
     assert "errors" not in answer.json()
     assert upstream.get("users/id") == 1  # one call, shared, not made again
     assert first[0]["outcome"] == "CLIENT_CLOSED_REQUEST"

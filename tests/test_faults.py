@@ -151,7 +151,7 @@ async def test_writes_are_never_retried(simulator, faults):
 async def test_the_circuit_opens_fails_fast_and_recovers(simulator, faults):
     faults({"kind": "error", "status": 503, "endpoint": "users/id"})
     settings = settings_for(simulator, breaker={"failures": 3, "cool_down_seconds": 60})
-    query = {"query": '{ user(id: "8") { name } }'}
+    query = {"query": '{ user(remoteId: "8") { name } }'}
     async with gateway_client(settings) as client:
         # The breaker's clock is moved by hand: a busy machine cannot let the cool-down pass
         # between two requests, and the test needs no real waiting.
@@ -260,7 +260,9 @@ async def test_a_rate_limit_pauses_calls_without_opening_the_circuit(simulator, 
     async with gateway_client(settings) as client:
         limited = await asyncio.gather(
             *(
-                client.post("/graphql", json={"query": f'{{ course(id: "{i}") {{ title }} }}'})
+                client.post(
+                    "/graphql", json={"query": f'{{ course(remoteId: "{i}") {{ title }} }}'}
+                )
                 for i in (101, 102)
             )
         )
@@ -282,7 +284,7 @@ async def test_an_exhausted_quota_refuses_costly_queries_early(simulator, faults
     admin(simulator, "POST", "quota", {"remaining": 5})
     settings = settings_for(simulator, quota={"refresh_seconds": 0.01})
     async with gateway_client(settings) as client:
-        await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})
+        await client.post("/graphql", json={"query": '{ user(remoteId: "8") { name } }'})
         quota = client.app.state.runtime.guards["default"].quota
         for _ in range(200):  # the quota is read in the background
             if quota.remaining is not None:
@@ -290,7 +292,9 @@ async def test_an_exhausted_quota_refuses_costly_queries_early(simulator, faults
             await asyncio.sleep(0.01)
         before = calls(simulator, "users/id")
         costly = (await client.post("/graphql", json={"query": COSTLY})).json()
-        small = (await client.post("/graphql", json={"query": '{ user(id: "9") { name } }'})).json()
+        small = (
+            await client.post("/graphql", json={"query": '{ user(remoteId: "9") { name } }'})
+        ).json()
     error = costly["errors"][0]
     assert error["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
     assert error["extensions"]["retryAt"].endswith("Z")
@@ -303,6 +307,8 @@ async def test_an_exhausted_quota_refuses_costly_queries_early(simulator, faults
 async def test_quota_exhausted_upstream_is_rate_limited_not_retried_forever(simulator, faults):
     faults({"kind": "quota_exhausted", "endpoint": "users/id", "times": 1})
     async with gateway_client(settings_for(simulator)) as client:
-        body = (await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})).json()
+        body = (
+            await client.post("/graphql", json={"query": '{ user(remoteId: "8") { name } }'})
+        ).json()
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
     assert calls(simulator, "users/id") <= ATTEMPTS

@@ -21,6 +21,7 @@ from tests.support import (
     codes,
     counted,
     gateway_client,
+    gid,
     post,
     replaced,
     serve_over_http,
@@ -37,6 +38,7 @@ SELECTIONS = {
     "CourseEnrollment": "id status progressPercent user { id name } course { id title }",
 }
 LOOKUP_FIELDS = {"User": "user", **{k: v for k, v in ENTITY_LOOKUPS.items() if k != "User"}}
+# Provider ids (remoteId); representations carry the global ids the gateway gives them.
 IDS = {"User": "8", "Course": "101", "CourseItem": "101:3002", "CourseEnrollment": "8:101"}
 
 ENTITIES = (
@@ -52,15 +54,17 @@ def subgraph(demo_settings: Settings) -> Settings:
 
 
 def refs(type_name: str, ids: Sequence[str]) -> list[dict[str, str]]:
-    return [{"__typename": type_name, "id": i} for i in ids]
+    """Representations of ``type_name``'s records ``ids`` (provider ids), as a router sends
+    them: keyed by the global id."""
+    return [{"__typename": type_name, "id": gid(type_name, i)} for i in ids]
 
 
 def lookups(pairs: Sequence[tuple[str, str]]) -> str:
-    """The same records through the ordinary root lookups, aliased in order."""
+    """The same records through the ordinary root lookups (by provider id), aliased in order."""
     return (
         "{ "
         + " ".join(
-            f'e{n}: {LOOKUP_FIELDS[t]}(id: "{i}") {{ {SELECTIONS[t]} }}'
+            f'e{n}: {LOOKUP_FIELDS[t]}(remoteId: "{i}") {{ {SELECTIONS[t]} }}'
             for n, (t, i) in enumerate(pairs)
         )
         + " }"
@@ -83,7 +87,7 @@ async def test_service_sdl_declares_the_entities_and_links_federation_2(subgraph
         'extend schema @link(url: "https://specs.apollo.dev/federation/v2.0", import: ["@key"])'
     )
     for type_name in ENTITY_LOOKUPS:
-        assert f'type {type_name} @key(fields: "id", resolvable: true) {{' in sdl
+        assert f'type {type_name} implements Node @key(fields: "id", resolvable: true) {{' in sdl
     assert sdl.count("@key(") == 4
     assert "union _Entity = User | Course | CourseItem | CourseEnrollment" in sdl
     assert sdl + "\n" == SUBGRAPH_SDL_PATH.read_text(encoding="utf-8")
@@ -124,7 +128,7 @@ async def test_each_entity_is_what_its_root_lookup_answers(subgraph, type_name):
     [entity] = entities["data"]["_entities"]
     assert entity["__typename"] == type_name
     assert without_typename(entity) == plain["data"]["e0"]
-    assert entity["id"] == ids[0]
+    assert entity["id"] == gid(type_name, ids[0])
     assert counted(entities["extensions"]["upstream"]) == counted(plain["extensions"]["upstream"])
     cost = entities["extensions"]["cost"]
     assert cost["estimatedCalls"] >= cost["actualCalls"] >= 1
@@ -142,7 +146,7 @@ async def test_mixed_types_and_duplicates_in_one_request(subgraph):
         ("Course", "101"),
         ("CourseItem", "101:3003"),
     ]
-    representations = [{"__typename": t, "id": i} for t, i in pairs]
+    representations = [{"__typename": t, "id": gid(t, i)} for t, i in pairs]
     async with gateway_client(subgraph) as client:
         entities = await post(client, ENTITIES, {"r": representations})
         plain = (
@@ -150,7 +154,7 @@ async def test_mixed_types_and_duplicates_in_one_request(subgraph):
         ).json()
     assert "errors" not in entities, entities["errors"]
     found = entities["data"]["_entities"]
-    assert [(e["__typename"], e["id"]) for e in found] == pairs
+    assert [(e["__typename"], e["id"]) for e in found] == [(t, gid(t, i)) for t, i in pairs]
     assert [without_typename(e) for e in found] == [plain["data"][f"e{n}"] for n in range(8)]
     assert found[0] == found[3]  # a duplicate is the same record, loaded once
     # Two users, one course: the enrollment shares user 8's record, the items course 101's.
@@ -166,12 +170,12 @@ async def test_mixed_types_and_duplicates_in_one_request(subgraph):
 @pytest.mark.unit
 async def test_unknown_ids_are_null_entities_with_coded_errors(subgraph):
     representations = [
-        {"__typename": "User", "id": "99999"},
-        {"__typename": "Course", "id": "8"},
-        {"__typename": "Course", "id": "abc"},  # no TalentLMS id: null without a call
-        {"__typename": "CourseItem", "id": "101:99999"},
-        {"__typename": "CourseEnrollment", "id": "8:99999"},
-        {"__typename": "User", "id": "8"},
+        *refs("User", ["99999"]),
+        *refs("Course", ["8"]),
+        *refs("Course", ["abc"]),  # no TalentLMS id: null without a call
+        *refs("CourseItem", ["101:99999"]),
+        *refs("CourseEnrollment", ["8:99999"]),
+        *refs("User", ["8"]),
     ]
     async with gateway_client(subgraph) as client:
         body = await post(client, ENTITIES, {"r": representations})
@@ -181,7 +185,7 @@ async def test_unknown_ids_are_null_entities_with_coded_errors(subgraph):
     errors = {tuple(e["path"]): e for e in body["errors"]}
     assert set(errors) == {("_entities", n) for n in range(5)}
     assert {e["extensions"]["code"] for e in errors.values()} == {"NOT_FOUND"}
-    assert errors[("_entities", 2)]["message"] == 'No Course has the id "abc"'
+    assert errors[("_entities", 2)]["message"] == f'No Course has the id "{gid("Course", "abc")}"'
     # users/id:99999 and :8 (which also answers 8:99999), courses/id:8 and :101; never "abc".
     assert counted(body["extensions"]["upstream"])["byEndpoint"] == {
         "users/id": 2,
@@ -201,7 +205,7 @@ async def test_a_failing_upstream_call_nulls_only_its_entities():
         body = await post(client, ENTITIES, {"r": representations})
     found = body["data"]["_entities"]
     assert found[1] is None and found[2] is None
-    assert (found[0]["id"], found[3]["id"]) == ("8", "8:101")
+    assert (found[0]["id"], found[3]["id"]) == (gid("User", 8), gid("CourseEnrollment", "8:101"))
     assert sorted((e["path"][1], e["extensions"]["code"]) for e in body["errors"]) == [
         (1, "UPSTREAM_ERROR"),
         (2, "UPSTREAM_ERROR"),
@@ -212,13 +216,16 @@ async def test_a_failing_upstream_call_nulls_only_its_entities():
 @pytest.mark.parametrize(
     ("representation", "message"),
     [
-        ({"__typename": "Category", "id": "1"}, "__typename must be one of"),
-        ({"id": "8"}, "__typename must be one of"),
+        ({"__typename": "Category", "id": gid("Category", 1)}, "__typename must be one of"),
+        ({"id": gid("User", 8)}, "__typename must be one of"),
         ({"__typename": "User"}, "referenced by its id"),
         ({"__typename": "User", "id": ["8"]}, "referenced by its id"),
         ({"__typename": "User", "id": True}, "referenced by its id"),
         ("User:8", "must be an object"),
         (8, "must be an object"),
+        # A provider id is no key: entities are keyed by the global id.
+        ({"__typename": "User", "id": "8"}, "is not an id of this API"),
+        ({"__typename": "User", "id": gid("Course", 101)}, "is the id of a Course, not of a User"),
     ],
 )
 async def test_malformed_representations_are_bad_user_input_without_a_call(
@@ -237,7 +244,11 @@ async def test_malformed_representations_are_bad_user_input_without_a_call(
 
 @pytest.mark.unit
 async def test_representations_may_be_written_inline(subgraph):
-    query = '{ _entities(representations: [{__typename: "User", id: "8"}, {__typename: "Course", id: 101}]) { ... on User { name } ... on Course { title } } }'  # noqa: E501
+    query = (
+        f'{{ _entities(representations: [{{__typename: "User", id: "{gid("User", 8)}"}}, '
+        f'{{__typename: "Course", id: "{gid("Course", 101)}"}}]) '
+        "{ ... on User { name } ... on Course { title } } }"
+    )
     async with gateway_client(subgraph) as client:
         body = await post(client, query)
     assert body["data"]["_entities"] == [
@@ -373,6 +384,20 @@ async def test_too_many_references_are_refused_before_any_call(subgraph):
 
 
 @pytest.mark.unit
+async def test_references_the_resolver_refuses_cost_nothing(subgraph):
+    # Provider ids and another type's ids are refused without a call, so 251 of them are
+    # BAD_USER_INPUT each, not a COST_LIMIT_EXCEEDED for calls nobody would make.
+    wrong = [{"__typename": "User", "id": str(n)} for n in range(1, 200)]
+    wrong += [{"__typename": "User", "id": gid("Course", n)} for n in range(1, 53)]
+    async with gateway_client(subgraph) as client:
+        body = await post(client, ENTITIES, {"r": [*wrong, *refs("User", ["8"])]})
+    assert body["extensions"]["cost"]["estimatedCalls"] == 1
+    assert body["extensions"]["upstream"]["calls"] == 1
+    assert body["data"]["_entities"][-1] is not None
+    assert set(codes(body)) == {"BAD_USER_INPUT"} and len(body["errors"]) == len(wrong)
+
+
+@pytest.mark.unit
 async def test_only_the_fragments_of_referenced_types_are_costed(subgraph):
     query = (
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { name } "
@@ -447,7 +472,7 @@ def test_a_router_fetch_over_http(subgraph):
     user, missing, item = body["data"]["_entities"]
     assert (user["__typename"], user["name"]) == ("User", "Ingrid Rossi")
     assert missing is None
-    assert (item["__typename"], item["course"]["id"]) == ("CourseItem", "101")
+    assert (item["__typename"], item["course"]["id"]) == ("CourseItem", gid("Course", 101))
     assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
         (["_entities", 1], "NOT_FOUND")
     ]

@@ -14,6 +14,7 @@ from tests.support import (
     RecordingUpstream,
     codes,
     gateway_client,
+    gid,
     post,
     query_text,
     replaced,
@@ -32,8 +33,8 @@ async def test_unknown_ids_are_null_without_errors():
     async with gateway_client() as client:
         body = await post(
             client,
-            '{ user(id: "99999") { id } course(id: "99999") { id } '
-            'courseEnrollment(id: "2:99999") { id } courseItem(id: "101:1") { id } }',
+            '{ user(remoteId: "99999") { id } course(remoteId: "99999") { id } '
+            'courseEnrollment(remoteId: "2:99999") { id } courseItem(remoteId: "101:1") { id } }',
         )
     assert body["data"] == {
         "user": None,
@@ -49,8 +50,8 @@ async def test_ids_talentlms_cannot_have_are_null_and_never_sent(bad_id):
     async with gateway_client() as client:
         body = await post(
             client,
-            "query($id: ID!) { user(id: $id) { id } course(id: $id) { id } "
-            "courseEnrollment(id: $id) { id } courseItem(id: $id) { id } }",
+            "query($id: ID!) { user(remoteId: $id) { id } course(remoteId: $id) { id } "
+            "courseEnrollment(remoteId: $id) { id } courseItem(remoteId: $id) { id } }",
             {"id": bad_id},
         )
     assert body["data"] == {
@@ -67,11 +68,11 @@ async def test_deleted_user_is_reported_as_deleted():
     async with gateway_client() as client:
         body = await post(
             client,
-            "query($id: ID!) { user(id: $id) { id status enrollments { nodes { id } } } }",
+            "query($id: ID!) { user(remoteId: $id) { id status enrollments { nodes { id } } } }",
             {"id": deleted},
         )
     assert body["data"]["user"] == {
-        "id": deleted,
+        "id": gid("User", deleted),
         "status": "DELETED",
         "enrollments": {"nodes": []},
     }
@@ -83,12 +84,13 @@ async def test_course_item_lookup_and_links():
     async with gateway_client() as client:
         body = await post(
             client,
-            "query($id: ID!) { courseItem(id: $id) "
-            "{ id title parent { title } course { title } } }",
+            "query($id: ID!) { courseItem(remoteId: $id) "
+            "{ id remoteId title parent { title } course { title } } }",
             {"id": f"101:{child['id']}"},
         )
     assert body["data"]["courseItem"] == {
-        "id": f"101:{child['id']}",
+        "id": gid("CourseItem", f"101:{child['id']}"),
+        "remoteId": f"101:{child['id']}",
         "title": child["name"],
         "parent": {"title": units[0]["name"]},
         "course": {"title": PORTAL.course_detail("101")["name"]},
@@ -104,22 +106,29 @@ async def test_course_enrollments_needs_a_user_or_a_course():
         assert body["extensions"]["upstream"]["calls"] == 0
 
         by_user = await post(
-            client, '{ courseEnrollments(filter: {userId: "8"}) { nodes { id } } }'
+            client,
+            "query($u: ID!) { courseEnrollments(filter: {userId: $u}) { nodes { remoteId } } }",
+            {"u": gid("User", 8)},
         )
-        ids = [n["id"] for n in by_user["data"]["courseEnrollments"]["nodes"]]
+        ids = [n["remoteId"] for n in by_user["data"]["courseEnrollments"]["nodes"]]
         assert ids == [f"8:{c['id']}" for c in PORTAL.user_detail("8")["courses"]]
 
         by_course = await post(
-            client, '{ courseEnrollments(filter: {courseId: "101"}) { nodes { id } } }'
+            client,
+            "query($c: ID!) { courseEnrollments(filter: {courseId: $c}) { nodes { remoteId } } }",
+            {"c": gid("Course", 101)},
         )
-        ids = [n["id"] for n in by_course["data"]["courseEnrollments"]["nodes"]]
+        ids = [n["remoteId"] for n in by_course["data"]["courseEnrollments"]["nodes"]]
         assert ids == [f"{u['id']}:101" for u in PORTAL.course_detail("101")["users"]]
 
         pair = await post(
             client,
-            '{ courseEnrollments(filter: {userId: "8", courseId: "104"}) { nodes { id status } } }',
+            "query($u: ID!, $c: ID!) { courseEnrollments(filter: {userId: $u, courseId: $c}) "
+            "{ nodes { id status } } }",
+            {"u": gid("User", 8), "c": gid("Course", 104)},
         )
-        assert [n["id"] for n in pair["data"]["courseEnrollments"]["nodes"]] == ["8:104"]
+        nodes = pair["data"]["courseEnrollments"]["nodes"]
+        assert [n["id"] for n in nodes] == [gid("CourseEnrollment", "8:104")]
 
 
 async def test_user_detail_only_field_loads_the_detail_once_per_user():
@@ -144,12 +153,12 @@ async def test_walking_users_page_by_page_returns_everyone_once_in_order():
             body = await post(
                 client,
                 "query($after: String) { users(first: 7, after: $after) "
-                "{ nodes { id } pageInfo { hasNextPage endCursor } } }",
+                "{ nodes { remoteId } pageInfo { hasNextPage endCursor } } }",
                 {"after": after},
             )
             page = body["data"]["users"]
             assert body["extensions"]["upstream"]["byEndpoint"] == {"users": 1}
-            seen += [n["id"] for n in page["nodes"]]
+            seen += [n["remoteId"] for n in page["nodes"]]
             pages += 1
             if not page["pageInfo"]["hasNextPage"]:
                 break
@@ -178,24 +187,24 @@ def test_users_page_plan_falls_back_to_two_pages_past_the_largest_page():
 async def test_portal_that_ignores_paging_parameters_still_pages_correctly():
     upstream = RecordingUpstream()
     upstream.rewrites.append((r"^/api/v1/users/page_size:\d+,page_number:\d+$", "/api/v1/users"))
-    query = "query($after: String) { users(first: 3, after: $after) { nodes { id } "
+    query = "query($after: String) { users(first: 3, after: $after) { nodes { remoteId } "
     query += "pageInfo { endCursor } } }"
     async with gateway_client(upstream_settings(), upstream) as client:
         first = await post(client, query)
         second = await post(
             client, query, {"after": first["data"]["users"]["pageInfo"]["endCursor"]}
         )
-    assert [n["id"] for n in first["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
-    assert [n["id"] for n in second["data"]["users"]["nodes"]] == PORTAL.user_ids[3:6]
+    assert [n["remoteId"] for n in first["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
+    assert [n["remoteId"] for n in second["data"]["users"]["nodes"]] == PORTAL.user_ids[3:6]
 
 
 async def test_paging_off_downloads_the_list_once():
     upstream = RecordingUpstream()
     settings = upstream_settings(upstream={"users_paging": "none"})
     async with gateway_client(settings, upstream) as client:
-        body = await post(client, "{ users(first: 3) { nodes { id } } }")
+        body = await post(client, "{ users(first: 3) { nodes { remoteId } } }")
     assert [p for p in upstream.paths if not p.endswith("/ratelimit")] == ["/api/v1/users"]
-    assert [n["id"] for n in body["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
+    assert [n["remoteId"] for n in body["data"]["users"]["nodes"]] == PORTAL.user_ids[:3]
 
 
 @pytest.mark.parametrize(
@@ -219,21 +228,22 @@ async def test_nested_lists_page_in_the_gateway_with_their_own_cursors():
     async with gateway_client() as client:
         first = await post(
             client,
-            '{ course(id: "101") { enrollments(first: 2) '
-            "{ edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }",
+            '{ course(remoteId: "101") { enrollments(first: 2) '
+            "{ edges { cursor node { remoteId } } pageInfo { hasNextPage endCursor } } } }",
         )
         connection = first["data"]["course"]["enrollments"]
         second = await post(
             client,
-            'query($after: String) { course(id: "101") { enrollments(first: 2, after: $after) '
-            "{ nodes { id } } } }",
+            'query($after: String) { course(remoteId: "101") '
+            "{ enrollments(first: 2, after: $after) { nodes { remoteId } } } }",
             {"after": connection["pageInfo"]["endCursor"]},
         )
     roster = [f"{u['id']}:101" for u in PORTAL.course_detail("101")["users"]]
-    assert [e["node"]["id"] for e in connection["edges"]] == roster[:2]
+    assert [e["node"]["remoteId"] for e in connection["edges"]] == roster[:2]
     assert connection["pageInfo"]["hasNextPage"] is True
     assert connection["edges"][-1]["cursor"] == connection["pageInfo"]["endCursor"]
-    assert [n["id"] for n in second["data"]["course"]["enrollments"]["nodes"]] == roster[2:4]
+    second_page = second["data"]["course"]["enrollments"]["nodes"]
+    assert [n["remoteId"] for n in second_page] == roster[2:4]
 
 
 # --- dates ------------------------------------------------------------------------------
@@ -329,7 +339,7 @@ async def test_wrong_api_key_is_upstream_auth_failed_and_never_echoed():
     async with gateway_client(
         upstream_settings(upstream={"api_key": "wrong-key-123"}), RecordingUpstream()
     ) as client:
-        response = await client.post("/graphql", json={"query": '{ user(id: "2") { id } }'})
+        response = await client.post("/graphql", json={"query": '{ user(remoteId: "2") { id } }'})
     body = response.json()
     assert codes(body) == ["UPSTREAM_AUTH_FAILED"]
     assert "wrong-key-123" not in response.text
@@ -381,7 +391,7 @@ async def test_one_course_detail_call_serves_items_and_enrollments():
     async with gateway_client() as client:
         body = await post(
             client,
-            '{ course(id: "101") { title items { nodes { id children { id } } } '
+            '{ course(remoteId: "101") { title items { nodes { id children { id } } } '
             "enrollments { nodes { id progressPercent } } } }",
         )
     assert body["extensions"]["upstream"]["byEndpoint"] == {"courses/id": 1}
@@ -390,5 +400,5 @@ async def test_one_course_detail_call_serves_items_and_enrollments():
 async def test_upstream_extension_can_be_turned_off(demo_settings):
     settings = replaced(demo_settings, execution={"upstream_extension": False})
     async with gateway_client(settings) as client:
-        body = await post(client, '{ user(id: "2") { id } }')
+        body = await post(client, '{ user(remoteId: "2") { id } }')
     assert "upstream" not in body.get("extensions", {})

@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.http.graphql_over_http import GRAPHQL_RESPONSE_JSON
 from gateway.simulator import generate_portal
-from tests.support import query_text, serve_over_http
+from tests.support import gid, query_text, serve_over_http
 
 pytestmark = pytest.mark.http
 
@@ -48,11 +48,11 @@ async def test_gql_fetches_the_schema_and_runs_a_typed_query(gateway_url: str):
     )
     async with client as session:
         data = await session.execute(
-            GraphQLRequest(query_text("learner_transcript"), variable_values={"userId": "12"})
+            GraphQLRequest(query_text("learner_transcript"), variable_values={"userRemoteId": "12"})
         )
         # Validated on the client against the fetched schema: never sent.
         with pytest.raises(GraphQLError, match="password"):
-            await session.execute(GraphQLRequest('{ user(id: "8") { password } }'))
+            await session.execute(GraphQLRequest('{ user(remoteId: "8") { password } }'))
 
     # What introspection gives a client is the schema the repository exports.
     assert client.schema is not None
@@ -62,11 +62,11 @@ async def test_gql_fetches_the_schema_and_runs_a_typed_query(gateway_url: str):
 
     raw = PORTAL.user_detail("12")
     user = data["user"]
-    assert user["id"] == "12"
+    assert user["id"] == gid("User", 12)
     assert user["name"] == f"{raw['first_name']} {raw['last_name']}"
     assert user["username"] == raw["login"]
     assert [node["id"] for node in user["enrollments"]["nodes"]] == [
-        f"12:{course['id']}" for course in raw["courses"]
+        gid("CourseEnrollment", f"12:{course['id']}") for course in raw["courses"]
     ]
     assert [node["course"]["title"] for node in user["enrollments"]["nodes"]] == [
         course["name"] for course in raw["courses"]
@@ -81,14 +81,18 @@ async def test_gql_surfaces_the_gateways_error_codes(gateway_url: str, accept: s
         # A variable that does not coerce: refused before execution (400 under the new type).
         with pytest.raises(TransportQueryError) as refused:
             await session.execute(
-                GraphQLRequest(query_text("learner_transcript"), variable_values={"userId": [8]})
+                GraphQLRequest(
+                    query_text("learner_transcript"), variable_values={"userRemoteId": [8]}
+                )
             )
         assert transport.response_headers is not None
         content_type = transport.response_headers["content-type"]
         # A lookup value no TalentLMS user can have: a field error beside good data.
         with pytest.raises(TransportQueryError) as partial:
             await session.execute(
-                GraphQLRequest('{ ok: user(id: "8") { id } bad: user(email: "no-at-sign") { id } }')
+                GraphQLRequest(
+                    '{ ok: user(remoteId: "8") { id } bad: user(email: "no-at-sign") { id } }'
+                )
             )
     assert content_type == (accept or "application/json")
     assert [e["extensions"]["code"] for e in refused.value.errors or []] == ["BAD_USER_INPUT"]
@@ -96,4 +100,4 @@ async def test_gql_surfaces_the_gateways_error_codes(gateway_url: str, accept: s
     assert [(e["path"], e["extensions"]["code"]) for e in partial.value.errors or []] == [
         (["bad"], "BAD_USER_INPUT")
     ]
-    assert partial.value.data == {"ok": {"id": "8"}, "bad": None}
+    assert partial.value.data == {"ok": {"id": gid("User", 8)}, "bad": None}

@@ -183,7 +183,7 @@ async def test_with_api_keys_the_page_and_assets_are_public_but_queries_are_not(
         page = await client.get("/graphql", headers=HTML)
         parsed = _parse(page.text)
         assets = [await client.get(_url(r)) for r in parsed.refs]
-        query = {"query": '{ user(id: "8") { name } }'}
+        query = {"query": '{ user(remoteId: "8") { name } }'}
         anonymous = await client.post("/graphql", json=query)
         keyed = await client.post(
             "/graphql", json=query, headers={"Authorization": f"Bearer {KEY}"}

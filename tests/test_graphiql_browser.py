@@ -179,7 +179,7 @@ def test_graphiql_runs_an_example_query_from_the_gateways_own_files(browse, demo
     first = learners[0]
     assert (first["role"], first["emails"]) == (
         "ADMIN",
-        [{"email": "tomas.chen@acme-logistics.example"}],
+        [{"__typename": "Email", "email": "tomas.chen@acme-logistics.example"}],
     )
     course = first["enrollments"]["nodes"][0]["course"]
     assert course["title"] == "Information Security Awareness"
@@ -221,7 +221,7 @@ def test_the_origin_check_catches_a_page_that_loads_from_a_cdn(browse, demo_sett
 def test_a_user_with_a_gateway_api_key_uses_the_header_editor(browse, tmp_path):
     settings = keyed_settings(tmp_path, KEY)
     app = create_app(settings, upstream_transport=RecordingUpstream())
-    query = '{ user(id: "8") { name role } }'
+    query = '{ user(remoteId: "8") { name role } }'
     with serve_over_http(app) as base:
         seen = browse(f"{base}/graphql")
         page = seen.page

@@ -206,13 +206,13 @@ async def test_variable_coercion_failure_is_a_request_error():
 
 @pytest.mark.unit
 async def test_field_errors_keep_data_and_200_under_the_new_media_type():
-    query = '{ ok: user(id: "8") { id } bad: user(email: "no-at-sign") { id } }'
+    query = '{ ok: user(remoteId: "8") { remoteId } bad: user(email: "no-at-sign") { id } }'
     async with gateway_client() as client:
         response = await client.post("/graphql", json={"query": query}, headers=NEW)
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
     body = response.json()
-    assert body["data"] == {"ok": {"id": "8"}, "bad": None}
+    assert body["data"] == {"ok": {"remoteId": "8"}, "bad": None}
     assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
         (["bad"], "BAD_USER_INPUT")
     ]
@@ -259,21 +259,21 @@ async def test_refusals_before_graphql_answer_in_the_negotiated_media_type():
 async def test_get_and_batches_under_the_new_media_type():
     async with gateway_client() as client:
         fetched = await client.get(
-            "/graphql", params={"query": '{ user(id: "8") { id } }'}, headers=NEW
+            "/graphql", params={"query": '{ user(remoteId: "8") { remoteId } }'}, headers=NEW
         )
         batch = await client.post(
             "/graphql",
-            json=[{"query": '{ user(id: "8") { id } }'}, {"query": "{ nope }"}],
+            json=[{"query": '{ user(remoteId: "8") { remoteId } }'}, {"query": "{ nope }"}],
             headers=NEW,
         )
         page = await client.get("/graphql", headers={"Accept": "text/html"})
     assert fetched.status_code == 200
     assert fetched.headers["content-type"] == GRAPHQL_RESPONSE_JSON
-    assert fetched.json()["data"] == {"user": {"id": "8"}}
+    assert fetched.json()["data"] == {"user": {"remoteId": "8"}}
     # A batch is one response for many operations: 200, each item shaped by the spec.
     assert batch.status_code == 200
     first, second = batch.json()
-    assert first["data"] == {"user": {"id": "8"}}
+    assert first["data"] == {"user": {"remoteId": "8"}}
     assert "data" not in second
     assert second["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert page.headers["content-type"].startswith("text/html")  # GraphiQL is untouched

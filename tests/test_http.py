@@ -13,6 +13,7 @@ from gateway.simulator import SimulatorConfig, create_simulator_app
 from tests.support import (
     console_script,
     free_port,
+    gid,
     query_text,
     running,
     serve_over_http,
@@ -34,7 +35,7 @@ def test_demo_gateway_speaks_graphql_over_http(clean_env):
         assert len(body["data"]["users"]["nodes"]) == 5
         assert body["extensions"]["upstream"]["calls"] == 18
 
-        fetched = http.get("/graphql", params={"query": '{ user(id: "8") { name } }'})
+        fetched = http.get("/graphql", params={"query": '{ user(remoteId: "8") { name } }'})
         assert fetched.status_code == 200
         assert fetched.json()["data"]["user"]["name"]
 
@@ -52,15 +53,17 @@ def test_demo_gateway_speaks_graphql_over_http(clean_env):
 def test_the_root_redirects_to_graphql_with_its_query_string(clean_env):
     with serve_over_http(create_app(Settings())) as base, httpx.Client(base_url=base) as http:
         bare = http.get("/")
-        asked = http.get("/", params={"query": '{ user(id: "8") { name } }'})
+        asked = http.get("/", params={"query": '{ user(remoteId: "8") { name } }'})
         followed = http.get(
-            "/", params={"query": '{ user(id: "8") { name } }'}, follow_redirects=True
+            "/", params={"query": '{ user(remoteId: "8") { name } }'}, follow_redirects=True
         )
         browser = http.get("/", headers={"Accept": "text/html"}, follow_redirects=True)
         posted = http.post("/", json={"query": "{ __typename }"})
     assert (bare.status_code, bare.headers["location"]) == (307, "graphql")
     assert asked.status_code == 307
-    assert asked.headers["location"] == "graphql?query=%7B+user%28id%3A+%228%22%29+%7B+name+%7D+%7D"
+    assert asked.headers["location"] == (
+        "graphql?query=%7B+user%28remoteId%3A+%228%22%29+%7B+name+%7D+%7D"
+    )
     assert followed.json()["data"]["user"]["name"] == "Ingrid Rossi"
     assert str(browser.url) == f"{base}/graphql" and "graphiql" in browser.text.lower()
     assert posted.status_code == 405  # only GET (and HEAD) is redirected
@@ -111,7 +114,9 @@ def test_a_base_url_the_api_is_not_under_is_an_error_not_a_missing_record(clean_
             retry={"attempts": 1},
         )
         with serve_over_http(create_app(settings)) as gateway:
-            body = httpx.post(f"{gateway}/graphql", json={"query": '{ user(id: "2") { id } }'})
+            body = httpx.post(
+                f"{gateway}/graphql", json={"query": '{ user(remoteId: "2") { id } }'}
+            )
     assert body.status_code == 200
     (error,) = body.json()["errors"]
     assert body.json()["data"] == {"user": None}
@@ -178,9 +183,10 @@ def test_demo_bound_to_all_interfaces_without_keys_warns_loudly(clean_env):
         f"http://127.0.0.1:{port}/healthz",
     ) as output:
         body = httpx.post(
-            f"http://127.0.0.1:{port}/graphql", json={"query": '{ user(id: "2") { id } }'}
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": '{ user(remoteId: "2") { id remoteId } }'},
         ).json()
-    assert body["data"] == {"user": {"id": "2"}}
+    assert body["data"] == {"user": {"id": gid("User", 2), "remoteId": "2"}}
     assert "ANYONE WHO CAN REACH IT CAN QUERY IT" in output.stderr
 
 

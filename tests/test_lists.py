@@ -13,6 +13,7 @@ from tests.support import (
     RecordingUpstream,
     codes,
     gateway_client,
+    gid,
     post,
     query_text,
     upstream_settings,
@@ -25,8 +26,9 @@ USERS = PORTAL.users
 PAGE = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
 
-def ids(connection: dict) -> list[str]:
-    return [node["id"] for node in connection["nodes"]]
+def remote_ids(connection: dict) -> list[str]:
+    """The provider's ids of a connection's ``nodes`` (each selecting ``remoteId``)."""
+    return [node["remoteId"] for node in connection["nodes"]]
 
 
 def iso(value: datetime) -> str:
@@ -43,7 +45,7 @@ async def test_walking_users_with_total_count_sees_everyone_once_with_few_calls(
             body = await post(
                 client,
                 f"query($after: String) {{ users(first: 7, after: $after) "
-                f"{{ totalCount nodes {{ id }} {PAGE} }} }}",
+                f"{{ totalCount nodes {{ remoteId }} {PAGE} }} }}",
                 {"after": after},
             )
             page = body["data"]["users"]
@@ -51,7 +53,7 @@ async def test_walking_users_with_total_count_sees_everyone_once_with_few_calls(
             assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
             calls += body["extensions"]["upstream"]["calls"]
             hits += body["extensions"]["upstream"]["cacheHits"]
-            seen += ids(page)
+            seen += remote_ids(page)
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
@@ -65,44 +67,44 @@ async def test_walking_users_with_total_count_sees_everyone_once_with_few_calls(
 async def test_page_boundaries_and_backwards_paging():
     all_ids = [u["id"] for u in USERS]
     async with gateway_client() as client:
-        empty = await post(client, f"{{ users(first: 0) {{ nodes {{ id }} {PAGE} }} }}")
-        assert ids(empty["data"]["users"]) == []
+        empty = await post(client, f"{{ users(first: 0) {{ nodes {{ remoteId }} {PAGE} }} }}")
+        assert remote_ids(empty["data"]["users"]) == []
         assert empty["data"]["users"]["pageInfo"]["endCursor"] is None
 
-        whole = await post(client, "{ users(first: 100) { edges { cursor node { id } } } }")
+        whole = await post(client, "{ users(first: 100) { edges { cursor node { remoteId } } } }")
         edges = whole["data"]["users"]["edges"]
-        assert [e["node"]["id"] for e in edges] == all_ids
+        assert [e["node"]["remoteId"] for e in edges] == all_ids
         last_cursor = edges[-1]["cursor"]
 
         past_end = await post(
             client,
-            f"query($c: String) {{ users(first: 5, after: $c) {{ nodes {{ id }} {PAGE} }} }}",
+            f"query($c: String) {{ users(first: 5, after: $c) {{ nodes {{ remoteId }} {PAGE} }} }}",
             {"c": last_cursor},
         )
-        assert ids(past_end["data"]["users"]) == []
+        assert remote_ids(past_end["data"]["users"]) == []
         assert past_end["data"]["users"]["pageInfo"]["hasNextPage"] is False
 
-        tail = await post(client, f"{{ users(last: 4) {{ nodes {{ id }} {PAGE} }} }}")
-        assert ids(tail["data"]["users"]) == all_ids[-4:]
+        tail = await post(client, f"{{ users(last: 4) {{ nodes {{ remoteId }} {PAGE} }} }}")
+        assert remote_ids(tail["data"]["users"]) == all_ids[-4:]
         assert tail["data"]["users"]["pageInfo"]["hasNextPage"] is False
         assert tail["data"]["users"]["pageInfo"]["hasPreviousPage"] is True
 
         before = await post(
             client,
-            "query($c: String) { users(last: 3, before: $c) { nodes { id } } }",
+            "query($c: String) { users(last: 3, before: $c) { nodes { remoteId } } }",
             {"c": edges[10]["cursor"]},
         )
-        assert ids(before["data"]["users"]) == all_ids[7:10]
+        assert remote_ids(before["data"]["users"]) == all_ids[7:10]
         # last + before needs only the rows before the cursor: paged upstream, no full list.
         assert before["extensions"]["upstream"]["byEndpoint"] == {"users": 1}
 
         between = await post(
             client,
             "query($a: String, $b: String) { users(first: 10, after: $a, before: $b) "
-            "{ nodes { id } } }",
+            "{ nodes { remoteId } } }",
             {"a": edges[2]["cursor"], "b": edges[6]["cursor"]},
         )
-        assert ids(between["data"]["users"]) == all_ids[3:6]
+        assert remote_ids(between["data"]["users"]) == all_ids[3:6]
 
         both = await post(client, "{ users(first: 2, last: 2) { nodes { id } } }")
         assert codes(both) == ["BAD_USER_INPUT"]
@@ -111,10 +113,11 @@ async def test_page_boundaries_and_backwards_paging():
 @pytest.mark.parametrize(
     "field",
     [
-        '{ course(id: "101") { items(first: 100) { nodes { id } } } }',
-        '{ course(id: "101") { enrollments(first: 100) { nodes { id } } } }',
-        '{ user(id: "8") { enrollments(first: 100) { nodes { id } } } }',
-        '{ courseEnrollments(filter: {courseId: "101"}, first: 100) { nodes { id } } }',
+        '{ course(remoteId: "101") { items(first: 100) { nodes { id } } } }',
+        '{ course(remoteId: "101") { enrollments(first: 100) { nodes { id } } } }',
+        '{ user(remoteId: "8") { enrollments(first: 100) { nodes { id } } } }',
+        f'{{ courseEnrollments(filter: {{courseId: "{gid("Course", 101)}"}}, first: 100) '
+        "{ nodes { id } } }",
     ],
 )
 async def test_first_above_the_maximum_is_refused_everywhere(field):
@@ -146,12 +149,12 @@ def test_cursors_do_not_cross_lists_filters_or_accounts():
 async def test_a_cursor_from_another_users_enrollments_is_refused():
     async with gateway_client() as client:
         mine = await post(
-            client, '{ user(id: "8") { enrollments(first: 1) { pageInfo { endCursor } } } }'
+            client, '{ user(remoteId: "8") { enrollments(first: 1) { pageInfo { endCursor } } } }'
         )
         cursor = mine["data"]["user"]["enrollments"]["pageInfo"]["endCursor"]
         theirs = await post(
             client,
-            'query($c: String) { user(id: "4") { enrollments(after: $c) { nodes { id } } } }',
+            'query($c: String) { user(remoteId: "4") { enrollments(after: $c) { nodes { id } } } }',
             {"c": cursor},
         )
     assert codes(theirs) == ["BAD_USER_INPUT"]
@@ -174,14 +177,14 @@ async def test_filtered_pages_agree_with_the_filtered_total():
             body = await post(
                 client,
                 "query($after: String) { users(first: 4, after: $after, "
-                "filter: {status: ACTIVE, role: [LEARNER]}) "
-                "{ totalCount nodes { id status role } pageInfo { hasNextPage endCursor } } }",
+                "filter: {status: ACTIVE, role: [LEARNER]}) { totalCount "
+                "nodes { remoteId status role } pageInfo { hasNextPage endCursor } } }",
                 {"after": after},
             )
             page = body["data"]["users"]
             assert page["totalCount"] == len(expected)
             assert all(n["status"] == "ACTIVE" and n["role"] == "LEARNER" for n in page["nodes"])
-            seen += ids(page)
+            seen += remote_ids(page)
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
@@ -207,10 +210,10 @@ async def test_filtered_pages_agree_with_the_filtered_total():
 async def test_user_filters(filter_, predicate):
     async with gateway_client() as client:
         body = await post(
-            client, f"{{ users(first: 100, filter: {filter_}) {{ nodes {{ id }} }} }}"
+            client, f"{{ users(first: 100, filter: {filter_}) {{ nodes {{ remoteId }} }} }}"
         )
-    assert ids(body["data"]["users"]) == [u["id"] for u in USERS if predicate(u)]
-    assert ids(body["data"]["users"])  # the filter matched someone
+    assert remote_ids(body["data"]["users"]) == [u["id"] for u in USERS if predicate(u)]
+    assert remote_ids(body["data"]["users"])  # the filter matched someone
 
 
 async def test_incremental_sync_by_updated_after():
@@ -222,8 +225,9 @@ async def test_incremental_sync_by_updated_after():
     changed = [u for u in USERS if int(u["last_updated_timestamp"]) >= since.timestamp()]
     # Oldest change first (a stable sort: equal times keep the portal's order).
     expected = [u["id"] for u in sorted(changed, key=lambda u: int(u["last_updated_timestamp"]))]
-    nodes = body["data"]["users"]["nodes"]
-    assert [n["id"] for n in nodes] == expected
+    nodes = [edge["node"] for edge in body["data"]["users"]["edges"]]
+    assert [n["remoteId"] for n in nodes] == expected
+    assert [n["id"] for n in nodes] == [gid("User", remote_id) for remote_id in expected]
     assert body["data"]["users"]["totalCount"] == len(expected)
     assert all(n["updatedAt"] >= iso(since) for n in nodes)
     assert body["extensions"]["upstream"]["byEndpoint"] == {"users": 1}
@@ -271,10 +275,11 @@ async def test_order_users_by_name_both_ways():
 async def test_course_filters(filter_, predicate, calls):
     async with gateway_client() as client:
         body = await post(
-            client, f"{{ courses(first: 100, filter: {filter_}) {{ totalCount nodes {{ id }} }} }}"
+            client,
+            f"{{ courses(first: 100, filter: {filter_}) {{ totalCount nodes {{ remoteId }} }} }}",
         )
     expected = [c["id"] for c in PORTAL.courses if predicate(c)]
-    assert expected and ids(body["data"]["courses"]) == expected
+    assert expected and remote_ids(body["data"]["courses"]) == expected
     assert body["data"]["courses"]["totalCount"] == len(expected)
     assert body["extensions"]["upstream"]["byEndpoint"] == calls
 
@@ -300,9 +305,9 @@ async def test_filtered_roster_overdue_or_failed():
     )
     roster = PORTAL.course_detail(course)["users"]
     async with gateway_client() as client:
-        body = await post(client, query_text("course_attention_needed"), {"courseId": course})
+        body = await post(client, query_text("course_attention_needed"), {"courseRemoteId": course})
     expected = [
-        f"{e.user_id}:{course}"
+        gid("CourseEnrollment", f"{e.user_id}:{course}")
         for e in PORTAL.enrollments
         if e.course_id == course and e.state in ("failed", "expired")
     ]
@@ -321,17 +326,18 @@ async def test_enrollment_filters_on_progress_and_dates():
     async with gateway_client() as client:
         body = await post(
             client,
-            '{ user(id: "8") { a: enrollments(filter: {minProgress: 50}) { nodes { id } } '
+            '{ user(remoteId: "8") { a: enrollments(filter: {minProgress: 50}) '
+            "{ nodes { remoteId } } "
             "b: enrollments(filter: {status: [COMPLETED, PASSED], completedAfter: "
-            '"2000-01-01T00:00:00Z"}) { totalCount nodes { id } } '
+            '"2000-01-01T00:00:00Z"}) { totalCount nodes { remoteId } } '
             'c: enrollments(filter: {enrolledBefore: "2000-01-01T00:00:00Z"}) '
             "{ totalCount } } }",
         )
     user = body["data"]["user"]
-    assert ids(user["a"]) == [
+    assert remote_ids(user["a"]) == [
         f"8:{c['id']}" for c in raw if float(c["completion_percentage"]) >= 50
     ]
-    assert ids(user["b"]) == [
+    assert remote_ids(user["b"]) == [
         f"8:{c['id']}"
         for c in raw
         if c["completion_status"] in ("completed", "passed") and c["completed_on_timestamp"]
@@ -356,17 +362,23 @@ async def test_lookup_by_email_and_username_serves_the_rest_of_the_query():
         )
         nobody = await post(client, '{ user(email: "nobody@example.org") { id } }')
     assert by_email["data"]["user"] == {
-        "id": "8",
+        "id": gid("User", 8),
         "enrollments": {"totalCount": len(raw["courses"])},
     }
     assert by_email["extensions"]["upstream"]["byEndpoint"] == {"users/email": 1}
-    assert by_name["data"]["user"] == {"id": "8"}
+    assert by_name["data"]["user"] == {"id": gid("User", 8)}
     assert nobody["data"] == {"user": None} and "errors" not in nobody
 
 
 @pytest.mark.parametrize(
     "arguments",
-    ["", 'id: "1", email: "a@b.c"', 'email: "not-an-email"', 'username: ""', 'email: " a@b.c"'],
+    [
+        "",
+        'remoteId: "1", email: "a@b.c"',
+        'email: "not-an-email"',
+        'username: ""',
+        'email: " a@b.c"',
+    ],
 )
 async def test_user_lookup_arguments_are_checked_before_any_call(arguments):
     async with gateway_client() as client:
@@ -380,10 +392,10 @@ async def test_email_filter_uses_the_lookup_endpoint():
     async with gateway_client() as client:
         body = await post(
             client,
-            "query($e: String) { users(filter: {email: $e}) { totalCount nodes { id } } }",
+            "query($e: String) { users(filter: {email: $e}) { totalCount nodes { remoteId } } }",
             {"e": raw["email"]},
         )
-    assert ids(body["data"]["users"]) == ["8"]
+    assert remote_ids(body["data"]["users"]) == ["8"]
     assert body["extensions"]["upstream"]["byEndpoint"] == {"users/email": 1}
 
 
@@ -401,7 +413,11 @@ async def test_list_fields_make_no_detail_calls_and_detail_fields_one_per_user()
     assert full["extensions"]["upstream"]["byEndpoint"] == {"users": 1, "users/id": 50}
     for node, raw_id in zip(full["data"]["users"]["nodes"], PORTAL.user_ids, strict=False):
         branches = PORTAL.user_detail(raw_id)["branches"]
-        expected = {"id": branches[0]["id"], "name": branches[0]["name"]} if branches else None
+        expected = (
+            {"id": gid("Organization", branches[0]["id"]), "name": branches[0]["name"]}
+            if branches
+            else None
+        )
         assert node["organization"] == expected
     remote = partial["data"]["users"]["nodes"][0]["remoteData"]
     assert "courses" not in remote and "login_key" not in remote  # the list form, no secret
@@ -409,7 +425,7 @@ async def test_list_fields_make_no_detail_calls_and_detail_fields_one_per_user()
 
 async def test_remote_data_of_a_full_record_is_the_detail_form():
     async with gateway_client() as client:
-        body = await post(client, '{ user(id: "8") { remoteData } }')
+        body = await post(client, '{ user(remoteId: "8") { remoteData } }')
     remote = body["data"]["user"]["remoteData"]
     assert remote["courses"] and "login_key" not in remote
 
@@ -418,16 +434,16 @@ async def test_passthrough_fields_selected_through_fragments_are_mapped():
     # Mapping skips customFields/remoteData when an operation never selects them; selecting
     # them only inside fragments, deep in the tree, must still be seen.
     query = """
-    query { course(id: "101") { enrollments(first: 3) { nodes { ...E user { ...U } } } } }
+    query { course(remoteId: "101") { enrollments(first: 3) { nodes { ...E user { ...U } } } } }
     fragment E on CourseEnrollment { id ... on CourseEnrollment { remoteData } }
-    fragment U on User { id customFields }
+    fragment U on User { id remoteId customFields }
     """
     async with gateway_client() as client:
         body = await post(client, query)
     nodes = body["data"]["course"]["enrollments"]["nodes"]
     assert nodes
     for node in nodes:
-        assert node["remoteData"]["id"] == node["user"]["id"]  # the roster row as sent
+        assert node["remoteData"]["id"] == node["user"]["remoteId"]  # the roster row as sent
         assert "user_type" in node["user"]["customFields"]
         assert node["user"]["customFields"]["user_type"] is not None
 
@@ -435,7 +451,7 @@ async def test_passthrough_fields_selected_through_fragments_are_mapped():
 async def test_reference_fields_and_total_count_are_seen_through_fragments():
     # A learner reference answers `id` alone; a field hidden in a spread, an inline fragment
     # or a second selection of the same field must still load the user (one users/id each).
-    roster = '{ course(id: "101") { enrollments(first: 2) { %s nodes { user { %s } } } } }'
+    roster = '{ course(remoteId: "101") { enrollments(first: 2) { %s nodes { user { %s } } } } }'
     spread_u = " fragment U on User { username }"
     spread_t = " fragment T on CourseEnrollmentConnection { totalCount }"
     roster_only, with_users = {"courses/id": 1}, {"courses/id": 1, "users/id": 2}
@@ -458,8 +474,8 @@ async def test_reference_fields_and_total_count_are_seen_through_fragments():
 async def test_remembered_selections_belong_to_their_own_document_text():
     # The selection handed to the provider is remembered per document text: repeating one
     # text, or alternating with another, must not give either the other's selection.
-    with_remote = '{ user(id: "8") { id remoteData } }'
-    without = '{ user(id: "8") { id } }'
+    with_remote = '{ user(remoteId: "8") { id remoteData } }'
+    without = '{ user(remoteId: "8") { id } }'
     async with gateway_client() as client:
         for query in (with_remote, without, with_remote, without, with_remote):
             user = (await post(client, query))["data"]["user"]
@@ -477,7 +493,8 @@ async def test_remote_query_passes_provider_parameters_through_escaped():
     async with gateway_client(upstream_settings(), upstream) as client:
         body = await post(
             client,
-            "query($q: JSON) { users(remoteQuery: $q, first: 100) { totalCount nodes { id } } }",
+            "query($q: JSON) { users(remoteQuery: $q, first: 100) "
+            "{ totalCount nodes { remoteId } } }",
             {"q": {"custom_field_value": company}},
         )
         injected = await post(
@@ -486,7 +503,7 @@ async def test_remote_query_passes_provider_parameters_through_escaped():
             {"q": {"custom_field_value": "x,id:1/../"}},
         )
     expected = [u["id"] for u in USERS if u["custom_field_1"] == company]
-    assert sorted(ids(body["data"]["users"]), key=int) == expected
+    assert sorted(remote_ids(body["data"]["users"]), key=int) == expected
     assert "/api/v1/getusersbycustomfield/custom_field_value:Globex%20Corporation" in upstream.paths
     assert "/api/v1/getusersbycustomfield/custom_field_value:x%2Cid%3A1%2F..%2F" in upstream.paths
     assert injected["data"]["users"]["totalCount"] == 0
@@ -497,7 +514,11 @@ async def test_remote_query_passes_provider_parameters_through_escaped():
     [
         ("{ users(remoteQuery: {page_size: 5}) { totalCount } }", None),
         ("{ courses(remoteQuery: {id: 1}) { totalCount } }", None),
-        ('{ courseEnrollments(filter: {userId: "8"}, remoteQuery: {x: 1}) { totalCount } }', None),
+        (
+            f'{{ courseEnrollments(filter: {{userId: "{gid("User", 8)}"}}, remoteQuery: {{x: 1}}) '
+            "{ totalCount } }",
+            None,
+        ),
         (
             "query($q: JSON) { users(remoteQuery: $q) { totalCount } }",
             {"q": ["custom_field_value"]},

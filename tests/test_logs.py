@@ -26,6 +26,7 @@ from tests.support import (
     RecordingUpstream,
     free_port,
     gateway_client,
+    gid,
     running,
     serve_over_http,
     upstream_settings,
@@ -71,7 +72,7 @@ def test_request_ids_operation_lines_and_no_secrets(logs, tmp_path, monkeypatch)
     ):
         given = http.post(
             "/graphql",
-            json={"query": query, "variables": {"id": "3", "note": VARIABLE_VALUE}},
+            json={"query": query, "variables": {"id": gid("User", 3), "note": VARIABLE_VALUE}},
             headers={**auth, "X-Request-ID": "edge-42.a_b"},
         )
         unsafe = http.post(
@@ -82,8 +83,8 @@ def test_request_ids_operation_lines_and_no_secrets(logs, tmp_path, monkeypatch)
         batch = http.post(
             "/graphql",
             json=[
-                {"query": 'query A { user(id: "1") { id } }'},
-                {"query": 'query B { user(id: "2") { id } }'},
+                {"query": 'query A { user(remoteId: "1") { id } }'},
+                {"query": 'query B { user(remoteId: "2") { id } }'},
             ],
             headers=auth,
         )
@@ -200,7 +201,7 @@ def test_serve_writes_only_json_lines_and_no_uvicorn_access_line(clean_env):
     with running(["serve", "--port", str(port)], env, f"{base}/healthz") as output:
         response = httpx.post(
             f"{base}/graphql",
-            json={"query": '{ user(id: "2") { id } }', "variables": {"v": VARIABLE_VALUE}},
+            json={"query": '{ user(remoteId: "2") { id } }', "variables": {"v": VARIABLE_VALUE}},
             headers={"X-Request-ID": "cli-1"},
         )
     assert response.headers["x-request-id"] == "cli-1"
@@ -255,7 +256,7 @@ async def test_an_upstream_failure_is_logged_by_code_endpoint_and_status(logs):
     settings = upstream_settings(retry={"attempts": 1}, cache={"enabled": False})
     async with gateway_client(settings, upstream) as client:
         response = await client.post(
-            "/graphql", json={"query": 'query Who { user(id: "2") { id } }'}
+            "/graphql", json={"query": 'query Who { user(remoteId: "2") { id } }'}
         )
     assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_ERROR"
     request_id = response.headers["x-request-id"]

@@ -22,6 +22,7 @@ from gateway.upstream.cache import DEFAULT_TTLS
 from tests.support import (
     RecordingUpstream,
     gateway_client,
+    gid,
     query_text,
     replaced,
     serve_over_http,
@@ -84,7 +85,7 @@ def test_upstream_calls_cache_hits_and_operations_move_by_what_the_responses_rep
         before = scrape(http)
         first = post(http, DASHBOARD, operationName="LearnerDashboard")
         second = post(http, DASHBOARD, operationName="LearnerDashboard")
-        single = post(http, 'query OneUser { user(id: "2") { id name } }')
+        single = post(http, 'query OneUser { user(remoteId: "2") { id name } }')
         after = scrape(http)
 
     responses = (first, second, single)
@@ -152,9 +153,9 @@ def test_a_retried_call_counts_both_attempts_and_one_retry():
     )
     settings = upstream_settings(retry={"base_delay_seconds": 0.0}, cache={"enabled": False})
     with served(settings, upstream) as http:
-        body = post(http, '{ user(id: "2") { id } }')
+        body = post(http, '{ user(remoteId: "2") { id } }')
         after = scrape(http)
-    assert body["data"] == {"user": {"id": "2"}}
+    assert body["data"] == {"user": {"id": gid("User", 2)}}
     assert body["extensions"]["upstream"]["retries"] == 1
     users = {"account": "default", "endpoint": "users/id"}
     assert total(after, "gateway_upstream_retries_total", **users) == 1
@@ -221,7 +222,7 @@ def test_circuit_state_and_quota_are_gauges_per_account(tmp_path, monkeypatch):
         for account in ("healthy", "broken"):
             http.post(
                 "/graphql",
-                json={"query": '{ user(id: "2") { id } }'},
+                json={"query": '{ user(remoteId: "2") { id } }'},
                 headers={**OPS, "X-LMS-Account": account},
             )
         # The quota is read in the background after the first call: wait for it to land.
@@ -274,7 +275,7 @@ def test_operation_names_are_bounded_labels(demo_settings):
 def test_errors_are_counted_by_code(demo_settings):
     with served(demo_settings) as http:
         post(http, "query Broken { nope }")
-        post(http, "query Missing { user(id: 123) { id } }")  # a valid id: null, no error
+        post(http, "query Missing { user(remoteId: 123) { id } }")  # names nobody: null, no error
         post(http, "query Syntax { users(")
         after = scrape(http)
     outcome = by_label(after, "gateway_graphql_operations_total", "outcome")
@@ -365,7 +366,7 @@ def test_a_refused_connection_and_a_timeout_are_reported_as_what_they_are(pool):
             portal = {"base_url": base_url, "timeout_seconds": 0.3, "http_pool": pool}
             settings = upstream_settings(upstream=portal, **once)
             with served(settings) as http:
-                body = post(http, '{ user(id: "2") { id } }')
+                body = post(http, '{ user(remoteId: "2") { id } }')
                 after = scrape(http)
             (error,) = body["errors"]
             assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"

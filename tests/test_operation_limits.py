@@ -23,44 +23,47 @@ SHAPES = {
     "depth": (
         {"max_depth": 3},
         [
-            '{ user(id: "2") { enrollments { nodes { id } } } }',
-            '{ user(id: "2") { ...F } } fragment F on User { enrollments { nodes { id } } }',
-            '{ user(id: "2") { ... on User { enrollments { ... { nodes { id } } } } } }',
-            '{ user(id: "2") { ...__schema } } '
+            '{ user(remoteId: "2") { enrollments { nodes { id } } } }',
+            '{ user(remoteId: "2") { ...F } } fragment F on User { enrollments { nodes { id } } }',
+            '{ user(remoteId: "2") { ... on User { enrollments { ... { nodes { id } } } } } }',
+            '{ user(remoteId: "2") { ...__schema } } '
             "fragment __schema on User { enrollments { nodes { id } } }",
         ],
     ),
     "aliases": (
         {"max_aliases": 2},
         [
-            '{ user(id: "2") { a: id b: id c: id } }',
-            '{ user(id: "2") { ...F } } fragment F on User { a: id b: id c: id }',
-            '{ user(id: "2") { ... on User { a: id b: id c: id } } }',
-            '{ user(id: "2") { ...__schema } } fragment __schema on User { a: id b: id c: id }',
+            '{ user(remoteId: "2") { a: id b: id c: id } }',
+            '{ user(remoteId: "2") { ...F } } fragment F on User { a: id b: id c: id }',
+            '{ user(remoteId: "2") { ... on User { a: id b: id c: id } } }',
+            '{ user(remoteId: "2") { ...__schema } } '
+            "fragment __schema on User { a: id b: id c: id }",
         ],
     ),
     "directives": (
         {"max_directives": 2},
         [
-            '{ user(id: "2") { id @skip(if: false) name @skip(if: false) role @skip(if: false) } }',
-            '{ user(id: "2") { ...F } } fragment F on User '
+            '{ user(remoteId: "2") { id @skip(if: false) name @skip(if: false) '
+            "role @skip(if: false) } }",
+            '{ user(remoteId: "2") { ...F } } fragment F on User '
             "{ id @skip(if: false) name @skip(if: false) role @skip(if: false) }",
-            '{ user(id: "2") { ... on User @skip(if: false) { id @skip(if: false) '
+            '{ user(remoteId: "2") { ... on User @skip(if: false) { id @skip(if: false) '
             "name @skip(if: false) } } }",
-            '{ user(id: "2") { ...__schema } } fragment __schema on User '
+            '{ user(remoteId: "2") { ...__schema } } fragment __schema on User '
             "{ id @skip(if: false) name @skip(if: false) role @skip(if: false) }",
         ],
     ),
     "root_fields": (
         {"max_root_fields": 2},
         [
-            '{ a: user(id: "2") { id } b: user(id: "3") { id } c: user(id: "4") { id } }',
-            '{ ...F } fragment F on Query { a: user(id: "2") { id } b: user(id: "3") { id } '
-            'c: user(id: "4") { id } }',
-            '{ ... on Query { a: user(id: "2") { id } b: user(id: "3") { id } '
-            'c: user(id: "4") { id } } }',
-            '{ ...__schema } fragment __schema on Query { a: user(id: "2") { id } '
-            'b: user(id: "3") { id } c: user(id: "4") { id } }',
+            '{ a: user(remoteId: "2") { id } b: user(remoteId: "3") { id } '
+            'c: user(remoteId: "4") { id } }',
+            '{ ...F } fragment F on Query { a: user(remoteId: "2") { id } '
+            'b: user(remoteId: "3") { id } c: user(remoteId: "4") { id } }',
+            '{ ... on Query { a: user(remoteId: "2") { id } b: user(remoteId: "3") { id } '
+            'c: user(remoteId: "4") { id } } }',
+            '{ ...__schema } fragment __schema on Query { a: user(remoteId: "2") { id } '
+            'b: user(remoteId: "3") { id } c: user(remoteId: "4") { id } }',
         ],
     ),
 }
@@ -153,8 +156,8 @@ async def test_body_size_limit(demo_settings):
 
 async def test_batches_run_each_operation_with_its_own_accounting(demo_settings):
     batch = [
-        {"query": '{ user(id: "2") { name } }'},
-        {"query": '{ course(id: "101") { title } }'},
+        {"query": '{ user(remoteId: "2") { name } }'},
+        {"query": '{ course(remoteId: "101") { title } }'},
     ]
     async with gateway_client(replaced(demo_settings, http={"max_batch_operations": 2})) as client:
         ok = await client.post("/graphql", json=batch)
@@ -173,7 +176,7 @@ async def test_execution_deadline(demo_settings):
         demo_settings, execution={"deadline_seconds": 0.1}, simulator={"latency_ms": 400}
     )
     async with gateway_client(slow) as client:
-        body = await post(client, '{ user(id: "2") { name } }')
+        body = await post(client, '{ user(remoteId: "2") { name } }')
         health = await client.get("/healthz")
     assert codes(body) == ["DEADLINE_EXCEEDED"]
     assert health.status_code == 200

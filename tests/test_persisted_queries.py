@@ -33,7 +33,7 @@ from tests.support import (
 )
 
 TRANSCRIPT = query_text("learner_transcript")
-NAMES = '{ user(id: "8") { name } }'
+NAMES = '{ user(remoteId: "8") { name } }'
 NO_CACHE = "private, no-cache, must-revalidate"
 
 
@@ -435,7 +435,7 @@ def test_allowlist_without_a_manifest_is_a_configuration_error():
 
 
 def manifest(**overrides: Any) -> dict[str, Any]:
-    body = "query Q { user(id: 1) { name } }"
+    body = "query Q { user(remoteId: 1) { name } }"
     operation = {"id": sha(body), "name": "Q", "type": "query", "body": body}
     operation.update(overrides.pop("operation", {}))
     return {
@@ -523,8 +523,8 @@ def test_build_splits_files_with_several_operations(tmp_path):
     (tmp_path / "pair.graphql").write_text(
         "fragment Who on User { name }\n"
         "fragment Where on Course { title }\n"
-        'query One { user(id: "8") { ...Who } }\n'
-        'query Two { course(id: "101") { ...Where } }\n',
+        'query One { user(remoteId: "8") { ...Who } }\n'
+        'query Two { course(remoteId: "101") { ...Where } }\n',
         encoding="utf-8",
     )
     built = build_manifest(tmp_path, schema._schema)
@@ -540,9 +540,9 @@ def test_build_splits_files_with_several_operations(tmp_path):
     ("files", "problem"),
     [
         ({}, "no *.graphql files"),
-        ({"a.graphql": "query A { user(id: 1) { name }"}, "does not parse"),
-        ({"a.graphql": "query A { user(id: 1) { nope } }"}, "does not validate"),
-        ({"a.graphql": "{ user(id: 1) { name } }"}, "needs a name"),
+        ({"a.graphql": "query A { user(remoteId: 1) { name }"}, "does not parse"),
+        ({"a.graphql": "query A { user(remoteId: 1) { nope } }"}, "does not validate"),
+        ({"a.graphql": "{ user(remoteId: 1) { name } }"}, "needs a name"),
         ({"a.graphql": "fragment F on User { name }"}, "has no operation"),
         (
             {"a.graphql": "query A { __typename }", "b.graphql": "query A { __typename }"},

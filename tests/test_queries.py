@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from gateway.simulator import generate_portal
-from tests.support import QUERIES, counted, gateway_client, query_text, simulator_stats
+from tests.support import (
+    QUERIES,
+    counted,
+    gateway_client,
+    gid,
+    query_text,
+    simulator_stats,
+    without_typenames,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -73,9 +81,14 @@ async def test_learner_dashboard_uses_the_fewest_calls_the_api_allows():
     ]
     for user, uid in zip(users, first_five, strict=True):
         raw = PORTAL.user_detail(uid)
-        assert user["emails"] == [{"email": raw["email"]}]
+        assert user["id"] == gid("User", uid)
+        assert without_typenames(user["emails"]) == [{"email": raw["email"]}]
         entries = raw["courses"]
         nodes = user["enrollments"]["nodes"]
+        assert [n["id"] for n in nodes] == [
+            gid("CourseEnrollment", f"{uid}:{e['id']}") for e in entries
+        ]
+        assert [n["course"]["id"] for n in nodes] == [gid("Course", e["id"]) for e in entries]
         assert [n["course"]["title"] for n in nodes] == [e["name"] for e in entries]
         assert [n["status"] for n in nodes] == [expected_status(e) for e in entries]
         assert [n["progressPercent"] for n in nodes] == [
@@ -90,6 +103,14 @@ async def test_learner_dashboard_uses_the_fewest_calls_the_api_allows():
             else:
                 assert node["completedAt"] is None
     assert users[0]["role"] == "ADMIN" and users[1]["role"] == "LEARNER"
+
+
+async def test_learner_dashboard_written_with_fragments_is_the_same_data_and_calls():
+    # The file's promise: spreading each component's fragment asks for what the one-piece
+    # query asks, with the same calls.
+    whole = await run("learner_dashboard")
+    fragments = await run("learner_dashboard_fragments")
+    assert fragments == whole
 
 
 def assert_outline(items: list[dict], units: list[dict]) -> None:
@@ -111,15 +132,16 @@ def assert_outline(items: list[dict], units: list[dict]) -> None:
 
 
 async def test_learner_transcript_is_one_call():
-    data, upstream = await run("learner_transcript", {"userId": "8"})
+    data, upstream = await run("learner_transcript", {"userRemoteId": "8"})
     # users/id:8 carries the user and every enrollment with its course title.
     assert upstream == {"calls": 1, "byEndpoint": {"users/id": 1}}
     raw = PORTAL.user_detail("8")
     user = data["user"]
+    assert user["id"] == gid("User", 8)
     assert user["username"] == raw["login"]
-    assert user["emails"] == [{"email": raw["email"], "isPrimary": True}]
+    assert without_typenames(user["emails"]) == [{"email": raw["email"], "isPrimary": True}]
     assert [n["id"] for n in user["enrollments"]["nodes"]] == [
-        f"8:{c['id']}" for c in raw["courses"]
+        gid("CourseEnrollment", f"8:{c['id']}") for c in raw["courses"]
     ]
     assert [n["timeSpentSeconds"] for n in user["enrollments"]["nodes"]] == [
         c["total_time_seconds"] for c in raw["courses"]
@@ -127,7 +149,7 @@ async def test_learner_transcript_is_one_call():
 
 
 async def test_course_roster_reads_statuses_from_each_learner():
-    data, upstream = await run("course_roster", {"courseId": "101"})
+    data, upstream = await run("course_roster", {"courseRemoteId": "101"})
     roster = PORTAL.course_detail("101")["users"]
     # courses/id:101 lists the roster but carries no completion status, so each member's
     # status (and name and email) comes from users/id — one call per member, none twice.
@@ -135,10 +157,12 @@ async def test_course_roster_reads_statuses_from_each_learner():
         "calls": 1 + len(roster),
         "byEndpoint": {"courses/id": 1, "users/id": len(roster)},
     }
-    nodes = data["course"]["enrollments"]["nodes"]
-    assert [n["user"]["id"] for n in nodes] == [u["id"] for u in roster]
-    for node in nodes:
-        raw_user = PORTAL.user_detail(node["user"]["id"])
+    enrollments = data["course"]["enrollments"]
+    assert enrollments["pageInfo"]["hasNextPage"] is False  # the whole roster in one page
+    nodes = [edge["node"] for edge in enrollments["edges"]]
+    assert [n["user"]["id"] for n in nodes] == [gid("User", u["id"]) for u in roster]
+    for node, member in zip(nodes, roster, strict=True):
+        raw_user = PORTAL.user_detail(member["id"])
         entry = next(c for c in raw_user["courses"] if c["id"] == "101")
         assert node["status"] == expected_status(entry)
         assert node["user"]["name"] == f"{raw_user['first_name']} {raw_user['last_name']}"
@@ -152,13 +176,18 @@ async def test_catalog_page_is_two_calls():
         (c for c in PORTAL.courses if c["status"] == "active"), key=lambda c: c["name"].casefold()
     )
     names = {c["id"]: c["name"] for c in PORTAL.categories}
-    nodes = data["courses"]["nodes"]
+    edges = data["courses"]["edges"]
+    nodes = [edge["node"] for edge in edges]
     assert data["courses"]["totalCount"] == len(published)
     assert [n["title"] for n in nodes] == [c["name"] for c in published[:5]]
-    assert [n["categories"] for n in nodes] == [
-        [{"id": c["category_id"], "name": names[c["category_id"]]}] for c in published[:5]
+    assert [n["remoteId"] for n in nodes] == [c["id"] for c in published[:5]]
+    assert [n["id"] for n in nodes] == [gid("Course", c["id"]) for c in published[:5]]
+    assert [without_typenames(n["categories"]) for n in nodes] == [
+        [{"id": gid("Category", c["category_id"]), "name": names[c["category_id"]]}]
+        for c in published[:5]
     ]
     assert data["courses"]["pageInfo"]["hasNextPage"] is True
+    assert data["courses"]["pageInfo"]["endCursor"] == edges[-1]["cursor"]
 
 
 async def test_catalog_categories_by_id_only_cost_nothing_extra():
@@ -170,25 +199,32 @@ async def test_catalog_categories_by_id_only_cost_nothing_extra():
 
 
 async def test_course_outline_is_one_call():
-    data, upstream = await run("course_outline", {"courseId": "101"})
+    data, upstream = await run("course_outline", {"courseRemoteId": "101"})
     assert upstream == {"calls": 1, "byEndpoint": {"courses/id": 1}}
     units = PORTAL.course_detail("101")["units"]
     assert_outline(data["course"]["items"]["nodes"], units)
+    # Every item is one of this course's units (an item's provider id is courseId:unitId).
+    unit_ids = {gid("CourseItem", f"101:{unit['id']}") for unit in units}
     for item in data["course"]["items"]["nodes"]:
+        assert item["id"] in unit_ids
         for child in item["children"]:
-            assert child["parent"] == {"id": item["id"], "title": item["title"]}
-            assert child["id"].startswith("101:")
+            assert without_typenames(child["parent"]) == {"id": item["id"], "title": item["title"]}
+            assert child["id"] in unit_ids
 
 
 async def test_enrollment_detail_is_one_call():
-    data, upstream = await run("enrollment_detail", {"id": "8:104"})
+    data, upstream = await run("enrollment_detail", {"remoteId": "8:104"})
     # users/id:8 has the enrollment, its URL, the learner and the course title.
     assert upstream == {"calls": 1, "byEndpoint": {"users/id": 1}}
     entry = next(c for c in PORTAL.user_detail("8")["courses"] if c["id"] == "104")
     enrollment = data["courseEnrollment"]
+    assert enrollment["id"] == gid("CourseEnrollment", "8:104")
     assert enrollment["status"] == expected_status(entry)
-    assert enrollment["course"] == {"id": "104", "title": entry["name"]}
-    assert enrollment["user"]["id"] == "8"
+    assert without_typenames(enrollment["course"]) == {
+        "id": gid("Course", 104),
+        "title": entry["name"],
+    }
+    assert enrollment["user"]["id"] == gid("User", 8)
 
 
 @pytest.mark.parametrize("path", sorted(QUERIES.glob("*.graphql")), ids=lambda p: p.stem)
@@ -201,6 +237,6 @@ async def test_every_example_query_runs_with_its_default_variables(path: Path):
 async def test_users_updated_since_lists_the_oldest_change_first():
     # The query's comment promises it, and an incremental sync resumes from the last one.
     data, _ = await run("users_updated_since", {"since": "2000-01-01T00:00:00Z"})
-    changed = [node["updatedAt"] for node in data["users"]["nodes"]]
+    changed = [edge["node"]["updatedAt"] for edge in data["users"]["edges"]]
     assert len(changed) == min(len(PORTAL.users), 100) > 1
     assert changed == sorted(changed)

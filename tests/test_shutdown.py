@@ -17,7 +17,7 @@ from tests.support import serving
 pytestmark = [pytest.mark.http, pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
 # Two sequential portal calls (the user, then the course): two simulated latencies.
-QUERY = '{ user(id: "8") { name enrollments(first: 1) { nodes { course { title } } } } }'
+QUERY = '{ user(remoteId: "8") { name enrollments(first: 1) { nodes { course { title } } } } }'
 LATENCY_MS = 2500
 
 

@@ -207,7 +207,9 @@ async def test_each_retry_is_a_span_of_its_own(clean_env, provider, exporter):
     upstream = HeaderRecorder(fail_first="/users/id:8")
     settings = upstream_settings(tracing={"enabled": True}, retry={"base_delay_seconds": 0})
     async with traced_gateway(settings, provider, upstream) as client:
-        body = (await client.post("/graphql", json={"query": '{ user(id: "8") { name } }'})).json()
+        body = (
+            await client.post("/graphql", json={"query": '{ user(remoteId: "8") { name } }'})
+        ).json()
     assert body["data"]["user"]["name"]
     assert body["extensions"]["upstream"]["retries"] == 1
     spans = exporter.get_finished_spans()
@@ -230,8 +232,8 @@ async def test_batch_has_one_operation_span_per_operation_under_one_request(
 ):
     settings = upstream_settings(tracing={"enabled": True})
     batch = [
-        {"query": 'query First { user(id: "8") { name } }'},
-        {"query": 'query Second { course(id: "101") { title } }'},
+        {"query": 'query First { user(remoteId: "8") { name } }'},
+        {"query": 'query Second { course(remoteId: "101") { title } }'},
     ]
     async with traced_gateway(settings, provider, RecordingUpstream()) as client:
         body = (
@@ -255,7 +257,9 @@ async def test_failed_operation_carries_its_error_code(clean_env, provider, expo
     settings = upstream_settings(tracing={"enabled": True}, retry={"attempts": 1})
     async with traced_gateway(settings, provider, upstream) as client:
         failed = (
-            await client.post("/graphql", json={"query": 'query One { user(id: "8") { name } }'})
+            await client.post(
+                "/graphql", json={"query": 'query One { user(remoteId: "8") { name } }'}
+            )
         ).json()
         broken = (await client.post("/graphql", json={"query": "{ user("})).json()
     spans = exporter.get_finished_spans()
@@ -275,7 +279,7 @@ async def test_failed_operation_carries_its_error_code(clean_env, provider, expo
 
 @pytest.mark.unit
 async def test_trace_headers_go_to_talentlms_only_when_enabled(clean_env, provider, exporter):
-    query = {"query": '{ user(id: "8") { name } }'}
+    query = {"query": '{ user(remoteId: "8") { name } }'}
     kept = HeaderRecorder()
     async with traced_gateway(upstream_settings(tracing={"enabled": True}), provider, kept) as c:
         await c.post("/graphql", json=query, headers={"traceparent": TRACEPARENT})
@@ -298,7 +302,7 @@ async def test_tracing_off_records_nothing_and_wraps_nothing(clean_env, provider
         body = (
             await client.post(
                 "/graphql",
-                json={"query": '{ user(id: "8") { name } }'},
+                json={"query": '{ user(remoteId: "8") { name } }'},
                 headers={"traceparent": TRACEPARENT},
             )
         ).json()
@@ -396,7 +400,7 @@ def test_the_gateway_runs_without_the_tracing_extra():
         "    async with app.router.lifespan_context(app):\n"
         "        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),\n"
         "                                     base_url='http://gateway') as client:\n"
-        "            query = '{ user(id: \"8\") { name } }'\n"
+        "            query = '{ user(remoteId: \"8\") { name } }'\n"
         "            r = await client.post('/graphql', json={'query': query})\n"
         "            print(json.dumps(r.json()['data']))\n"
         "asyncio.run(main())\n"

@@ -40,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from graphql import GraphQLResolveInfo, GraphQLSchema, graphql_sync
+from graphql import (
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    graphql_sync,
+    parse,
+)
 from graphql import build_schema as build_sdl_schema
 from starlette.applications import Starlette
 
@@ -260,7 +266,7 @@ def _naive_dashboard(first: int) -> CallModel:
 
 
 def _roster(portal: Portal, variables: dict[str, Any]) -> list[dict[str, Any]]:
-    roster: list[dict[str, Any]] = portal.course_detail(variables["courseId"])["users"]
+    roster: list[dict[str, Any]] = portal.course_detail(variables["courseRemoteId"])["users"]
     return roster[:100]
 
 
@@ -303,7 +309,7 @@ def _naive_catalog(portal: Portal, variables: dict[str, Any], _: Any) -> int:
 def _naive_outline(portal: Portal, variables: dict[str, Any], _: Any) -> int:
     # course → courses/id; items → courses/id; per section children → courses/id; per child
     # parent → courses/id.
-    units = portal.course_detail(variables["courseId"])["units"]
+    units = portal.course_detail(variables["courseRemoteId"])["units"]
     sections = sum(1 for u in units if u["type"] == "Section")
     first_section = next((i for i, u in enumerate(units) if u["type"] == "Section"), len(units))
     children = len(units) - first_section - sections
@@ -312,7 +318,7 @@ def _naive_outline(portal: Portal, variables: dict[str, Any], _: Any) -> int:
 
 def _naive_transcript(portal: Portal, variables: dict[str, Any], _: Any) -> int:
     # user → users/id; enrollments → users/id again; per enrollment course → courses/id.
-    return 2 + min(50, len(portal.user_detail(variables["userId"])["courses"]))
+    return 2 + min(50, len(portal.user_detail(variables["userRemoteId"])["courses"]))
 
 
 def _one(*_: Any) -> int:
@@ -330,6 +336,7 @@ def _const(value: int) -> CallModel:
 # entry here are still benchmarked, with "n/a" for what nobody reasoned about.
 MODELS: dict[str, tuple[CallModel, CallModel, int]] = {
     "learner_dashboard": (_min_dashboard(5), _naive_dashboard(5), 3),
+    "learner_dashboard_fragments": (_min_dashboard(5), _naive_dashboard(5), 3),  # same data
     "learner_transcript": (_one, _naive_transcript, 1),  # users/id has it all
     "course_roster": (_min_roster, _naive_roster, 2),
     "course_attention_needed": (_min_roster, _naive_attention, 2),  # filter needs statuses
@@ -346,13 +353,13 @@ def _variables_for(name: str, portal: Portal) -> dict[str, Any]:
     user_id = "8" if "8" in users else users[-1]
     course_id = "101" if "101" in courses else courses[0]
     if name == "learner_transcript":
-        return {"userId": user_id}
+        return {"userRemoteId": user_id}
     if name in ("course_roster", "course_attention_needed", "course_outline"):
-        return {"courseId": course_id}
+        return {"courseRemoteId": course_id}
     if name == "enrollment_detail":
         entries = [c["id"] for c in portal.user_detail(user_id)["courses"]]
         course = "104" if "104" in entries else (entries[0] if entries else course_id)
-        return {"id": f"{user_id}:{course}"}
+        return {"remoteId": f"{user_id}:{course}"}
     if name == "catalog_page":
         return {"first": 10}
     return {}
@@ -363,11 +370,23 @@ def load_operations(portal: Portal, queries_dir: Path = QUERIES_DIR) -> list[Ope
     operations = []
     for path in sorted(queries_dir.glob("*.graphql")):
         minimum, naive, depth = MODELS.get(path.stem, (None, None, None))
+        query = path.read_text(encoding="utf-8")
+        variables = _variables_for(path.stem, portal)
+        # GraphQL ignores variables an operation does not declare: a renamed one would
+        # silently benchmark the defaults instead.
+        declared = {
+            definition.variable.name.value
+            for operation in parse(query).definitions
+            if isinstance(operation, OperationDefinitionNode)
+            for definition in operation.variable_definitions or ()
+        }
+        if undeclared := set(variables) - declared:
+            raise ValueError(f"{path.name} declares no {sorted(undeclared)}")
         operations.append(
             Operation(
                 name=path.stem,
-                query=path.read_text(encoding="utf-8"),
-                variables=_variables_for(path.stem, portal),
+                query=query,
+                variables=variables,
                 minimum=minimum,
                 naive=naive,
                 depth=depth,

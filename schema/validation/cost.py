@@ -72,13 +72,16 @@ ENTITY_LOOKUPS: Final[dict[str, str]] = {
 
 
 def _entity_reference(representation: object) -> tuple[str, str] | None:
-    """The type name and id of a well-formed ``_entities`` representation."""
+    """The type name and provider id of an ``_entities`` representation the resolver will
+    look up: one whose ``id`` is a global id of its ``__typename`` (it refuses the rest
+    without a call)."""
     if not isinstance(representation, Mapping):
         return None
     type_name, key = representation.get("__typename"), representation.get("id")
-    if not isinstance(type_name, str) or isinstance(key, bool) or not isinstance(key, str | int):
+    decoded = decode_global_id(key) if isinstance(key, str) else None
+    if decoded is None or decoded.type_name != type_name:
         return None
-    return type_name, str(key)
+    return type_name, decoded.remote_id
 
 
 def _page_size(arguments: Mapping[str, Any]) -> int:
@@ -274,7 +277,8 @@ class _Walker:
     def entities(self, node: FieldNode, arguments: Mapping[str, Any], seen: frozenset[str]) -> None:
         """A subgraph's ``_entities``: each distinct reference costs its type's root lookup.
 
-        Representations that name no entity type, or no id, are refused without a call.
+        Representations that name no entity type, or no global id of it, are refused without
+        a call and cost nothing.
         """
         references = map(_entity_reference, arguments.get("representations") or ())
         distinct = {reference for reference in references if reference is not None}
