@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Final, TypeAlias
 
 import strawberry
+from strawberry import scalar
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema as FederationSchema
 
@@ -47,6 +48,7 @@ from gateway.execution.loaders import (
     UserByIdLoader,
 )
 from schema import GatewaySchema
+from schema.types import descriptions
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course
 from schema.types.enrollments import CourseEnrollment
@@ -77,7 +79,23 @@ ENTITY_LOADERS: Final[dict[str, Callable[[Loaders], _EntityLoader]]] = {
 
 assert ENTITY_LOADERS.keys() == ENTITY_LOOKUPS.keys()  # resolution and cost name the same types
 
-Entity = Annotated[User | Course | CourseItem | CourseEnrollment, strawberry.union("_Entity")]
+Entity = Annotated[
+    User | Course | CourseItem | CourseEnrollment,
+    strawberry.union(
+        "_Entity",
+        description="The entity types, keyed by their global id: what `_entities` resolves.",
+    ),
+]
+
+# Federation's own `_Any` as Strawberry defines it (identity in and out), with a description.
+# (tests/test_strawberry_internals.py checks that an override replaces Strawberry's.)
+_ANY: Final = scalar(
+    name="_Any",
+    description="A representation of an entity as a router sends it: an object with "
+    "`__typename` and the record's global `id`.",
+    serialize=lambda value: value,
+    parse_value=lambda value: value,
+)
 
 
 def _keyed(graphql_type: type, model_type: type) -> StrawberryObjectDefinition:
@@ -104,7 +122,10 @@ _ENTITY_DEFINITIONS: Final = (
 
 @strawberry.type(name="_Service", description="This subgraph, for the router's composition.")
 class Service:
-    sdl: str
+    sdl: str = strawberry.field(
+        description="The subgraph's SDL: this schema with its `@key` directives and its "
+        "`@link` to Federation 2."
+    )
 
 
 def _reference(index: int, representation: object) -> tuple[str, str]:
@@ -137,9 +158,13 @@ async def _entity(info: Info, index: int, representation: object) -> _EntityReco
     return record
 
 
-@strawberry.type(name="Query")
+@strawberry.type(name="Query", description=descriptions.QUERY)
 class SubgraphQuery(Query):
-    @resolver_field(name="_service")
+    @resolver_field(
+        name="_service",
+        description="This subgraph's SDL, which a router composes; it answers even with "
+        "introspection off.",
+    )
     def service(self, info: Info) -> Service:
         return Service(sdl=info.schema.as_str())
 
@@ -150,7 +175,15 @@ class SubgraphQuery(Query):
         graphql_type=list[Entity | None],
     )
     async def entities(
-        self, info: Info, representations: list[FederationAny]
+        self,
+        info: Info,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(
+                description="The records a router asks for, each `{__typename, id}` with the "
+                "record's global id; each is loaded as its type's root lookup loads it."
+            ),
+        ],
     ) -> list[_EntityRecord | Exception]:
         # One gather: every lookup is queued before the loaders dispatch their batch.
         return await asyncio.gather(
@@ -181,7 +214,7 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
             # The federation Schema declares classes only; the Schema it passes them to takes
             # definitions.
             types=_ENTITY_DEFINITIONS,  # type: ignore[arg-type]
-            scalar_overrides=dict(scalar_overrides),
+            scalar_overrides={**scalar_overrides, FederationAny: _ANY},
             extensions=extensions,
             config=config,
             federation_version=FEDERATION_VERSION,

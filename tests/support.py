@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -48,6 +49,7 @@ __all__ = [
     "gid",
     "graphql_blocks",
     "keyed_settings",
+    "node_script",
     "post",
     "query_text",
     "replaced",
@@ -295,3 +297,19 @@ def without_typenames(value: Any) -> Any:
     if isinstance(value, list):
         return [without_typenames(v) for v in value]
     return value
+
+
+def node_script(project: Path, script: Path, what: str) -> list[str]:
+    """``node script`` of the Node project under ``tests/`` at ``project``; skipped without
+    Node or the project's ``npm ci``, except in CI (``CI`` set), where a missing tool must
+    fail the run instead of hiding ``what`` it checks."""
+    node = shutil.which("node")
+    if node is None:
+        missing = "node is not installed"
+    elif not (project / "node_modules").is_dir() or not script.is_file():
+        missing = f"the Node project is not installed: npm ci --prefix {project.relative_to(ROOT)}"
+    else:
+        return [node, str(script)]
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing} (CI is set, so {what} may not be skipped)")
+    pytest.skip(missing)

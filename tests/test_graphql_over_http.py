@@ -4,8 +4,6 @@ and the media-type rules the gateway adds to Strawberry's view, in process."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +28,7 @@ from tests.support import (
     RecordingUpstream,
     gateway_client,
     keyed_settings,
+    node_script,
     serve_over_http,
 )
 
@@ -42,18 +41,8 @@ KNOWN_SHOULD_FAILURES: dict[str, str] = {}
 
 
 def audit_command() -> list[str]:
-    """``node audit.mjs``; skipped without Node or the installed audit project, except in CI
-    (``CI`` set), where a missing tool must fail the run instead of hiding the audit."""
-    node = shutil.which("node")
-    if node is None:
-        missing = "node is not installed"
-    elif not (AUDIT_PROJECT / "node_modules" / "graphql-http").is_dir():
-        missing = "the audit project is not installed: npm ci --prefix tests/compliance"
-    else:
-        return [node, str(AUDIT_PROJECT / "audit.mjs")]
-    if os.environ.get("CI"):
-        pytest.fail(f"{missing} (CI is set, so the GraphQL-over-HTTP audit may not be skipped)")
-    pytest.skip(missing)
+    """``node audit.mjs`` (skipped without Node, except in CI)."""
+    return node_script(AUDIT_PROJECT, AUDIT_PROJECT / "audit.mjs", "the GraphQL-over-HTTP audit")
 
 
 def run_audits(url: str, *headers: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ these pass with (graphql-core to its minor too); to upgrade, raise the pin and r
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -92,6 +93,21 @@ class EntityQuery:
     @strawberry.field
     def item(self) -> Item:
         return Item(id="1", display_name="One")
+
+
+class Colour(enum.Enum):
+    """A plain enum, as the domain's are, marked as a GraphQL enum afterwards."""
+
+    RED = "red"
+    BLUE = "blue"
+
+
+strawberry.enum(Colour, description="A colour.")  # as schema/types/enums.py does
+
+
+@strawberry.type
+class ColourQuery:
+    colour: Colour = Colour.RED
 
 
 SEEN: dict[str, Any] = {}
@@ -344,6 +360,45 @@ def _keyed_copies() -> None:
     printed = FederationSchema(query=EntityQuery, types=[keyed], federation_version="2.0").as_str()
     assert 'type Item @key(fields: "id"' in printed, printed
     assert _SCHEMA_DEFINITION.match(printed), printed[:200]
+
+
+@internal(
+    "federation.Schema(scalar_overrides={FederationAny: ...}) replaces Federation's own `_Any`",
+    "schema/federation.py",
+)
+def _federation_any_override() -> None:
+    from strawberry.federation import Schema as FederationSchema
+    from strawberry.federation.schema import FederationAny
+
+    described = strawberry.scalar(
+        name="_Any", description="Described.", serialize=lambda v: v, parse_value=lambda v: v
+    )
+    built = FederationSchema(
+        query=EntityQuery, federation_version="2.0", scalar_overrides={FederationAny: described}
+    )
+    assert built._schema.type_map["_Any"].description == "Described."
+
+
+# --- schema/types/enums.py -----------------------------------------------------------------------
+
+
+@internal(
+    "strawberry.types.enum: has_enum_definition, StrawberryEnumDefinition.values "
+    "(EnumValue: name, and a description set after strawberry.enum, which is printed)",
+    "schema/types/enums.py",
+)
+def _enum_value_descriptions() -> None:
+    from strawberry.types.enum import EnumValue, has_enum_definition
+
+    assert has_enum_definition(Colour)
+    values = Colour.__strawberry_definition__.values
+    assert all(isinstance(value, EnumValue) for value in values), values
+    assert [value.name for value in values] == ["RED", "BLUE"]
+    for value in values:
+        value.description = f"The colour {value.name.lower()}."
+    printed = strawberry.Schema(query=ColourQuery).as_str()
+    assert '  """The colour red."""\n  RED\n' in printed, printed
+    assert '  """The colour blue."""\n  BLUE\n' in printed, printed
 
 
 # --- schema/__init__.py --------------------------------------------------------------------------

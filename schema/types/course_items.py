@@ -11,7 +11,9 @@ import strawberry
 from gateway.domain import model
 from gateway.execution.context import Info
 from gateway.execution.loaders import Pending
-from schema.types.links import course_from_ref
+from schema.types import descriptions
+from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.links import COURSE_REFERENCE, course_from_ref
 from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.scalars import JSON
 from schema.types.shared import MaybeAwaitable, Url, resolver_field
@@ -30,28 +32,49 @@ class CourseItem(Node):
     id: strawberry.ID = node_id_field("CourseItem")
     remote_id: strawberry.ID = remote_id_field()
     type: str | None = strawberry.field(
-        description="section, content, web_content, video, audio, document, iframe, test, "
-        "survey, assignment, ilt, scorm or other."
+        description="Kind of item: section, content, web_content, video, audio, document, "
+        "iframe, test, survey, assignment, ilt, scorm or other (TalentLMS: an unknown unit "
+        "type is other, its label kept in customFields.talentlms_type)."
     )
-    title: str | None
-    description: str | None
-    position: int | None = strawberry.field(description="0-based place in the course's order.")
-    duration_seconds: int | None
-    is_required: bool | None
-    urls: list[Url]
-    created_at: datetime | None
-    updated_at: datetime | None
-    custom_fields: JSON
-    remote_data: JSON | None
+    title: str | None = strawberry.field(description="Title. TalentLMS: the unit's `name`.")
+    description: str | None = strawberry.field(
+        description=f"Description of the item. {NO_TALENTLMS_SOURCE}"
+    )
+    position: int | None = strawberry.field(
+        description="Place in the course's order, counted from 0. TalentLMS: the unit's index "
+        "in the course's units."
+    )
+    duration_seconds: int | None = strawberry.field(
+        description=f"Estimated duration in seconds. {NO_TALENTLMS_SOURCE}"
+    )
+    is_required: bool | None = strawberry.field(
+        description="Whether completing the course needs this item; null when unknown. "
+        "TalentLMS: true for every unit but sections when a course rule says all units must be "
+        "completed."
+    )
+    urls: list[Url] = strawberry.field(description="Item URLs. TalentLMS: the unit's launch URL.")
+    created_at: datetime | None = strawberry.field(
+        description=f"{descriptions.CREATED_AT} {NO_TALENTLMS_SOURCE}"
+    )
+    updated_at: datetime | None = strawberry.field(
+        description=f"{descriptions.UPDATED_AT} {NO_TALENTLMS_SOURCE}"
+    )
+    custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
+    remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
-    @resolver_field(description="The course this item belongs to.", graphql_type=_Course | None)
+    @resolver_field(
+        description=f"The course this item belongs to. {COURSE_REFERENCE}",
+        graphql_type=_Course | None,
+    )
     async def course(root: strawberry.Parent[model.CourseItem], info: Info) -> model.Course | None:
         return await course_from_ref(info, root.course)
 
     # parent and children: sync once the course's items are loaded (they are, for an item
     # that came from them); an awaitable otherwise.
     @resolver_field(
-        description="The item this one belongs to, if any.", graphql_type="CourseItem | None"
+        description="The item this one belongs to, if any. TalentLMS: the nearest section "
+        "before the unit.",
+        graphql_type="CourseItem | None",
     )
     def parent(
         root: strawberry.Parent[model.CourseItem], info: Info

@@ -11,7 +11,13 @@ import strawberry
 from gateway.domain import model, querying
 from gateway.domain.pagination import Cursors
 from gateway.execution.context import Info
-from schema.types.enrollments import CourseEnrollmentFilter, enrollment_connection
+from schema.types import descriptions
+from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.enrollments import (
+    COURSE_ENROLLMENTS_FILTER,
+    CourseEnrollmentFilter,
+    enrollment_connection,
+)
 from schema.types.enums import (
     CourseLevel,
     CourseOrderField,
@@ -19,7 +25,7 @@ from schema.types.enums import (
     CourseType,
     OrderDirection,
 )
-from schema.types.lists import RecordDatesInput, page_args, to_query
+from schema.types.lists import After, Before, First, Last, RecordDatesInput, page_args, to_query
 from schema.types.node import (
     Node,
     decode_global_id,
@@ -45,35 +51,67 @@ _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enroll
 class Course(Node):
     id: strawberry.ID = node_id_field("Course")
     remote_id: strawberry.ID = remote_id_field()
-    title: str | None
-    description: str | None = strawberry.field(description="As the provider has it (may be HTML).")
-    code: str | None
-    type: CourseType | None
-    status: CourseStatus | None
-    language: str | None
-    duration_seconds: int | None
-    level: CourseLevel | None
-    urls: list[Url]
-    tags: list[str]
-    categories: list[Category]
-    organization: Organization | None
-    published_at: datetime | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    custom_fields: JSON
-    remote_data: JSON | None
+    title: str | None = strawberry.field(description="Title. TalentLMS: the course's `name`.")
+    description: str | None = strawberry.field(
+        description="Description, as the provider has it (TalentLMS: HTML, kept)."
+    )
+    code: str | None = strawberry.field(description="Course code or SKU.")
+    type: CourseType | None = strawberry.field(
+        description="Kind of learning item. TalentLMS: always COURSE (learning paths exist "
+        "only in its v2 API)."
+    )
+    status: CourseStatus | None = strawberry.field(
+        description="Publication status. TalentLMS: active is PUBLISHED, inactive DISABLED, "
+        "archived ARCHIVED, anything else UNKNOWN."
+    )
+    language: str | None = strawberry.field(
+        description=f"Main language, e.g. en. {NO_TALENTLMS_SOURCE}"
+    )
+    duration_seconds: int | None = strawberry.field(
+        description="Estimated duration in seconds. TalentLMS: always null (its `time_limit` is "
+        "an access limit, not a duration)."
+    )
+    level: CourseLevel | None = strawberry.field(
+        description="Difficulty level. TalentLMS: `level` by name, or 1 to 3 for BEGINNER to "
+        "ADVANCED; null when empty."
+    )
+    urls: list[Url] = strawberry.field(
+        description="Related URLs. TalentLMS: the public `shared_url` of a shared course."
+    )
+    tags: list[str] = strawberry.field(description="Tags on the course. TalentLMS: always empty.")
+    categories: list[Category] = strawberry.field(
+        description="Categories the course is in. TalentLMS: at most one, named by its id (its "
+        "name costs one `categories` call per operation)."
+    )
+    organization: Organization | None = strawberry.field(
+        description=f"Organization or tenant of the course. {NO_TALENTLMS_SOURCE}"
+    )
+    published_at: datetime | None = strawberry.field(
+        description=f"When the course was published. {NO_TALENTLMS_SOURCE}"
+    )
+    created_at: datetime | None = strawberry.field(
+        description=f"{descriptions.CREATED_AT} TalentLMS: `creation_date`, read in the "
+        "portal's date format; null while that format is unknown."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description=f"{descriptions.UPDATED_AT} TalentLMS: `last_update_on`, read in the "
+        "portal's date format; null while that format is unknown."
+    )
+    custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
+    remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     @resolver_field(
-        description="Top-level items of the course, in curriculum order.",
+        description="Top-level items of the course, in curriculum order. TalentLMS: the "
+        "course's units, from its `courses/id:` record.",
         graphql_type=Connection[_Item] | None,
     )
     async def items(
         root: strawberry.Parent[model.Course],
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.CourseItem]:
         items = await info.context.loaders.course_items_by_course_id.load(root.id) or []
         top_level = [item for item in items if item.parent is None]
@@ -81,17 +119,21 @@ class Course(Node):
         return connection_from_list(cursors, top_level, page_args(first, after, last, before))
 
     @resolver_field(
-        description="Who is enrolled in this course, in the provider's order.",
+        description="Who is enrolled in this course, in the provider's order. TalentLMS: the "
+        "roster of the course's `courses/id:` record.",
         graphql_type=Connection[_Enrollment] | None,
     )
     async def enrollments(
         root: strawberry.Parent[model.Course],
         info: Info,
-        filter: CourseEnrollmentFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            CourseEnrollmentFilter | None,
+            strawberry.argument(description=COURSE_ENROLLMENTS_FILTER),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.CourseEnrollment]:
         return await enrollment_connection(
             info,
@@ -107,12 +149,17 @@ class Course(Node):
     description="Which courses to list. Date bounds: …After is inclusive, …Before exclusive."
 )
 class CourseFilter(RecordDatesInput):
-    status: list[CourseStatus] | None = None
+    status: list[CourseStatus] | None = strawberry.field(
+        default=None, description=descriptions.ANY_OF
+    )
     category: str | None = strawberry.field(
         default=None,
-        description="A category: its global id, its remoteId, or its name (any case).",
+        description="A category: its global id, its remoteId, or its name (any case). "
+        "TalentLMS: a name costs one `categories` call.",
     )
-    code: str | None = None
+    code: str | None = strawberry.field(
+        default=None, description="The course code, whole, any case."
+    )
     search: str | None = strawberry.field(
         default=None, description="Part of the title or code, any case."
     )
@@ -131,8 +178,10 @@ class CourseFilter(RecordDatesInput):
 
 @strawberry.input(description="How to sort courses; ties keep the provider's order.")
 class CourseOrder:
-    field: CourseOrderField
-    direction: OrderDirection = OrderDirection.ASC
+    field: CourseOrderField = strawberry.field(description=descriptions.ORDER_FIELD)
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description=descriptions.ORDER_DIRECTION
+    )
 
     def to_query(self) -> querying.Order:
         return to_query(self, querying.Order)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import strawberry
 
@@ -13,8 +13,10 @@ from gateway.domain import model
 from gateway.domain.pagination import Cursors, PageArgs
 from gateway.domain.querying import EnrollmentFilter, filter_enrollments
 from gateway.execution.context import Info
+from schema.types import descriptions
+from schema.types.descriptions import NO_TALENTLMS_SOURCE, after_bound, before_bound
 from schema.types.enums import EnrollmentStatus
-from schema.types.links import course_from_ref, user_from_ref
+from schema.types.links import COURSE_REFERENCE, course_from_ref, user_from_ref
 from schema.types.lists import full_enrollments, to_query
 from schema.types.node import Node, node_id_field, reference_id, remote_id_field
 from schema.types.pagination import Connection, connection_from_list
@@ -25,10 +27,28 @@ if TYPE_CHECKING:
     from schema.types.courses import Course
     from schema.types.users import User
 
-__all__ = ["CourseEnrollment", "CourseEnrollmentFilter", "enrollment_connection"]
+__all__ = [
+    "COURSE_ENROLLMENTS_FILTER",
+    "USER_ENROLLMENTS_FILTER",
+    "CourseEnrollment",
+    "CourseEnrollmentFilter",
+    "enrollment_connection",
+]
 
 _User = Annotated["User", strawberry.lazy("schema.types.users")]
 _Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
+
+_FROM_USER_RECORD: Final = (
+    "on a course's roster, whose rows lack it, this reads each member's `users/id:` record"
+)
+USER_ENROLLMENTS_FILTER: Final = (
+    "Which of the user's enrollments to list, applied in the gateway before paging; they come "
+    "with the user's record, so no filter costs a call."
+)
+COURSE_ENROLLMENTS_FILTER: Final = (
+    "Which members of the roster to list, applied in the gateway before paging. TalentLMS: a "
+    "`status` filter reads each member's `users/id:` record (the roster carries no statuses)."
+)
 
 
 @strawberry.input(
@@ -42,14 +62,24 @@ class CourseEnrollmentFilter:
         default=None, description="Only enrollments in this course (a Course's global id)."
     )
     status: list[EnrollmentStatus] | None = strawberry.field(
-        default=None, description="One or more statuses."
+        default=None, description=f"{descriptions.ANY_OF} TalentLMS: {_FROM_USER_RECORD}."
     )
-    completed_after: datetime | None = None
-    completed_before: datetime | None = None
-    enrolled_after: datetime | None = None
-    enrolled_before: datetime | None = None
+    completed_after: datetime | None = strawberry.field(
+        default=None, description=after_bound("completedAt")
+    )
+    completed_before: datetime | None = strawberry.field(
+        default=None, description=before_bound("completedAt")
+    )
+    enrolled_after: datetime | None = strawberry.field(
+        default=None, description=after_bound("enrolledAt")
+    )
+    enrolled_before: datetime | None = strawberry.field(
+        default=None, description=before_bound("enrolledAt")
+    )
     min_progress: float | None = strawberry.field(
-        default=None, description="Least progressPercent, 0 to 100."
+        default=None,
+        description="Least progressPercent, 0 to 100 (inclusive); an enrollment without "
+        "progress does not match.",
     )
 
     def to_query(self, info: Info) -> EnrollmentFilter | None:
@@ -97,50 +127,95 @@ async def enrollment_connection(
 class CourseEnrollment(Node):
     id: strawberry.ID = node_id_field("CourseEnrollment")
     remote_id: strawberry.ID = remote_id_field()
-    assigned_at: datetime | None
-    due_at: datetime | None
-    enrolled_at: datetime | None
-    started_at: datetime | None
-    last_activity_at: datetime | None
-    completed_at: datetime | None
-    progress_percent: float | None = strawberry.field(description="0 to 100.")
-    time_spent_seconds: int | None
-    score: float | None
-    is_mandatory: bool | None
-    attempt_number: int | None
-    attempts_count: int | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    custom_fields: JSON
-    remote_data: JSON | None
+    assigned_at: datetime | None = strawberry.field(
+        description=f"When the course was assigned. {NO_TALENTLMS_SOURCE}"
+    )
+    due_at: datetime | None = strawberry.field(
+        description=f"When completion is due. {NO_TALENTLMS_SOURCE}"
+    )
+    enrolled_at: datetime | None = strawberry.field(
+        description="When the user enrolled or registered. TalentLMS: `enrolled_on`."
+    )
+    started_at: datetime | None = strawberry.field(
+        description=f"When the user started. {NO_TALENTLMS_SOURCE}"
+    )
+    last_activity_at: datetime | None = strawberry.field(
+        description=f"The last recorded activity. {NO_TALENTLMS_SOURCE}"
+    )
+    completed_at: datetime | None = strawberry.field(
+        description="When the user completed the course. TalentLMS: `completed_on`."
+    )
+    progress_percent: float | None = strawberry.field(
+        description="Progress, 0 to 100. TalentLMS: `completion_percentage`."
+    )
+    time_spent_seconds: int | None = strawberry.field(
+        description="Total time spent, in seconds. TalentLMS: `total_time_seconds`, or "
+        "`total_time`."
+    )
+    score: float | None = strawberry.field(
+        description=f"The latest or final score. {NO_TALENTLMS_SOURCE}"
+    )
+    is_mandatory: bool | None = strawberry.field(
+        description=f"Whether the enrollment is part of a mandatory assignment. "
+        f"{NO_TALENTLMS_SOURCE}"
+    )
+    attempt_number: int | None = strawberry.field(
+        description=f"The latest attempt's number, where the LMS allows retakes. "
+        f"{NO_TALENTLMS_SOURCE}"
+    )
+    attempts_count: int | None = strawberry.field(
+        description=f"How many attempts the user made. {NO_TALENTLMS_SOURCE}"
+    )
+    created_at: datetime | None = strawberry.field(
+        description=f"{descriptions.CREATED_AT} {NO_TALENTLMS_SOURCE}"
+    )
+    updated_at: datetime | None = strawberry.field(
+        description=f"{descriptions.UPDATED_AT} TalentLMS: the later of completedAt and "
+        "enrolledAt, as it records no update time."
+    )
+    custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
+    remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     # Sync: the value, or an awaitable when a partial row must load its detail.
-    @resolver_field(graphql_type=EnrollmentStatus | None)
+    @resolver_field(
+        description="The user's lifecycle status in this course. TalentLMS: "
+        f"`completion_status` of the user's record; {_FROM_USER_RECORD}.",
+        graphql_type=EnrollmentStatus | None,
+    )
     def status(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
     ) -> MaybeAwaitable[EnrollmentStatus | None]:
         return with_detail(info, "CourseEnrollment", "status", root, lambda e: e.status)
 
-    @resolver_field(graphql_type=list[Url])
+    @resolver_field(
+        description="Enrollment URLs. TalentLMS: the last accessed unit's URL, from the user's "
+        f"record; {_FROM_USER_RECORD}.",
+        graphql_type=list[Url],
+    )
     def urls(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
     ) -> MaybeAwaitable[list[model.Url]]:
         return with_detail(info, "CourseEnrollment", "urls", root, lambda e: e.urls)
 
-    @resolver_field(description="The learner.", graphql_type=_User | None)
+    @resolver_field(
+        description="The learner. Selecting only its id or remoteId costs no call; any other "
+        "field loads the user (TalentLMS: `users/id:`).",
+        graphql_type=_User | None,
+    )
     async def user(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
     ) -> model.User | None:
         return await user_from_ref(info, root.user)
 
-    @resolver_field(description="The course.", graphql_type=_Course | None)
+    @resolver_field(description=f"The course. {COURSE_REFERENCE}", graphql_type=_Course | None)
     async def course(
         root: strawberry.Parent[model.CourseEnrollment], info: Info
     ) -> model.Course | None:
         return await course_from_ref(info, root.course)
 
     @resolver_field(
-        description="Who assigned the course, where the provider records it.",
+        description=f"Who assigned the course, where the provider records it. "
+        f"{NO_TALENTLMS_SOURCE}",
         graphql_type=_User | None,
     )
     async def assigned_by(

@@ -1,8 +1,20 @@
-"""GraphQL enums: the unified model's enums, exposed under their own names."""
+"""GraphQL enums: the unified model's enums, exposed under their own names.
+
+The enums are the domain's own classes (``gateway/domain`` knows nothing of Strawberry), so
+their values are described here: ``_register`` marks each class as a GraphQL enum and sets
+the description of each of its values on the Strawberry definition.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
+from typing import Final
+
 import strawberry
+
+# Private Strawberry API: tests/test_strawberry_internals.py.
+from strawberry.types.enum import has_enum_definition
 
 from gateway.domain import model, querying
 
@@ -30,12 +42,124 @@ OrderDirection = querying.OrderDirection
 UserOrderField = querying.UserOrderField
 CourseOrderField = querying.CourseOrderField
 
-strawberry.enum(UserStatus, description="Lifecycle status of a user.")
-strawberry.enum(UserRole, description="Primary role of a user in the LMS.")
-strawberry.enum(CourseType, description="Kind of learning item.")
-strawberry.enum(CourseStatus, description="Publication status of a course.")
-strawberry.enum(CourseLevel, description="Difficulty level of a course.")
-strawberry.enum(EnrollmentStatus, description="A user's lifecycle status in one course.")
-strawberry.enum(OrderDirection, description="Sort direction.")
-strawberry.enum(UserOrderField, description="What users sort by.")
-strawberry.enum(CourseOrderField, description="What courses sort by.")
+_NOT_MAPPED: Final = "TalentLMS never sets it."
+_UNMAPPED_VALUE: Final = "A value the gateway cannot map to another member"
+_BY_CREATED_AT: Final = "By `createdAt`, oldest first when ascending."
+_BY_UPDATED_AT: Final = "By `updatedAt`, least recently updated first when ascending."
+
+
+def _register(enum_class: type[enum.Enum], description: str, values: Mapping[str, str]) -> None:
+    """Marks ``enum_class`` as a GraphQL enum, with a description on each of its values."""
+    strawberry.enum(enum_class, description=description)
+    if not has_enum_definition(enum_class):
+        raise TypeError(f"strawberry.enum left no definition on {enum_class.__name__}")
+    definition = enum_class.__strawberry_definition__
+    names = [value.name for value in definition.values]
+    if sorted(names) != sorted(values):
+        raise ValueError(f"{definition.name}: describe exactly its values {names}")
+    for value in definition.values:
+        value.description = values[value.name]
+
+
+_register(
+    UserStatus,
+    "Lifecycle status of a user.",
+    {
+        "ACTIVE": "An active account. TalentLMS: status active.",
+        "INACTIVE": "An account that is not active. TalentLMS: status inactive.",
+        "INVITED": f"Invited, not signed up yet. {_NOT_MAPPED}",
+        "SUSPENDED": f"Suspended. {_NOT_MAPPED}",
+        "DELETED": "Deleted. TalentLMS: the user's record says it is no longer available.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any status but active and inactive.",
+    },
+)
+_register(
+    UserRole,
+    "Primary role of a user in the LMS.",
+    {
+        "LEARNER": "Takes courses. TalentLMS: Learner-Type, or a custom type naming learner.",
+        "INSTRUCTOR": "Teaches courses. TalentLMS: Trainer-Type, or a custom type naming "
+        "trainer or instructor.",
+        "ADMIN": "Administers the LMS. TalentLMS: SuperAdmin, Admin-Type, or a custom type "
+        "naming admin (checked first).",
+        "MANAGER": "Manages other users. TalentLMS: a custom type naming manager.",
+        "OTHER": "Any other role. TalentLMS: a type that names none of the above, or none.",
+    },
+)
+_register(
+    CourseType,
+    "Kind of learning item.",
+    {
+        "COURSE": "A course. TalentLMS: every course (its v1 API has no other kind).",
+        "PATH": f"A learning path. {_NOT_MAPPED}",
+        "CURRICULUM": f"A curriculum. {_NOT_MAPPED}",
+        "PROGRAM": f"A program. {_NOT_MAPPED}",
+        "MICROLEARNING": f"A microlearning item. {_NOT_MAPPED}",
+        "OTHER": f"Any other kind. {_NOT_MAPPED}",
+    },
+)
+_register(
+    CourseStatus,
+    "Publication status of a course.",
+    {
+        "DRAFT": f"Not published yet. {_NOT_MAPPED}",
+        "PUBLISHED": "Published and available. TalentLMS: status active.",
+        "ARCHIVED": "Archived. TalentLMS: status archived.",
+        "DISABLED": "Unavailable. TalentLMS: status inactive.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other status.",
+    },
+)
+_register(
+    CourseLevel,
+    "Difficulty level of a course.",
+    {
+        "BEGINNER": "For beginners. TalentLMS: level beginner or 1.",
+        "INTERMEDIATE": "Intermediate. TalentLMS: level intermediate or 2.",
+        "ADVANCED": "Advanced. TalentLMS: level advanced or 3.",
+        "MIXED": "Mixed levels. TalentLMS: level mixed.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other level that is not empty.",
+    },
+)
+_register(
+    EnrollmentStatus,
+    "A user's lifecycle status in one course.",
+    {
+        "ASSIGNED": f"Assigned to the user, not enrolled yet. {_NOT_MAPPED}",
+        "ENROLLED": "Enrolled, not started. TalentLMS: not attempted or not started.",
+        "IN_PROGRESS": "Started, not finished. TalentLMS: incomplete, in progress or pending.",
+        "COMPLETED": "Completed. TalentLMS: completed.",
+        "PASSED": "Completed with a pass. TalentLMS: passed.",
+        "FAILED": "Completed with a fail. TalentLMS: failed.",
+        "WITHDRAWN": f"Withdrawn from the course. {_NOT_MAPPED}",
+        "EXPIRED": "Expired before completion. TalentLMS: an expiry date in the past turns "
+        "ENROLLED, IN_PROGRESS or UNKNOWN into it.",
+        "OVERDUE": f"Not completed by its due date. {_NOT_MAPPED}",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other completion status.",
+    },
+)
+_register(
+    OrderDirection,
+    "Sort direction.",
+    {
+        "ASC": "Ascending: A to Z, smaller and earlier first.",
+        "DESC": "Descending: Z to A, larger and later first.",
+    },
+)
+_register(
+    UserOrderField,
+    "What users sort by.",
+    {
+        "NAME": "By display name, ignoring case.",
+        "CREATED_AT": _BY_CREATED_AT,
+        "UPDATED_AT": _BY_UPDATED_AT,
+    },
+)
+_register(
+    CourseOrderField,
+    "What courses sort by.",
+    {
+        "TITLE": "By title, ignoring case.",
+        "CREATED_AT": _BY_CREATED_AT,
+        "UPDATED_AT": _BY_UPDATED_AT,
+    },
+)

@@ -12,9 +12,13 @@ from gateway.domain import model
 from gateway.execution.context import Info
 from schema.selection import selects_only
 
-__all__ = ["course_from_ref", "user_from_ref"]
+__all__ = ["COURSE_REFERENCE", "course_from_ref", "user_from_ref"]
 
 _COURSE_REF_FIELDS: Final = frozenset({"id", "remoteId", "title", "__typename"})
+COURSE_REFERENCE: Final = (
+    "Selecting only its id, remoteId or title costs no call; any other field loads the course "
+    "(TalentLMS: `courses/id:`)."
+)
 _USER_REF_FIELDS: Final = frozenset({"id", "remoteId", "__typename"})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 
@@ -14,13 +14,21 @@ from gateway.domain.pagination import PageArgs
 from gateway.errors import BadUserInput
 from gateway.execution.context import Info
 from schema.selection import field_names
+from schema.types import descriptions
+from schema.types.descriptions import after_bound, before_bound
+from schema.types.scalars import JSON
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 __all__ = [
     "MAX_REMOTE_VALUE",
+    "After",
+    "Before",
+    "First",
+    "Last",
     "RecordDatesInput",
+    "RemoteQuery",
     "full_enrollments",
     "page_args",
     "remote_params",
@@ -34,12 +42,31 @@ MAX_REMOTE_VALUE = 200
 Q = TypeVar("Q", bound="DataclassInstance")
 
 
+# The Relay arguments every connection takes (``page_args`` reads them), and the passthrough
+# of the root lists.
+First: TypeAlias = Annotated[int | None, strawberry.argument(description=descriptions.FIRST)]
+After: TypeAlias = Annotated[str | None, strawberry.argument(description=descriptions.AFTER)]
+Last: TypeAlias = Annotated[int | None, strawberry.argument(description=descriptions.LAST)]
+Before: TypeAlias = Annotated[str | None, strawberry.argument(description=descriptions.BEFORE)]
+RemoteQuery: TypeAlias = Annotated[
+    JSON | None, strawberry.argument(description=descriptions.REMOTE_QUERY)
+]
+
+
 @strawberry.input(description="Bounds on when records were created and last updated.")
 class RecordDatesInput:
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
+    created_after: datetime | None = strawberry.field(
+        default=None, description=after_bound("createdAt")
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description=before_bound("createdAt")
+    )
+    updated_after: datetime | None = strawberry.field(
+        default=None, description=after_bound("updatedAt")
+    )
+    updated_before: datetime | None = strawberry.field(
+        default=None, description=before_bound("updatedAt")
+    )
 
 
 def to_query(source: object, target: type[Q]) -> Q:

@@ -22,21 +22,31 @@ T = TypeVar("T")
 
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether records follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether records come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first record, for `before`; null when the page "
+        "is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last record, for `after`; null when the page is "
+        "empty."
+    )
 
 
 @strawberry.type(description="A node with the cursor that points at it.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(
+        description="Opaque position of the record in its list: pass it as `after` or `before`."
+    )
+    node: T = strawberry.field(description="The record.")
 
 
 @strawberry.type(description="One page of a list.")
 class Connection(Generic[T]):
-    nodes: list[T]
+    nodes: list[T] = strawberry.field(
+        description="The page's records, in the list's order (the nodes of `edges`)."
+    )
     _cursors: strawberry.Private[Cursors]
     _start: strawberry.Private[int]
     _has_next: strawberry.Private[bool]
@@ -48,12 +58,12 @@ class Connection(Generic[T]):
         assert self._total is not None, "totalCount on a list paged upstream"
         return self._total
 
-    @strawberry.field
+    @resolver_field(description="The page's records, each with its cursor.")
     def edges(self) -> list[Edge[T]]:
         encode, start = self._cursors.encode, self._start
         return [Edge(cursor=encode(start + i), node=node) for i, node in enumerate(self.nodes)]
 
-    @strawberry.field
+    @resolver_field(description="Where the page sits in its list, and the cursors to page on.")
     def page_info(self) -> PageInfo:
         encode, start, count = self._cursors.encode, self._start, len(self.nodes)
         return PageInfo(

@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -15,13 +15,22 @@ from gateway.domain.pagination import Cursors
 from gateway.domain.querying import filter_courses, filter_users, order_records
 from gateway.errors import BadUserInput
 from gateway.execution.context import Info
+from schema.types import descriptions
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course, CourseFilter, CourseOrder
 from schema.types.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
-from schema.types.lists import page_args, remote_params, wants_total
+from schema.types.lists import (
+    After,
+    Before,
+    First,
+    Last,
+    RemoteQuery,
+    page_args,
+    remote_params,
+    wants_total,
+)
 from schema.types.node import Node, NodeRecord, load_node, lookup_id
 from schema.types.pagination import Connection, connection_from_list, connection_from_provider
-from schema.types.scalars import JSON
 from schema.types.shared import Category, resolver_field
 from schema.types.users import User, UserFilter, UserOrder
 
@@ -50,28 +59,40 @@ async def _nothing_to_load() -> list[model.CourseEnrollment]:
     return []
 
 
-RemoteQuery = Annotated[
-    JSON | None,
-    strawberry.argument(
-        description="Provider list parameters passed through, checked against an allow-list "
-        "(TalentLMS: custom_field_value on users and courses)."
-    ),
+LookupId: TypeAlias = Annotated[
+    strawberry.ID | None, strawberry.argument(description=descriptions.LOOKUP_ID)
+]
+LookupRemoteId: TypeAlias = Annotated[
+    strawberry.ID | None, strawberry.argument(description=descriptions.LOOKUP_REMOTE_ID)
 ]
 
 
-@strawberry.type
+@strawberry.type(description=descriptions.QUERY)
 class Query:
     @resolver_field(
-        description="A user by exactly one of id, remoteId, email or username; null if none.",
+        description="A user by exactly one of id, remoteId, email or username; null if none. "
+        "TalentLMS: one `users/id:` call, or one lookup call by email or username.",
         graphql_type=User | None,
     )
     async def user(
         self,
         info: Info,
-        id: strawberry.ID | None = None,
-        remote_id: strawberry.ID | None = None,
-        email: str | None = None,
-        username: str | None = None,
+        id: LookupId = None,
+        remote_id: LookupRemoteId = None,
+        email: Annotated[
+            str | None,
+            strawberry.argument(
+                description=f"An email address, at most {_MAX_EMAIL} characters (anything "
+                "else is BAD_USER_INPUT, before any call). TalentLMS: one `users/email:` call."
+            ),
+        ] = None,
+        username: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A login name: 1 to 150 letters, digits or . _ @ + - (anything "
+                "else is BAD_USER_INPUT, before any call). TalentLMS: one `users/username:` call."
+            ),
+        ] = None,
     ) -> model.User | None:
         given = (id, remote_id, email, username)
         if sum(v is not None for v in given) != 1 or "" in given:
@@ -85,19 +106,34 @@ class Query:
         return await loaders.user_by_username.load(_lookup_value("username", username or ""))
 
     @resolver_field(
-        description="Users; by default in the provider's order (TalentLMS: by id).",
+        description="Users; by default in the provider's order. TalentLMS: by id, and one "
+        "paged `users` call reads just the page unless `filter`, `orderBy`, `remoteQuery`, "
+        "`totalCount` or `last` without `before` needs more.",
         graphql_type=Connection[User] | None,
     )
     async def users(
         self,
         info: Info,
-        filter: UserFilter | None = None,
-        order_by: UserOrder | None = None,
+        filter: Annotated[
+            UserFilter | None,
+            strawberry.argument(
+                description="Which users to list, applied in the gateway before paging. "
+                "TalentLMS: with `email` or `username`, one lookup call replaces reading the "
+                "whole list."
+            ),
+        ] = None,
+        order_by: Annotated[
+            UserOrder | None,
+            strawberry.argument(
+                description="How to sort, in the gateway after reading the whole list; "
+                "without it, the provider's order (TalentLMS: by id)."
+            ),
+        ] = None,
         remote_query: RemoteQuery = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.User]:
         args = page_args(first, after, last, before)
         query = filter.to_query() if filter is not None else None
@@ -121,11 +157,12 @@ class Query:
         return connection_from_list(cursors, order_records(users, order), args)
 
     @resolver_field(
-        description="A course by exactly one of id or remoteId; null when there is none.",
+        description="A course by exactly one of id or remoteId; null when there is none. "
+        "TalentLMS: one `courses/id:` call, shared with the course's items and roster.",
         graphql_type=Course | None,
     )
     async def course(
-        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+        self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.Course | None:
         course_id = lookup_id(info, "Course", "course", id, remote_id)
         return (
@@ -133,19 +170,31 @@ class Query:
         )
 
     @resolver_field(
-        description="Courses; by default in the provider's (catalog) order.",
+        description="Courses; by default in the provider's (catalog) order. TalentLMS: one "
+        "`courses` call reads the whole catalog, paged in the gateway.",
         graphql_type=Connection[Course] | None,
     )
     async def courses(
         self,
         info: Info,
-        filter: CourseFilter | None = None,
-        order_by: CourseOrder | None = None,
+        filter: Annotated[
+            CourseFilter | None,
+            strawberry.argument(
+                description="Which courses to list, applied in the gateway before paging. "
+                "TalentLMS: a category given by name adds one `categories` call."
+            ),
+        ] = None,
+        order_by: Annotated[
+            CourseOrder | None,
+            strawberry.argument(
+                description="How to sort, in the gateway; without it, the catalog's order."
+            ),
+        ] = None,
         remote_query: RemoteQuery = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.Course]:
         args = page_args(first, after, last, before)
         query = filter.to_query(info) if filter is not None else None
@@ -168,11 +217,12 @@ class Query:
 
     @resolver_field(
         description="A course item by exactly one of id or remoteId (TalentLMS: "
-        "`{courseId}:{unitId}`); null when there is none.",
+        "`{courseId}:{unitId}`, read from its course's `courses/id:` call); null when there "
+        "is none.",
         graphql_type=CourseItem | None,
     )
     async def course_item(
-        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+        self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.CourseItem | None:
         item_id = lookup_id(info, "CourseItem", "courseItem", id, remote_id)
         loader = info.context.loaders.course_item_by_id
@@ -180,11 +230,12 @@ class Query:
 
     @resolver_field(
         description="An enrollment by exactly one of id or remoteId (TalentLMS: "
-        "`{userId}:{courseId}`); null when there is none.",
+        "`{userId}:{courseId}`, read from its user's `users/id:` call); null when there is "
+        "none.",
         graphql_type=CourseEnrollment | None,
     )
     async def course_enrollment(
-        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+        self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.CourseEnrollment | None:
         enrollment_id = lookup_id(info, "CourseEnrollment", "courseEnrollment", id, remote_id)
         loader = info.context.loaders.enrollment_by_id
@@ -196,7 +247,7 @@ class Query:
         graphql_type=Category | None,
     )
     async def category(
-        self, info: Info, id: strawberry.ID | None = None, remote_id: strawberry.ID | None = None
+        self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.Category | None:
         category_id = lookup_id(info, "Category", "category", id, remote_id)
         loader = info.context.loaders.category_by_id
@@ -207,7 +258,17 @@ class Query:
         "names nothing in this account.",
         graphql_type=Node | None,
     )
-    async def node(self, info: Info, id: strawberry.ID) -> NodeRecord | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A global id of any type, as an `id` field gives it; a string that "
+                "is no id of this API is BAD_USER_INPUT."
+            ),
+        ],
+    ) -> NodeRecord | None:
         return await load_node(info, id, "id")
 
     @resolver_field(
@@ -216,7 +277,17 @@ class Query:
         "per type).",
         graphql_type=list[Node | None],
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[NodeRecord | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description=f"Global ids of any types, at most {MAX_NODES} (more is "
+                "BAD_USER_INPUT)."
+            ),
+        ],
+    ) -> list[NodeRecord | None]:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"nodes takes at most {MAX_NODES} ids")
         return list(
@@ -233,12 +304,19 @@ class Query:
     async def course_enrollments(
         self,
         info: Info,
-        filter: CourseEnrollmentFilter,
+        filter: Annotated[
+            CourseEnrollmentFilter,
+            strawberry.argument(
+                description="Whose enrollments: `userId` (TalentLMS: the user's `users/id:` "
+                "record) or `courseId` (the course's `courses/id:` roster); the other fields "
+                "narrow that list in the gateway before paging."
+            ),
+        ],
         remote_query: RemoteQuery = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.CourseEnrollment]:
         remote_params(info, "courseEnrollments", remote_query)
         loaders = info.context.loaders

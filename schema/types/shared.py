@@ -53,29 +53,36 @@ def resolver_field(
 
 @strawberry.type(description="An email address of a user.")
 class Email:
-    email: str
-    type: str | None
-    is_primary: bool | None
+    email: str = strawberry.field(description="The address.")
+    type: str | None = strawberry.field(
+        description="Kind of address, a free string. TalentLMS: always null."
+    )
+    is_primary: bool | None = strawberry.field(
+        description="Whether this is the user's main address. TalentLMS: true, for its one address."
+    )
 
 
 @strawberry.type(description="A phone number of a user.")
 class Phone:
-    number: str
-    extension: str | None
-    type: str | None
+    number: str = strawberry.field(description="The number, as the provider has it.")
+    extension: str | None = strawberry.field(description="The extension, if any.")
+    type: str | None = strawberry.field(description="Kind of number, a free string.")
 
 
 @strawberry.type(description="A URL related to a record, e.g. a launch link.")
 class Url:
-    url: str
-    type: str | None
+    url: str = strawberry.field(description="The URL itself.")
+    type: str | None = strawberry.field(
+        description="What the URL is for, a free string. TalentLMS: public (a course's shared "
+        "URL), launch (a unit) or last_accessed_unit (an enrollment)."
+    )
 
 
 @strawberry.type(description="Organization or tenant a record belongs to.")
 class Organization(Node):
     id: strawberry.ID = node_id_field("Organization")
     remote_id: strawberry.ID = remote_id_field()
-    name: str | None
+    name: str | None = strawberry.field(description="Name. TalentLMS: the branch's name.")
 
 
 @strawberry.type(description="A course category.")
@@ -83,7 +90,10 @@ class Category(Node):
     id: strawberry.ID = node_id_field("Category")
     remote_id: strawberry.ID = remote_id_field()
 
-    @strawberry.field
+    @resolver_field(
+        description="Name. Courses name only their categories' ids: TalentLMS reads every "
+        "category's name in one `categories` call, once per operation."
+    )
     async def name(root: strawberry.Parent[model.Category], info: Info) -> str | None:
         # Courses name only their category id; the name costs one categories call.
         if root.name is not None:

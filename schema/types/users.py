@@ -9,9 +9,15 @@ import strawberry
 
 from gateway.domain import model, querying
 from gateway.execution.context import Info
-from schema.types.enrollments import CourseEnrollmentFilter, enrollment_connection
+from schema.types import descriptions
+from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.enrollments import (
+    USER_ENROLLMENTS_FILTER,
+    CourseEnrollmentFilter,
+    enrollment_connection,
+)
 from schema.types.enums import OrderDirection, UserOrderField, UserRole, UserStatus
-from schema.types.lists import RecordDatesInput, page_args, to_query
+from schema.types.lists import After, Before, First, Last, RecordDatesInput, page_args, to_query
 from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.pagination import Connection
 from schema.types.scalars import JSON
@@ -36,24 +42,47 @@ _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enroll
 class User(Node):
     id: strawberry.ID = node_id_field("User")
     remote_id: strawberry.ID = remote_id_field()
-    first_name: str | None
-    last_name: str | None
-    name: str | None = strawberry.field(description="Display name.")
-    username: str | None = strawberry.field(description="Login name.")
-    emails: list[Email]
-    status: UserStatus | None
-    role: UserRole | None
-    phones: list[Phone]
-    locale: str | None
-    timezone: str | None = strawberry.field(description="The provider's time zone label.")
-    job_title: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    custom_fields: JSON = strawberry.field(description="Provider and customer extras.")
-    remote_data: JSON | None = strawberry.field(description="The provider's record as it came.")
+    first_name: str | None = strawberry.field(description="First name, as the provider sends it.")
+    last_name: str | None = strawberry.field(description="Last name, as the provider sends it.")
+    name: str | None = strawberry.field(
+        description="Display name. TalentLMS: first and last name joined by a space."
+    )
+    username: str | None = strawberry.field(description="Login name (TalentLMS: `login`).")
+    emails: list[Email] = strawberry.field(
+        description="Email addresses. TalentLMS: its one address, as the primary one."
+    )
+    status: UserStatus | None = strawberry.field(
+        description="Lifecycle status in the LMS. TalentLMS: ACTIVE, INACTIVE or UNKNOWN from "
+        "its status; DELETED for a user it says is no longer available."
+    )
+    role: UserRole | None = strawberry.field(
+        description="Primary role in the LMS. TalentLMS: from the user type (UserRole says how)."
+    )
+    phones: list[Phone] = strawberry.field(
+        description="Phone numbers. TalentLMS has none: always empty."
+    )
+    locale: str | None = strawberry.field(
+        description="Locale, e.g. en-US. TalentLMS: always null; its `language` (a display "
+        "name) is in customFields."
+    )
+    timezone: str | None = strawberry.field(
+        description="Time zone, as the provider labels it. TalentLMS: a label such as "
+        '"(GMT -07:00) Pacific Time", not an IANA name.'
+    )
+    job_title: str | None = strawberry.field(description=f"Job title. {NO_TALENTLMS_SOURCE}")
+    created_at: datetime | None = strawberry.field(
+        description=f"{descriptions.CREATED_AT} TalentLMS: `created_on`, read in the portal's "
+        "date format; null while that format is unknown."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description=f"{descriptions.UPDATED_AT} TalentLMS: `last_updated`."
+    )
+    custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
+    remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     @resolver_field(
-        description="Organization or tenant (TalentLMS: the first branch).",
+        description="Organization or tenant. TalentLMS: the first branch, from the user's "
+        "`users/id:` record (one call for a user that came from a list).",
         graphql_type=Organization | None,
     )
     def organization(
@@ -62,7 +91,8 @@ class User(Node):
         return with_detail(info, "User", "organization", root, lambda user: user.organization)
 
     @resolver_field(
-        description="The user's manager, where the provider has one.", graphql_type="User | None"
+        description=f"The user's manager, where the provider has one. {NO_TALENTLMS_SOURCE}",
+        graphql_type="User | None",
     )
     async def manager(root: strawberry.Parent[model.User], info: Info) -> model.User | None:
         if root.manager is None:
@@ -70,17 +100,21 @@ class User(Node):
         return await info.context.loaders.user_by_id.load(root.manager.id)
 
     @resolver_field(
-        description="Courses this user is enrolled in, in the provider's order.",
+        description="Courses this user is enrolled in, in the provider's order. TalentLMS: "
+        "they come with the user's `users/id:` record.",
         graphql_type=Connection[_Enrollment] | None,
     )
     async def enrollments(
         root: strawberry.Parent[model.User],
         info: Info,
-        filter: CourseEnrollmentFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            CourseEnrollmentFilter | None,
+            strawberry.argument(description=USER_ENROLLMENTS_FILTER),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[model.CourseEnrollment]:
         return await enrollment_connection(
             info,
@@ -96,10 +130,20 @@ class User(Node):
     description="Which users to list. Date bounds: …After is inclusive, …Before exclusive."
 )
 class UserFilter(RecordDatesInput):
-    status: list[UserStatus] | None = None
-    role: list[UserRole] | None = None
-    email: str | None = None
-    username: str | None = None
+    status: list[UserStatus] | None = strawberry.field(
+        default=None, description=descriptions.ANY_OF
+    )
+    role: list[UserRole] | None = strawberry.field(default=None, description=descriptions.ANY_OF)
+    email: str | None = strawberry.field(
+        default=None,
+        description="One of the user's email addresses, whole, any case. TalentLMS: one "
+        "`users/email:` call instead of reading the whole list.",
+    )
+    username: str | None = strawberry.field(
+        default=None,
+        description="The login name, whole, any case. TalentLMS: one `users/username:` call "
+        "instead of reading the whole list (with `email` too, the email is looked up).",
+    )
     search: str | None = strawberry.field(
         default=None, description="Part of the name, username or email, any case."
     )
@@ -110,8 +154,10 @@ class UserFilter(RecordDatesInput):
 
 @strawberry.input(description="How to sort users; ties keep the provider's order.")
 class UserOrder:
-    field: UserOrderField
-    direction: OrderDirection = OrderDirection.ASC
+    field: UserOrderField = strawberry.field(description=descriptions.ORDER_FIELD)
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description=descriptions.ORDER_DIRECTION
+    )
 
     def to_query(self) -> querying.Order:
         return to_query(self, querying.Order)
