@@ -49,7 +49,7 @@ __all__ = [
     "gid",
     "graphql_blocks",
     "keyed_settings",
-    "node_script",
+    "node_tool",
     "post",
     "query_text",
     "replaced",
@@ -299,17 +299,18 @@ def without_typenames(value: Any) -> Any:
     return value
 
 
-def node_script(project: Path, script: Path, what: str) -> list[str]:
-    """``node script`` of the Node project under ``tests/`` at ``project``; skipped without
-    Node or the project's ``npm ci``, except in CI (``CI`` set), where a missing tool must
-    fail the run instead of hiding ``what`` it checks."""
-    node = shutil.which("node")
-    if node is None:
-        missing = "node is not installed"
-    elif not (project / "node_modules").is_dir() or not script.is_file():
+def node_tool(project: Path, installed: Path, what: str, tool: str = "node") -> str:
+    """The path of ``tool`` (``node`` or ``npm``) for the Node project under ``tests/`` at
+    ``project``, once ``installed`` (a file or folder its ``npm ci`` writes) is there; skipped
+    otherwise, except in CI (``CI`` set), where a missing tool must fail the run instead of
+    hiding ``what`` it checks."""
+    found = shutil.which(tool)
+    if shutil.which("node") is None or found is None:
+        missing = f"{tool} is not installed"
+    elif not installed.exists():
         missing = f"the Node project is not installed: npm ci --prefix {project.relative_to(ROOT)}"
     else:
-        return [node, str(script)]
+        return found
     if os.environ.get("CI"):
         pytest.fail(f"{missing} (CI is set, so {what} may not be skipped)")
     pytest.skip(missing)

@@ -28,7 +28,7 @@ from tests.support import (
     RecordingUpstream,
     gateway_client,
     keyed_settings,
-    node_script,
+    node_tool,
     serve_over_http,
 )
 
@@ -42,7 +42,9 @@ KNOWN_SHOULD_FAILURES: dict[str, str] = {}
 
 def audit_command() -> list[str]:
     """``node audit.mjs`` (skipped without Node, except in CI)."""
-    return node_script(AUDIT_PROJECT, AUDIT_PROJECT / "audit.mjs", "the GraphQL-over-HTTP audit")
+    installed = AUDIT_PROJECT / "node_modules" / "graphql-http"
+    node = node_tool(AUDIT_PROJECT, installed, "the GraphQL-over-HTTP audit")
+    return [node, str(AUDIT_PROJECT / "audit.mjs")]
 
 
 def run_audits(url: str, *headers: str) -> list[dict[str, Any]]:

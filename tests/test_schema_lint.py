@@ -37,7 +37,7 @@ from graphql.language import Node as AstNode
 
 from schema import SDL_PATH, SUBGRAPH_SDL_PATH, build_schema
 from schema.validation.limits import OperationLimits
-from tests.support import node_script
+from tests.support import node_tool
 
 LINT_PROJECT = Path(__file__).resolve().parent / "schema-lint"
 LINTER = LINT_PROJECT / "node_modules" / "graphql-schema-linter" / "lib" / "cli.js"
@@ -60,8 +60,8 @@ DESCRIPTION_RULES = {
 def lint_command() -> list[str]:
     """``node graphql-schema-linter`` with the project's rules (skipped without Node, except
     in CI)."""
-    command = node_script(LINT_PROJECT, LINTER, "the schema lint")
-    return [*command, "--config-directory", str(LINT_PROJECT), "--format", "json"]
+    node = node_tool(LINT_PROJECT, LINTER, "the schema lint")
+    return [node, str(LINTER), "--config-directory", str(LINT_PROJECT), "--format", "json"]
 
 
 def lint(*files: Path) -> tuple[int, list[dict[str, object]], str]:
