@@ -18,9 +18,10 @@ import binascii
 import hashlib
 from collections.abc import Awaitable, Collection, Mapping
 from functools import lru_cache
-from typing import Any, Final, NamedTuple, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias, TypeVar
 
 import strawberry
+from aiodataloader import DataLoader
 
 from gateway.domain import model
 from gateway.errors import BadUserInput
@@ -38,12 +39,15 @@ __all__ = [
     "global_id",
     "id_problem",
     "load_node",
+    "look_up",
     "lookup_id",
     "node_id_field",
     "reference_id",
     "remote_id_field",
     "remote_id_of",
 ]
+
+V = TypeVar("V")
 
 NodeRecord: TypeAlias = (
     model.User
@@ -154,20 +158,25 @@ def id_problem(value: str, expected: Collection[str] | None, where: str) -> str 
     return None
 
 
-def reference_id(info: Info, value: str, expected: Collection[str], where: str) -> str | None:
-    """The remote id of the record ``value`` names, one of the ``expected`` types.
-
-    ``None`` when the id belongs to another account: it names nothing here. An id that is
-    none of this API's, or one of another type, is ``BAD_USER_INPUT``.
-    """
+def _decoded_here(
+    info: Info, value: str, expected: Collection[str] | None, where: str
+) -> GlobalId | None:
+    """What the global id ``value`` says, or ``None`` when it belongs to another account (it
+    names nothing here); an id that is none of this API's, or of a type not ``expected``,
+    is ``BAD_USER_INPUT``."""
     problem = id_problem(value, expected, where)
     if problem is not None:
         raise BadUserInput(problem)
     decoded = decode_global_id(value)
     assert decoded is not None
-    if decoded.scope != _scope(info.context.account_id):
-        return None
-    return decoded.remote_id
+    return decoded if decoded.scope == _scope(info.context.account_id) else None
+
+
+def reference_id(info: Info, value: str, expected: Collection[str], where: str) -> str | None:
+    """The remote id of the record ``value`` names, one of the ``expected`` types (``None``
+    for another account's id; ``BAD_USER_INPUT`` for a bad id or one of another type)."""
+    decoded = _decoded_here(info, value, expected, where)
+    return None if decoded is None else decoded.remote_id
 
 
 def lookup_id(
@@ -180,6 +189,18 @@ def lookup_id(
         return remote_id
     assert id is not None
     return reference_id(info, id, (type_name,), "id")
+
+
+async def look_up(
+    info: Info,
+    type_name: str,
+    loader: DataLoader[str, V],
+    id: str | None,
+    remote_id: str | None,
+) -> V | None:
+    """A root lookup of ``type_name`` (``course(id | remoteId)``, …) through its loader."""
+    key = lookup_id(info, type_name, NODE_LOOKUPS[type_name], id, remote_id)
+    return None if key is None else await loader.load(key)
 
 
 def remote_id_of(value: object, expected: Collection[str]) -> str | None:
@@ -195,12 +216,8 @@ def remote_id_of(value: object, expected: Collection[str]) -> str | None:
 
 async def load_node(info: Info, value: str, where: str) -> NodeRecord | None:
     """The record of any ``Node`` type that the global id ``value`` names."""
-    problem = id_problem(value, None, where)
-    if problem is not None:
-        raise BadUserInput(problem)
-    decoded = decode_global_id(value)
-    assert decoded is not None
-    if decoded.scope != _scope(info.context.account_id):
+    decoded = _decoded_here(info, value, None, where)
+    if decoded is None:
         return None
     return await _load(info.context.loaders, decoded.type_name, decoded.remote_id)
 

@@ -29,7 +29,7 @@ from schema.types.lists import (
     remote_params,
     wants_total,
 )
-from schema.types.node import Node, NodeRecord, load_node, lookup_id
+from schema.types.node import Node, NodeRecord, load_node, look_up
 from schema.types.pagination import Connection, connection_from_list, connection_from_provider
 from schema.types.shared import Category, resolver_field
 from schema.types.users import User, UserFilter, UserOrder
@@ -99,8 +99,7 @@ class Query:
             raise BadUserInput("user needs exactly one of id, remoteId, email or username")
         loaders = info.context.loaders
         if id is not None or remote_id is not None:
-            user_id = lookup_id(info, "User", "user", id, remote_id)
-            return None if user_id is None else await loaders.user_by_id.load(user_id)
+            return await look_up(info, "User", loaders.user_by_id, id, remote_id)
         if email is not None:
             return await loaders.user_by_email.load(_lookup_value("email", email))
         return await loaders.user_by_username.load(_lookup_value("username", username or ""))
@@ -164,10 +163,7 @@ class Query:
     async def course(
         self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.Course | None:
-        course_id = lookup_id(info, "Course", "course", id, remote_id)
-        return (
-            None if course_id is None else await info.context.loaders.course_by_id.load(course_id)
-        )
+        return await look_up(info, "Course", info.context.loaders.course_by_id, id, remote_id)
 
     @resolver_field(
         description="Courses; by default in the provider's (catalog) order. TalentLMS: one "
@@ -224,9 +220,9 @@ class Query:
     async def course_item(
         self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.CourseItem | None:
-        item_id = lookup_id(info, "CourseItem", "courseItem", id, remote_id)
-        loader = info.context.loaders.course_item_by_id
-        return None if item_id is None else await loader.load(item_id)
+        return await look_up(
+            info, "CourseItem", info.context.loaders.course_item_by_id, id, remote_id
+        )
 
     @resolver_field(
         description="An enrollment by exactly one of id or remoteId (TalentLMS: "
@@ -237,9 +233,9 @@ class Query:
     async def course_enrollment(
         self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.CourseEnrollment | None:
-        enrollment_id = lookup_id(info, "CourseEnrollment", "courseEnrollment", id, remote_id)
-        loader = info.context.loaders.enrollment_by_id
-        return None if enrollment_id is None else await loader.load(enrollment_id)
+        return await look_up(
+            info, "CourseEnrollment", info.context.loaders.enrollment_by_id, id, remote_id
+        )
 
     @resolver_field(
         description="A course category by exactly one of id or remoteId; null when there is "
@@ -249,9 +245,7 @@ class Query:
     async def category(
         self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.Category | None:
-        category_id = lookup_id(info, "Category", "category", id, remote_id)
-        loader = info.context.loaders.category_by_id
-        return None if category_id is None else await loader.load(category_id)
+        return await look_up(info, "Category", info.context.loaders.category_by_id, id, remote_id)
 
     @resolver_field(
         description="Any record by its global id (the Relay spec's refetch); null when the id "
