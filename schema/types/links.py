@@ -1,7 +1,10 @@
 """Following a reference (``{id, title}``) to the record it names, only when needed.
 
 A reference already holds a few fields; when the query selects nothing else, the
-reference answers and no upstream call is made.
+reference answers and no upstream call is made. A course's ``items`` and ``enrollments``
+need only its id (they load what they show), so a reference answers them too: their call
+is made when they resolve, which for a deferred outline (``... @defer { items }``) is after
+the part with the course's title has been sent, not before.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from schema.selection import selects_only
 
 __all__ = ["course_from_ref", "user_from_ref"]
 
-_COURSE_REF_FIELDS: Final = frozenset({"id", "remoteId", "title", "__typename"})
+_COURSE_REF_FIELDS: Final = frozenset(
+    {"id", "remoteId", "title", "__typename", "items", "enrollments"}
+)
 _USER_REF_FIELDS: Final = frozenset({"id", "remoteId", "__typename"})
 
 
