@@ -376,6 +376,39 @@ def _process_errors() -> None:
     assert seen and "nope" in seen[0], seen
 
 
+@internal(
+    "StrawberryConfig(enable_experimental_incremental_execution=True): @defer and @stream "
+    "declared; Schema.execute returns graphql-core's answer in parts as it is",
+    "schema/__init__.py",
+    "schema/incremental.py",
+    "gateway/http/endpoint.py",
+)
+async def _incremental_execution() -> None:
+    from graphql import ExperimentalIncrementalExecutionResults
+    from strawberry.schema.config import StrawberryConfig
+
+    built = small_schema(config=StrawberryConfig(enable_experimental_incremental_execution=True))
+    assert {"defer", "stream"} <= {d.name for d in built._schema.directives}
+    result: Any = await built.execute("{ first ... @defer { at } }", root_value=Query())
+    assert isinstance(result, ExperimentalIncrementalExecutionResults), result
+    assert result.initial_result.data == {"first": 1}
+    assert [part.has_next async for part in result.subsequent_results] == [False]
+
+
+@internal(
+    "on_execute: the graphql_document an extension sets is the one executed",
+    "schema/incremental.py",
+)
+def _document_for_execution() -> None:
+    class Swaps(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            self.execution_context.graphql_document = parse("{ at }")
+            yield
+
+    result = _run(Swaps, query="{ first }")
+    assert result.data == {"at": "2024-05-01T00:00:00"}, result
+
+
 # --- schema/validation/extensions.py ----------------------------------------------------------
 
 

@@ -30,6 +30,9 @@ class Context:
     guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
     admission: Admission | None = None  # this operation's standing with the portal's pacer
     shares_calls: bool = False  # the cache shares identical calls in flight with other operations
+    # The client reads an answer in parts (multipart/mixed): @defer and @stream deliver
+    # incrementally. Otherwise their data is part of the one answer (schema/incremental.py).
+    incremental: bool = False
     # Demand control's estimate of the operation's upstream calls, once validation made it.
     cost: CostEstimate | None = None
     # Set by the schema once the document is parsed; for logs and metrics.
