@@ -130,12 +130,16 @@ async def in_parts(client: httpx.AsyncClient, query: str, accept: str) -> list[d
             IncrementalFormat.DEFER_SPEC_20220824,
         ),
         ('multipart/mixed; deferSpec="20220824"', IncrementalFormat.DEFER_SPEC_20220824),
-        (GRAPHQL_JS, IncrementalFormat.GRAPHQL_CORE),  # urql's, GraphiQL's
+        (GRAPHQL_JS, IncrementalFormat.GRAPHQL_CORE),  # urql's
+        ("application/json, multipart/mixed", IncrementalFormat.GRAPHQL_CORE),  # GraphiQL's
         ("Multipart/Mixed", IncrementalFormat.GRAPHQL_CORE),
-        ("application/json, multipart/mixed", None),  # listed after an equal JSON type
-        ("application/json, multipart/mixed;q=1.0;deferSpec=20220824", None),
-        ("application/json;q=0.5, multipart/mixed", IncrementalFormat.GRAPHQL_CORE),
-        ("application/json, multipart/mixed;q=0.5", None),
+        (
+            "application/json, multipart/mixed;q=1.0;deferSpec=20220824",
+            IncrementalFormat.DEFER_SPEC_20220824,
+        ),
+        ("application/json;q=0.5, multipart/mixed;q=0.6", IncrementalFormat.GRAPHQL_CORE),
+        ("application/json, multipart/mixed;q=0.5", None),  # ranked below JSON
+        ("*/*, multipart/mixed;q=0.9", None),
         ("multipart/mixed;q=0", None),
         ("multipart/mixed;q=oops", None),
         ("*/*", None),
@@ -144,7 +148,7 @@ async def in_parts(client: httpx.AsyncClient, query: str, accept: str) -> list[d
         ("multipart/form-data, application/json", None),
     ],
 )
-def test_parts_go_to_clients_that_rank_multipart_mixed_first(
+def test_parts_go_to_clients_that_name_multipart_mixed_and_do_not_rank_it_lower(
     accept: str | None, expected: IncrementalFormat | None
 ):
     assert incremental_format(accept) is expected

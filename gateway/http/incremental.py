@@ -1,8 +1,8 @@
 """Incremental delivery over HTTP: answers to ``@defer`` and ``@stream`` in parts, as
 ``multipart/mixed`` (the GraphQL-over-HTTP incremental delivery RFC).
 
-**Who gets parts.** A client that ranks ``multipart/mixed`` in ``Accept`` at least as high as
-any JSON type it accepts (``incremental_format``). Every other client, and every operation of
+**Who gets parts.** A client that names ``multipart/mixed`` in ``Accept``, not ranked below a
+JSON type it accepts (``incremental_format``). Every other client, and every operation of
 a batch, gets one JSON answer with the deferred and streamed data in it
 (``schema/incremental.py``): the directives are hints a server may ignore, and a client that
 cannot read parts still gets a complete, valid answer.
@@ -83,27 +83,26 @@ class IncrementalFormat(enum.Enum):
 def incremental_format(accept: str | None) -> IncrementalFormat | None:
     """The format to answer ``@defer``/``@stream`` in parts, or ``None`` for one JSON answer.
 
-    Parts when ``Accept`` names ``multipart/mixed`` with a ``q`` above 0 and at least as high
-    as that of every JSON type it accepts (``*/*`` and ``application/*`` count as JSON), the
-    first listed winning among equals: Apollo Client's
-    ``multipart/mixed;deferSpec=20220824,application/json`` gets parts,
-    ``application/json, multipart/mixed;q=0.5`` does not.
+    Parts when ``Accept`` names ``multipart/mixed`` with a ``q`` above 0 and not below that of
+    any JSON type it accepts (``*/*`` and ``application/*`` count as JSON): a client names
+    ``multipart/mixed`` only if it reads it (Apollo Client's
+    ``multipart/mixed;deferSpec=20220824,application/json``, GraphiQL's
+    ``application/json, multipart/mixed``), unless it ranks it lower
+    (``application/json, multipart/mixed;q=0.5``).
     """
-    multipart: tuple[float, int, dict[str, str]] | None = None
-    best_json: tuple[float, int] | None = None
-    for position, media_range in enumerate((accept or "").split(",")):
+    multipart: tuple[float, dict[str, str]] | None = None
+    best_json = 0.0
+    for media_range in (accept or "").split(","):
         media_type, parameters = parse_content_type(media_range.strip())
         q = _weight(parameters.get("q"))
         if media_type == MULTIPART_MIXED:
             if multipart is None or q > multipart[0]:
-                multipart = (q, position, parameters)
-        elif media_type in _JSON_RANGES and (best_json is None or q > best_json[0]):
-            best_json = (q, position)
-    if multipart is None or multipart[0] <= 0:
+                multipart = (q, parameters)
+        elif media_type in _JSON_RANGES:
+            best_json = max(best_json, q)
+    if multipart is None or multipart[0] <= 0 or multipart[0] < best_json:
         return None
-    if best_json is not None and (best_json[0], -best_json[1]) > (multipart[0], -multipart[1]):
-        return None
-    defer_spec = multipart[2].get("deferspec", "").strip("'\"")
+    defer_spec = multipart[1].get("deferspec", "").strip("'\"")
     if defer_spec == IncrementalFormat.DEFER_SPEC_20220824.value:
         return IncrementalFormat.DEFER_SPEC_20220824
     return IncrementalFormat.GRAPHQL_CORE
