@@ -10,11 +10,16 @@ still held, not by timing. Parts are read as Apollo Client 3 reads them
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +30,7 @@ from gateway.app import create_app
 from gateway.http.incremental import IncrementalFormat, incremental_format
 from schema.incremental import inline_incremental
 from tests.support import (
+    QUERIES,
     Captured,
     RecordingUpstream,
     codes,
@@ -511,3 +517,50 @@ def test_the_operation_is_reported_once_after_its_last_part(logs: Captured):
     assert in_parts_["upstream_calls"] == parts[-1]["extensions"]["upstream"]["calls"] == 18
     assert in_parts_["upstream_by_endpoint"] == whole["upstream_by_endpoint"]
     assert in_parts_["resolved_fields"] == whole["resolved_fields"]
+
+
+# --- Apollo Client itself (Node) --------------------------------------------------------------
+
+COMPLIANCE = Path(__file__).resolve().parent / "compliance"
+
+
+def apollo_command() -> list[str]:
+    """``node apollo_defer.mjs``; skipped without Node or the installed Node project, except in
+    CI (``CI`` set), as the GraphQL-over-HTTP audit is."""
+    node = shutil.which("node")
+    if node is None:
+        missing = "node is not installed"
+    elif not (COMPLIANCE / "node_modules" / "@apollo" / "client").is_dir():
+        missing = "the Node project is not installed: npm ci --prefix tests/compliance"
+    else:
+        return [node, str(COMPLIANCE / "apollo_defer.mjs")]
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing} (CI is set, so the Apollo Client check may not be skipped)")
+    pytest.skip(missing)
+
+
+@pytest.mark.node
+def test_apollo_client_reads_the_parts_and_merges_them_into_the_dashboard():
+    command = apollo_command()
+    with served(RecordingUpstream()) as client:
+        plain = client.post("/graphql", json={"query": DASHBOARD}).json()
+        url = str(client.base_url.join("/graphql"))
+        done = subprocess.run(
+            [*command, url, str(QUERIES / "learner_dashboard_deferred.graphql")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    results = seen["results"]
+    # What Apollo Client's HttpLink emitted, one result per part: the names first...
+    first, *later = results
+    assert first["hasNext"] is True and "enrollments" not in data_fields(first["data"])
+    assert len(later) >= 2 and all("incremental" in result for result in later)
+    assert [r["hasNext"] for r in later] == [True] * (len(later) - 1) + [False]
+    assert later[-1]["extensions"]["upstream"]["calls"] == 18
+    assert not any(r.get("errors") for r in results)
+    # ...and ApolloClient merged them into the dashboard's data.
+    assert seen["merged"] == plain["data"]
