@@ -396,8 +396,8 @@ class GraphQLView(GraphQL[Context, None]):
         def finish(outcome: Outcome) -> None:
             _end_operation(context)
             errors: list[Any] = list(outcome.errors)
-            if not outcome.complete and client_left(request.scope):
-                errors += _client_left_result().errors or []
+            if not outcome.complete and client_left(request.scope):  # the outcome: it left
+                errors = [*(_client_left_result().errors or []), *errors]
             self._report(context, request_data, started, outcome.data, errors)
 
         answer = IncrementalAnswer(
