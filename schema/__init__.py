@@ -82,8 +82,8 @@ def build_schema(
     ``incremental``: declare ``@defer`` and ``@stream`` and execute with graphql-core's
     incremental executor (``schema/incremental.py``); it costs ordinary operations nothing
     measurable (docs/performance.md), as graphql-core's ``execute`` uses the same executor.
-    A subgraph never declares them: a router plans ``@defer`` itself and sends its subgraphs
-    operations without it.
+    A subgraph runs them too, for clients that call it directly, but leaves them out of its
+    SDL (``schema/federation.py``).
     """
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
@@ -103,7 +103,7 @@ def build_schema(
     config = StrawberryConfig(
         batching_config={"max_operations": max_batch_operations},
         disable_field_suggestions=limits.hide_suggestions,
-        enable_experimental_incremental_execution=incremental and not federation,
+        enable_experimental_incremental_execution=incremental,
     )
     if federation:
         # Imported here: that module builds on this one, and plain gateways never need it.

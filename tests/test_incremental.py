@@ -27,6 +27,7 @@ import pytest
 from graphql import parse, print_ast
 
 from gateway.app import create_app
+from gateway.config import Settings
 from gateway.http.incremental import IncrementalFormat, incremental_format
 from schema.incremental import inline_incremental
 from tests.support import (
@@ -306,6 +307,17 @@ async def test_the_limits_and_the_cost_rule_see_a_deferred_operation_whole():
         )
     assert codes(response.json()) == ["COST_LIMIT_EXCEEDED"]
     assert upstream_calls(upstream) == {}
+
+
+@pytest.mark.unit
+async def test_a_subgraph_answers_defer_in_parts_but_leaves_it_out_of_its_sdl():
+    async with gateway_client(Settings(federation={"enabled": True})) as client:
+        parts = await in_parts(client, DEFERRED, APOLLO)
+        sdl = (await client.post("/graphql", json={"query": "{ _service { sdl } }"})).json()
+    assert len(parts) >= 3 and merge_parts(parts)[1] == []
+    assert "@key" in sdl["data"]["_service"]["sdl"]
+    assert "directive @defer" not in sdl["data"]["_service"]["sdl"]
+    assert "directive @stream" not in sdl["data"]["_service"]["sdl"]
 
 
 # --- failures inside a deferred part ---------------------------------------------------------
