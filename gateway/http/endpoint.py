@@ -390,8 +390,8 @@ class GraphQLView(GraphQL[Context, None]):
             return [with_code(error, hide) for error in errors]
 
         def timed_out(path: list[str | int]) -> GraphQLError:
-            code = ErrorCode.DEADLINE_EXCEEDED
-            return GraphQLError(message, path=path, extensions={"code": code})
+            deadline_code = ErrorCode.DEADLINE_EXCEEDED
+            return GraphQLError(message, path=path, extensions={"code": deadline_code})
 
         def finish(outcome: Outcome) -> None:
             _end_operation(context)

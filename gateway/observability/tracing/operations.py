@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 from gateway.errors import ErrorCode
 from gateway.execution.context import Context
 
-__all__ = ["OPERATION_SPAN_NAME", "OperationNaming", "OperationSpan", "Run", "trace_operation"]
+__all__ = ["OPERATION_SPAN_NAME", "OperationNaming", "OperationSpan", "Run"]
 
 OPERATION_SPAN_NAME = "GraphQL Operation"  # the conventions' name while the type is unknown
 Run = Callable[[], Awaitable[Any]]
@@ -32,7 +32,8 @@ _operation_span: ContextVar[Span | None] = ContextVar("lms_gateway_operation_spa
 
 class OperationSpan:
     """One operation's span: started now, current while ``run`` runs (and in ``current()``),
-    ended by ``end`` with the operation's errors."""
+    ended by ``end`` with the operation's errors: when ``run`` returns, or after the last part
+    of an answer in parts (``gateway.http.endpoint.TracedGraphQLView``)."""
 
     def __init__(self, tracer: Tracer, context: Context) -> None:
         self._context = context
@@ -70,17 +71,6 @@ class OperationSpan:
             span.set_attribute("lms.graphql.error_codes", sorted(set(codes)))
             span.set_status(Status(StatusCode.ERROR, codes[0]))
         span.end()
-
-
-async def trace_operation(tracer: Tracer, context: Context, run: Run) -> Any:
-    """``run()`` (one operation's execution) inside its span; returns its result."""
-    operation = OperationSpan(tracer, context)
-    result: Any = None
-    try:
-        result = await operation.run(run)
-        return result
-    finally:
-        operation.end(getattr(result, "errors", None) or ())
 
 
 def _error_codes(errors: Iterable[Any]) -> list[str]:
