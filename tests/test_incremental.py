@@ -291,6 +291,23 @@ async def test_an_operation_with_nothing_deferred_is_one_answer_to_a_multipart_c
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("accept", ["application/json", APOLLO])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ users { nodes { ... @defer(label: "a") { name } ... @defer(label: "a") { role } } } }',
+        "query($l: String) { users { nodes { ... @defer(label: $l) { name } } } }",
+        "{ users(first: 1) @stream { totalCount } }",
+    ],
+    ids=["duplicate label", "variable label", "stream on an object"],
+)
+async def test_the_directives_are_validated_before_anything_is_removed(query: str, accept: str):
+    async with gateway_client() as client:
+        response = await client.post("/graphql", json={"query": query}, headers={"accept": accept})
+    assert codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+@pytest.mark.unit
 async def test_the_limits_and_the_cost_rule_see_a_deferred_operation_whole():
     # The directives count towards the directive limit; the estimate counts deferred fields.
     async with gateway_client(upstream_settings(limits={"max_directives": 1})) as client:
