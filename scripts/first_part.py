@@ -39,7 +39,7 @@ from gateway.simulator import SimulatorConfig
 QUERIES = Path(__file__).resolve().parent.parent / "queries"
 DASHBOARD = (QUERIES / "learner_dashboard.graphql").read_text(encoding="utf-8")
 DEFERRED = (QUERIES / "learner_dashboard_deferred.graphql").read_text(encoding="utf-8")
-IN_PARTS = (  # Apollo Client's, for an operation with @defer
+IN_PARTS = (  # Apollo Client 4's, for an operation with @defer
     "multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9"
 )
 BOUNDARY = b"\r\n---"  # the gateway's parts are separated by CRLF and --, boundary "-"

@@ -45,7 +45,8 @@ from tests.support import (
     upstream_settings,
 )
 
-# Apollo Client 3.9's Accept for an operation with @defer; urql's (and GraphiQL's) default.
+# Apollo Client 4's Accept for an operation with @defer (Apollo Client 3 sends
+# multipart/mixed;deferSpec=20220824,application/json); urql's default.
 APOLLO = (
     "multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9"
 )
