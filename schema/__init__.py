@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import GatewayError, UpstreamError
+from schema.incremental import IncrementalDelivery
 from schema.resolution import direct_resolvers, plain_attribute_resolvers
 from schema.types.query import Query
 from schema.types.scalars import scalar_overrides
@@ -72,11 +73,17 @@ def build_schema(
     extra_extensions: Sequence[Any] = (),
     *,
     federation: bool = False,
+    incremental: bool = True,
 ) -> GatewaySchema:
     """The schema with one app's operation limits (the SDL is the same for every app).
 
     ``extra_extensions`` are appended to the gateway's own (e.g. tracing's, when it is on).
     ``federation``: the Apollo Federation 2 subgraph schema instead (``schema/federation.py``).
+    ``incremental``: declare ``@defer`` and ``@stream`` and execute with graphql-core's
+    incremental executor (``schema/incremental.py``); it costs ordinary operations nothing
+    measurable (docs/performance.md), as graphql-core's ``execute`` uses the same executor.
+    A subgraph runs them too, for clients that call it directly, but leaves them out of its
+    SDL (``schema/federation.py``).
     """
     extensions = [
         partial(AddValidationRules, limit_rules(limits)),
@@ -87,12 +94,16 @@ def build_schema(
         partial(ErrorCodes, hide_suggestions=limits.hide_suggestions, max_tokens=limits.max_tokens),
         partial(ParsedDocuments, lru_cache(maxsize=VALIDATED_DOCUMENTS)(parse)),
         partial(ValidatedDocuments, Memo(VALIDATED_DOCUMENTS)),
+        # @defer and @stream inlined for clients that cannot take an answer in parts.
+        partial(IncrementalDelivery, Memo(VALIDATED_DOCUMENTS)),
         *extra_extensions,
     ]
-    # batching_config is experimental in Strawberry (tests/test_strawberry_internals.py).
+    # batching_config and incremental execution are experimental in Strawberry
+    # (tests/test_strawberry_internals.py).
     config = StrawberryConfig(
         batching_config={"max_operations": max_batch_operations},
         disable_field_suggestions=limits.hide_suggestions,
+        enable_experimental_incremental_execution=incremental,
     )
     if federation:
         # Imported here: that module builds on this one, and plain gateways never need it.

@@ -197,6 +197,14 @@ class SubgraphQuery(Query):
 _SCHEMA_DEFINITION = re.compile(r"\Aschema (@link\(.*?\)) \{\n  query: Query\n\}\n", re.S)
 
 
+# @defer and @stream as Strawberry prints their definitions. The subgraph runs them for clients
+# that call it directly, as the gateway does, but its SDL leaves them out: a router plans @defer
+# itself and never sends it to a subgraph, and composition gets the SDL it always had.
+_INCREMENTAL_DIRECTIVES = re.compile(
+    r'"""\n[^"]*"""\ndirective @(?:defer|stream)\(.*?\n\) on [A-Z_ |]+\n\n', re.S
+)
+
+
 class SubgraphSchema(GatewaySchema, FederationSchema):
     """The gateway's schema with the Federation 2 subgraph fields and entity keys."""
 
@@ -227,5 +235,6 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
             head = _SCHEMA_DEFINITION.match(printed)
             if head is None:
                 raise RuntimeError("the subgraph SDL does not start with its @link")
-            self._sdl = f"extend schema {head.group(1)}\n" + printed[head.end() :]
+            body = _INCREMENTAL_DIRECTIVES.sub("", printed[head.end() :])
+            self._sdl = f"extend schema {head.group(1)}\n" + body
         return self._sdl

@@ -7,6 +7,8 @@ Fixtures live in ``conftest.py``. No test module imports another one
 
 from __future__ import annotations
 
+import codecs
+import copy
 import io
 import json
 import os
@@ -16,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,8 @@ __all__ = [
     "gid",
     "graphql_blocks",
     "keyed_settings",
+    "merge_parts",
+    "multipart_parts",
     "node_tool",
     "post",
     "query_text",
@@ -188,6 +192,106 @@ class Captured:
     @property
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.text.splitlines()]  # each must be JSON
+
+
+# --- answers in parts (multipart/mixed) ---------------------------------------------------
+
+
+def multipart_parts(content_type: str, chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The JSON parts of a ``multipart/mixed`` answer, each as soon as its chunks are in, read
+    the way Apollo Client 3 reads them (``readMultipartBody`` in
+    ``@apollo/client/link/http/parseAndCheckHttpResponse``), step for step: the boundary is
+    the ``boundary=`` parameter (quotes removed; ``-`` without one); a part ends where
+    ``CRLF--boundary`` starts; its headers end at the first blank line and any
+    ``Content-Type`` must name ``application/json``; a part that is only ``{"hasNext":
+    false}`` ends the answer, and a part with one key that is neither ``data``,
+    ``incremental`` nor ``errors`` is skipped. What follows the last boundary (the closing
+    ``--``) is never read."""
+    marker = "boundary="
+    value = "-"
+    if marker in content_type:
+        value = content_type[content_type.index(marker) + len(marker) :]
+        value = re.sub(r";(.*)", "", re.sub(r"['\"]", "", value)).strip()
+    boundary = f"\r\n--{value}"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buffer = ""
+    for chunk in chunks:
+        search_from = max(len(buffer) - len(boundary) + 1, 0)
+        buffer += decoder.decode(chunk)
+        at = buffer.find(boundary, search_from)
+        while at > -1:
+            message, buffer = buffer[:at], buffer[at + len(boundary) :]
+            blank = message.find("\r\n\r\n")
+            headers = {}
+            for line in message[:blank].split("\n"):
+                name, colon, rest = line.partition(":")
+                if colon:
+                    headers[name.strip().lower()] = rest.strip()
+            part_type = headers.get("content-type")
+            assert part_type is None or "application/json" in part_type.lower(), part_type
+            body = message[blank:]
+            if body:
+                result = json.loads(body)
+                if len(result) > 1 or {"data", "incremental", "errors", "payload"} & set(result):
+                    yield result
+                elif result == {"hasNext": False}:
+                    return
+            at = buffer.find(boundary)
+
+
+def merge_parts(parts: Iterable[Mapping[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
+    """The data and the errors the parts of an answer add up to, in either format: the
+    ``path`` of each ``incremental`` entry (deferSpec=20220824), or the ``path`` its ``id`` was
+    announced with in ``pending`` and its ``subPath`` (graphql-core's). Deferred data is merged
+    into the object at its path; streamed items go into the list at their path, from the index
+    given (deferSpec=20220824) or at its end."""
+    data: Any = None
+    errors: list[dict[str, Any]] = []
+    pending: dict[str, list[str | int]] = {}
+    for index, part in enumerate(parts):
+        if index == 0:
+            data = copy.deepcopy(part.get("data"))  # the parts themselves stay as they came
+        errors += part.get("errors", [])
+        for announced in part.get("pending", []):
+            pending[announced["id"]] = announced["path"]
+        for entry in part.get("incremental", []):
+            errors += entry.get("errors", [])
+            if "id" in entry:
+                path = [*pending[entry["id"]], *entry.get("subPath", [])]
+                start = None
+            else:
+                path = list(entry["path"])
+                start = path.pop() if "items" in entry else None
+            if "items" in entry:
+                target = _at(data, path)
+                if entry["items"] is not None:
+                    at = len(target) if start is None else int(start)
+                    target[at:at] = copy.deepcopy(entry["items"])
+            elif entry["data"] is None:
+                _put(data, path, None)
+            else:
+                _deep_merge(_at(data, path), copy.deepcopy(entry["data"]))
+        for done in part.get("completed", []):
+            errors += done.get("errors", [])
+    return data, errors
+
+
+def _at(data: Any, path: list[str | int]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _put(data: Any, path: list[str | int], value: Any) -> None:
+    _at(data, path[:-1])[path[-1]] = value
+
+
+def _deep_merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(target.get(key), dict) and isinstance(value, Mapping):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = value
 
 
 # --- the console script as a process ------------------------------------------------------

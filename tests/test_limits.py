@@ -13,8 +13,8 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     ValidationRule,
+    execute_sync,
     get_introspection_query,
-    graphql_sync,
     parse,
     specified_rules,
     validate,
@@ -575,9 +575,11 @@ def test_hide_suggestions_on_a_leaf_without_selection():
     ],
 )
 def test_hide_suggestions_on_variable_messages(variables: dict[str, object], named: str):
-    result = graphql_sync(
+    # execute_sync, not graphql_sync: graphql-core's execute() refuses a schema that declares
+    # @defer and @stream (the gateway's executes incrementally, schema/incremental.py).
+    result = execute_sync(
         SCHEMA,
-        "query($f: UserFilter) { users(filter: $f) { totalCount } }",
+        parse("query($f: UserFilter) { users(filter: $f) { totalCount } }"),
         variable_values=variables,
     )
     assert result.errors

@@ -16,6 +16,8 @@ from tests.support import (
     counted,
     gateway_client,
     gid,
+    merge_parts,
+    multipart_parts,
     query_text,
     simulator_stats,
     without_typenames,
@@ -36,13 +38,28 @@ STATUS = {
 }
 
 
-async def run(name: str, variables: dict | None = None, settings=None):
+# What Apollo Client sends for an operation with @defer: such operations are then answered in
+# parts (multipart/mixed), the others as usual.
+IN_PARTS = "multipart/mixed;deferSpec=20220824,application/json"
+
+
+async def run(name: str, variables: dict | None = None, settings=None, accept: str | None = None):
     async with gateway_client(settings) as client:
         response = await client.post(
-            "/graphql", json={"query": query_text(name), "variables": variables or {}}
+            "/graphql",
+            json={"query": query_text(name), "variables": variables or {}},
+            headers={"accept": accept} if accept else {},
         )
         assert response.status_code == 200, response.text
-        body = response.json()
+        content_type = response.headers["content-type"]
+        if content_type.startswith("multipart/mixed"):
+            parts = list(multipart_parts(content_type, [response.content]))
+            data, errors = merge_parts(parts)
+            body = {"data": data, "extensions": parts[-1]["extensions"]}  # totals: the last
+            if errors:
+                body["errors"] = errors
+        else:
+            body = response.json()
         assert "errors" not in body, body["errors"]
         upstream = counted(body["extensions"]["upstream"])
         assert upstream.pop("cacheHits") == 0  # a fresh gateway has nothing cached
@@ -232,6 +249,17 @@ async def test_every_example_query_runs_with_its_default_variables(path: Path):
     data, upstream = await run(path.stem)
     assert data and all(value is not None for value in data.values())
     assert upstream["calls"] >= 1
+    # A client that reads answers in parts gets the same data with the same calls (in parts
+    # where the operation defers some of it).
+    assert await run(path.stem, accept=IN_PARTS) == (data, upstream)
+
+
+async def test_the_deferred_dashboard_is_the_dashboard_with_the_same_calls():
+    # Names first, then enrollments, then outlines for a client that reads parts
+    # (tests/test_incremental.py); the dashboard, whole, for one that does not.
+    dashboard = await run("learner_dashboard")
+    assert await run("learner_dashboard_deferred") == dashboard
+    assert await run("learner_dashboard_deferred", accept=IN_PARTS) == dashboard
 
 
 async def test_users_updated_since_lists_the_oldest_change_first():

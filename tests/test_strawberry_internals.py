@@ -431,6 +431,39 @@ def _process_errors() -> None:
     assert seen and "nope" in seen[0], seen
 
 
+@internal(
+    "StrawberryConfig(enable_experimental_incremental_execution=True): @defer and @stream "
+    "declared; Schema.execute returns graphql-core's answer in parts as it is",
+    "schema/__init__.py",
+    "schema/incremental.py",
+    "gateway/http/endpoint.py",
+)
+async def _incremental_execution() -> None:
+    from graphql import ExperimentalIncrementalExecutionResults
+    from strawberry.schema.config import StrawberryConfig
+
+    built = small_schema(config=StrawberryConfig(enable_experimental_incremental_execution=True))
+    assert {"defer", "stream"} <= {d.name for d in built._schema.directives}
+    result: Any = await built.execute("{ first ... @defer { at } }", root_value=Query())
+    assert isinstance(result, ExperimentalIncrementalExecutionResults), result
+    assert result.initial_result.data == {"first": 1}
+    assert [part.has_next async for part in result.subsequent_results] == [False]
+
+
+@internal(
+    "on_execute: the graphql_document an extension sets is the one executed",
+    "schema/incremental.py",
+)
+def _document_for_execution() -> None:
+    class Swaps(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            self.execution_context.graphql_document = parse("{ at }")
+            yield
+
+    result = _run(Swaps, query="{ first }")
+    assert result.data == {"at": "2024-05-01T00:00:00"}, result
+
+
 # --- schema/validation/extensions.py ----------------------------------------------------------
 
 
@@ -688,6 +721,58 @@ async def _execute_single() -> None:
     assert isinstance(data, GraphQLRequestData) and dataclasses.is_dataclass(data)
     assert (data.query, data.operation_name, data.extensions) == ("{ nope }", None, {"x": 1})
     assert media_type == "application/json"
+
+
+@internal(
+    "run() frames graphql-core's answer in parts (from execute_operation) as multipart/mixed: "
+    "_process_stream_result(request, value, all_pending) for the initial result and every "
+    "later one, create_streaming_response(request, stream, sub_response, headers), the "
+    "boundary '-', a Content-Type and Content-Length per part, the closing '--'",
+    "gateway/http/endpoint.py",
+    "gateway/http/incremental.py",
+)
+async def _multipart_answers() -> None:
+    from graphql import ExperimentalIncrementalExecutionResults
+    from strawberry.asgi import GraphQL
+
+    assert parameters(GraphQL._process_stream_result) == [
+        "self",
+        "request",
+        "value",
+        "all_pending",
+    ]
+    assert parameters(GraphQL.create_streaming_response) == [
+        "self",
+        "request",
+        "stream",
+        "sub_response",
+        "headers",
+    ]
+    seen: list[Any] = []
+
+    async def later() -> Any:
+        yield {"n": 2}
+
+    class View(GraphQL):
+        async def execute_operation(self, **kwargs: Any) -> Any:  # type: ignore[override]
+            return ExperimentalIncrementalExecutionResults({"n": 1}, later())  # type: ignore[arg-type]
+
+        async def _process_stream_result(
+            self, request: Any, value: Any, all_pending: list[Any]
+        ) -> Any:
+            seen.append(value)
+            return value, all_pending
+
+        async def create_streaming_response(self, *args: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs["headers"])
+            return await super().create_streaming_response(*args, **kwargs)
+
+    transport = httpx.ASGITransport(app=View(small_schema()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://view") as client:
+        answer = await client.post("/", json={"query": "{ first }"})
+    assert seen == [{"Content-Type": 'multipart/mixed; boundary="-"'}, {"n": 1}, {"n": 2}], seen
+    part = "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 7\r\n\r\n"
+    assert answer.text == f'---{part}{{"n":1}}\r\n---{part}{{"n":2}}\r\n-----\r\n', answer.text
 
 
 # --- the checks ----------------------------------------------------------------------------------

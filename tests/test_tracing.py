@@ -278,6 +278,29 @@ async def test_failed_operation_carries_its_error_code(clean_env, provider, expo
 
 
 @pytest.mark.unit
+async def test_an_answer_in_parts_is_one_operation_span_over_every_part(
+    clean_env, provider, exporter
+):
+    # @defer over multipart/mixed: the span ends after the last part, and the calls the later
+    # parts made (users/id for the enrollments, courses/id for the outlines) are its children.
+    settings = upstream_settings(tracing={"enabled": True})
+    async with traced_gateway(settings, provider, RecordingUpstream()) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query_text("learner_dashboard_deferred")},
+            headers={"accept": "multipart/mixed;deferSpec=20220824,application/json"},
+        )
+    assert response.headers["content-type"].startswith("multipart/mixed")
+    spans = exporter.get_finished_spans()
+    [operation] = [s for s in spans if s.name == "query LearnerDashboardDeferred"]
+    calls = children_of(operation, counted_calls(spans))
+    assert len(calls) == len(counted_calls(spans)) == 18
+    assert operation.attributes["lms.upstream.calls"] == 18
+    assert operation.end_time >= max(call.end_time for call in calls)
+    assert operation.status.status_code is StatusCode.UNSET
+
+
+@pytest.mark.unit
 async def test_trace_headers_go_to_talentlms_only_when_enabled(clean_env, provider, exporter):
     query = {"query": '{ user(remoteId: "8") { name } }'}
     kept = HeaderRecorder()

@@ -7,6 +7,7 @@ from typing import TypeAlias
 
 from strawberry.types.info import Info as _Info
 
+from gateway.domain.cost import CostEstimate
 from gateway.execution.loaders import Loaders
 from gateway.providers.base import LmsProvider
 from gateway.upstream.guard import UpstreamGuard
@@ -29,6 +30,11 @@ class Context:
     guard: UpstreamGuard | None = None  # the portal's quota, circuit and pacing
     admission: Admission | None = None  # this operation's standing with the portal's pacer
     shares_calls: bool = False  # the cache shares identical calls in flight with other operations
+    # The client reads an answer in parts (multipart/mixed): @defer and @stream deliver
+    # incrementally. Otherwise their data is part of the one answer (schema/incremental.py).
+    incremental: bool = False
+    # Demand control's estimate of the operation's upstream calls, once validation made it.
+    cost: CostEstimate | None = None
     # Set by the schema once the document is parsed; for logs and metrics.
     operation_name: str | None = None
     operation_type: str = "unknown"

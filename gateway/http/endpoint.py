@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,9 +22,9 @@ from cross_web import (
     StarletteRequestAdapter,
     parse_content_type,
 )
-from graphql import GraphQLError
+from graphql import ExperimentalIncrementalExecutionResults, GraphQLError
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -44,6 +45,15 @@ from gateway.http.graphql_over_http import (
     request_error_status,
     response_media_type,
 )
+from gateway.http.incremental import (
+    IncrementalAnswer,
+    IncrementalFormat,
+    Outcome,
+    Parts,
+    PartsTransport,
+    incremental_format,
+    multipart_content_type,
+)
 from gateway.observability.telemetry import (
     client_left,
     operation_record,
@@ -53,10 +63,12 @@ from gateway.persisted.queries import (
     refusal,
 )
 from gateway.runtime import Runtime
+from schema.validation.extensions import operation_extensions, with_code
 
 __all__ = [
     "GraphQLView",
     "TracedGraphQLView",
+    "answer_in_parts",
 ]
 
 
@@ -71,9 +83,20 @@ class _RequestAdapter(StarletteRequestAdapter):
         return None if raw is None else parse_content_type(raw)[0]
 
 
+# The request's answer in parts, if it has one, in its scope's state: ended by the view once
+# the response is sent, or abandoned.
+_ANSWER = "gateway_incremental_answer"
+
+
 def _error_result(code: ErrorCode, message: str) -> ExecutionResult:
     error = GraphQLError(message, extensions={"code": code})
     return ExecutionResult(data=None, errors=[error])
+
+
+def answer_in_parts(request: HTTPConnection) -> IncrementalAnswer | None:
+    """The request's answer in parts (``@defer``/``@stream`` over multipart/mixed), if any."""
+    answer = request.scope.get("state", {}).get(_ANSWER)
+    return answer if isinstance(answer, IncrementalAnswer) else None
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -82,6 +105,7 @@ class GraphQLView(GraphQL[Context, None]):
     # Past get_context and process_result, the hooks overridden here are undocumented:
     # tests/test_strawberry_internals.py checks their names, parameters and call order.
     request_adapter_class = _RequestAdapter
+    multipart_transport_class = PartsTransport
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -104,6 +128,16 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope=scope, receive=receive)
+        try:
+            await self._answer(request, scope, receive, send)
+        finally:
+            # An answer in parts ends after its last part; here if it did not: the client left
+            # while a part was being sent, or the response never started.
+            answer = answer_in_parts(request)
+            if answer is not None:
+                await answer.close()
+
+    async def _answer(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         media_type = response_media_type(request.headers.get("accept"))
         # Strawberry answers refused requests in plain text; clients get GraphQL errors.
         try:
@@ -146,7 +180,38 @@ class GraphQLView(GraphQL[Context, None]):
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
             account = next(iter(self._runtime.tenancy.accounts.values()))
-        return self._runtime.context_for(account, fresh=_wants_fresh(request))
+        context = self._runtime.context_for(account, fresh=_wants_fresh(request))
+        context.incremental = incremental_format(request.headers.get("accept")) is not None
+        return context
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        # Only answers in parts stream (the gateway serves no subscriptions).
+        fmt = incremental_format(request.headers.get("accept")) or IncrementalFormat.GRAPHQL_CORE
+        headers = {
+            **headers,
+            "Content-Type": multipart_content_type(headers["Content-Type"], fmt),
+            # Each part must reach the client when it is ready: proxies such as nginx buffer
+            # responses unless told not to.
+            "X-Accel-Buffering": "no",
+            "Cache-Control": "no-store",
+        }
+        return StreamingResponse(
+            stream(),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **headers},
+        )
+
+    async def _process_stream_result(
+        self, request: Request, value: Any, all_pending: list[Any]
+    ) -> tuple[Any, list[Any]]:
+        # The parts of an answer in parts are already in the client's format (IncrementalAnswer).
+        return value, all_pending
 
     async def parse_http_body(self, request: Any) -> Any:
         if request.method != "GET":
@@ -182,8 +247,10 @@ class GraphQLView(GraphQL[Context, None]):
                 sub_response.status_code = head[0]
                 sub_response.headers.update(head[1])
             return result
-        # A batch: every operation gets its own context, loaders and call count.
+        # A batch: every operation gets its own context, loaders and call count, and one JSON
+        # answer (no answer in parts: @defer and @stream data inline).
         account: AccountConfig = request.scope["state"]["account"]
+        context.incremental = False
         return await asyncio.gather(
             *(
                 self.execute_single(
@@ -209,12 +276,13 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> Any:
-        # Every operation, refused ones included, is reported once it has its result.
+        # Every operation, refused ones included, is reported once it has its result; an answer
+        # in parts, once its last part is sent (IncrementalAnswer.finish).
         started = time.perf_counter()
         result: Any = None
         try:
             result = await self._execute_limited(
-                request, request_adapter, sub_response, context, root_value, request_data
+                request, request_adapter, sub_response, context, root_value, request_data, started
             )
             return result
         except HTTPException as exc:
@@ -222,23 +290,37 @@ class GraphQLView(GraphQL[Context, None]):
             raise
         except asyncio.CancelledError:
             if client_left(request.scope):
-                result = _error_result(
-                    ErrorCode.CLIENT_CLOSED_REQUEST,
-                    "The client closed the connection before the answer",
-                )
+                result = _client_left_result()
             raise
         finally:
-            self._runtime.telemetry.operation_finished(
-                operation_record(
-                    account_id=context.account_id,
-                    operation_name=context.operation_name or request_data.operation_name,
-                    operation_type=context.operation_type,
-                    usage=context.usage,
-                    data=getattr(result, "data", None),
-                    errors=getattr(result, "errors", None) or (),
-                    duration=time.perf_counter() - started,
+            if not isinstance(result, ExperimentalIncrementalExecutionResults):
+                self._report(
+                    context,
+                    request_data,
+                    started,
+                    getattr(result, "data", None),
+                    getattr(result, "errors", None) or (),
                 )
+
+    def _report(
+        self,
+        context: Context,
+        request_data: Any,
+        started: float,
+        data: object,
+        errors: Sequence[Any],
+    ) -> None:
+        self._runtime.telemetry.operation_finished(
+            operation_record(
+                account_id=context.account_id,
+                operation_name=context.operation_name or request_data.operation_name,
+                operation_type=context.operation_type,
+                usage=context.usage,
+                data=data,
+                errors=errors,
+                duration=time.perf_counter() - started,
             )
+        )
 
     async def _execute_limited(
         self,
@@ -248,6 +330,7 @@ class GraphQLView(GraphQL[Context, None]):
         context: Context,
         root_value: Any,
         request_data: Any,
+        started: float,
     ) -> Any:
         settings = self._runtime.settings
         try:
@@ -257,9 +340,11 @@ class GraphQLView(GraphQL[Context, None]):
         except PersistedQueryError as refused:
             return refusal(refused)
         request_data = replace(request_data, query=query)
+        deadline = asyncio.get_running_loop().time() + settings.execution.deadline_seconds
+        answer: IncrementalAnswer | None = None
         try:
-            async with asyncio.timeout(settings.execution.deadline_seconds):
-                return await super().execute_single(
+            async with asyncio.timeout_at(deadline):
+                result: Any = await super().execute_single(
                     request=request,
                     request_adapter=request_adapter,
                     sub_response=sub_response,
@@ -267,15 +352,66 @@ class GraphQLView(GraphQL[Context, None]):
                     root_value=root_value,
                     request_data=request_data,
                 )
+            # Strawberry passes graphql-core's answer in parts on as it is (it is experimental,
+            # and typed out of execute_single): tests/test_strawberry_internals.py.
+            if isinstance(result, ExperimentalIncrementalExecutionResults):
+                answer = self._answer_in_parts(
+                    request, context, result, deadline, request_data, started
+                )
+                return answer.start()
+            return result
         except TimeoutError:
-            return _error_result(
-                ErrorCode.DEADLINE_EXCEEDED,
-                f"The operation did not finish within {settings.execution.deadline_seconds:g} s",
-            )
+            return _error_result(ErrorCode.DEADLINE_EXCEEDED, self._deadline_message())
         finally:
-            context.provider.close()
-            if context.admission is not None:  # unused promised calls go back to the pacer
-                context.admission.release()
+            if answer is None:
+                _end_operation(context)
+
+    def _deadline_message(self) -> str:
+        seconds = self._runtime.settings.execution.deadline_seconds
+        return f"The operation did not finish within {seconds:g} s"
+
+    def _answer_in_parts(
+        self,
+        request: Request,
+        context: Context,
+        results: ExperimentalIncrementalExecutionResults,
+        deadline: float,
+        request_data: Any,
+        started: float,
+    ) -> IncrementalAnswer:
+        """The operation's answer in parts, which ends the operation after its last part."""
+        fmt = incremental_format(request.headers.get("accept")) or IncrementalFormat.GRAPHQL_CORE
+        message = self._deadline_message()
+        hide = self._runtime.settings.limits.hide_suggestions
+        schema = self._runtime.schema
+
+        def code(errors: Sequence[GraphQLError]) -> list[GraphQLError]:
+            # Strawberry logs and codes errors of single answers only (ErrorCodes).
+            if errors:
+                schema.process_errors(list(errors))
+            return [with_code(error, hide) for error in errors]
+
+        def timed_out(path: list[str | int]) -> GraphQLError:
+            deadline_code = ErrorCode.DEADLINE_EXCEEDED
+            return GraphQLError(message, path=path, extensions={"code": deadline_code})
+
+        def finish(outcome: Outcome) -> None:
+            _end_operation(context)
+            errors: list[Any] = list(outcome.errors)
+            if not outcome.complete and client_left(request.scope):  # the outcome: it left
+                errors = [*(_client_left_result().errors or []), *errors]
+            self._report(context, request_data, started, outcome.data, errors)
+
+        answer = IncrementalAnswer(
+            results=results,
+            parts=Parts(fmt, code),
+            deadline=deadline,
+            timed_out=timed_out,
+            extensions=lambda: operation_extensions(context),
+            on_finish=[finish],
+        )
+        request.scope.setdefault("state", {})[_ANSWER] = answer
+        return answer
 
 
 class TracedGraphQLView(GraphQLView):
@@ -292,17 +428,43 @@ class TracedGraphQLView(GraphQLView):
     ) -> Any:
         assert self._runtime.tracing is not None
         execute = super().execute_single
-        return await self._runtime.tracing.operation(
-            context,
-            lambda: execute(
-                request=request,
-                request_adapter=request_adapter,
-                sub_response=sub_response,
-                context=context,
-                root_value=root_value,
-                request_data=request_data,
-            ),
-        )
+        span = self._runtime.tracing.operation_span(context)
+        result: Any = None
+        try:
+            result = await span.run(
+                lambda: execute(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+            )
+            return result
+        finally:
+            answer = (
+                answer_in_parts(request)
+                if isinstance(result, ExperimentalIncrementalExecutionResults)
+                else None
+            )
+            if answer is None:
+                span.end(getattr(result, "errors", None) or ())
+            else:  # the span covers every part, and is current while later parts run
+                answer.step = span.current
+                answer.on_finish.append(lambda outcome: span.end(outcome.errors))
+
+
+def _end_operation(context: Context) -> None:
+    context.provider.close()
+    if context.admission is not None:  # unused promised calls go back to the pacer
+        context.admission.release()
+
+
+def _client_left_result() -> ExecutionResult:
+    return _error_result(
+        ErrorCode.CLIENT_CLOSED_REQUEST, "The client closed the connection before the answer"
+    )
 
 
 def _wants_fresh(request: HTTPConnection) -> bool:

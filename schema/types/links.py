@@ -1,7 +1,10 @@
 """Following a reference (``{id, title}``) to the record it names, only when needed.
 
 A reference already holds a few fields; when the query selects nothing else, the
-reference answers and no upstream call is made.
+reference answers and no upstream call is made. A course's ``items`` and ``enrollments``
+need only its id (they load what they show), so a reference answers them too: their call
+is made when they resolve, which for a deferred outline (``... @defer { items }``) is after
+the part with the course's title has been sent, not before.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from schema.selection import selects_only
 
 __all__ = ["COURSE_REFERENCE", "course_from_ref", "user_from_ref"]
 
-_COURSE_REF_FIELDS: Final = frozenset({"id", "remoteId", "title", "__typename"})
+# Items and enrollments load what they need themselves (the course's call), so a reference
+# selecting them does not wait for the course record first.
+_COURSE_REF_FIELDS: Final = frozenset(
+    {"id", "remoteId", "title", "__typename", "items", "enrollments"}
+)
 COURSE_REFERENCE: Final = (
-    "Selecting only its id, remoteId or title costs no call; any other field loads the course "
-    "(TalentLMS: `courses/id:`)."
+    "Selecting only its id, remoteId or title costs no call, and items or enrollments only "
+    "their own; any other field loads the course (TalentLMS: `courses/id:`)."
 )
 _USER_REF_FIELDS: Final = frozenset({"id", "remoteId", "__typename"})
 

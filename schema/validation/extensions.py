@@ -7,6 +7,7 @@ import json
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
+from functools import partial
 from typing import Generic, TypeVar
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, validate
@@ -29,7 +30,11 @@ __all__ = [
     "ParsedDocuments",
     "UpstreamAccounting",
     "ValidatedDocuments",
+    "cost_extension",
     "document_error_code",
+    "operation_extensions",
+    "upstream_extension",
+    "with_code",
 ]
 
 
@@ -99,11 +104,35 @@ class UpstreamAccounting(SchemaExtension):
 
     def get_results(self) -> dict[str, object]:
         context = self.execution_context.context
-        if isinstance(context, Context) and context.report_upstream:
-            if context.guard is not None:
-                context.usage.portal = context.guard.snapshot()
-            return {"upstream": context.usage.as_extension()}
+        return upstream_extension(context) if isinstance(context, Context) else {}
+
+
+def upstream_extension(context: Context) -> dict[str, object]:
+    """``extensions.upstream``: the calls the operation made so far (none if not reported)."""
+    if not context.report_upstream:
         return {}
+    if context.guard is not None:
+        context.usage.portal = context.guard.snapshot()
+    return {"upstream": context.usage.as_extension()}
+
+
+def cost_extension(context: Context) -> dict[str, object]:
+    """``extensions.cost``: the estimate, the limit and the calls made so far."""
+    if context.cost is None:
+        return {}
+    return {
+        "cost": {
+            **context.cost.as_extension(),
+            "maxCalls": context.max_upstream_calls,
+            "actualCalls": context.usage.calls,
+        }
+    }
+
+
+def operation_extensions(context: Context) -> dict[str, object]:
+    """What the gateway's extensions add to an answer's ``extensions``, from the context:
+    for an answer in parts, its last part carries them (``gateway.http.incremental``)."""
+    return {**upstream_extension(context), **cost_extension(context)}
 
 
 class DemandControl(SchemaExtension):
@@ -119,7 +148,6 @@ class DemandControl(SchemaExtension):
     """
 
     def __init__(self, running: Counter[Hashable] | None = None) -> None:
-        self._estimate: CostEstimate | None = None
         self._running = running if running is not None else Counter()
 
     def on_operation(self) -> Iterator[None]:
@@ -138,7 +166,7 @@ class DemandControl(SchemaExtension):
             ctx.variables,
             ctx.operation_name,
             context.max_upstream_calls,
-            self._keep,
+            partial(_keep, context),
             context.guard.quota if context.guard is not None else None,
             admission,
         )
@@ -155,20 +183,13 @@ class DemandControl(SchemaExtension):
             if not self._running[key]:
                 del self._running[key]
 
-    def _keep(self, estimate: CostEstimate) -> None:
-        self._estimate = estimate
-
     def get_results(self) -> dict[str, object]:
         context = self.execution_context.context
-        if self._estimate is None or not isinstance(context, Context):
-            return {}
-        return {
-            "cost": {
-                **self._estimate.as_extension(),
-                "maxCalls": context.max_upstream_calls,
-                "actualCalls": context.usage.calls,
-            }
-        }
+        return cost_extension(context) if isinstance(context, Context) else {}
+
+
+def _keep(context: Context, estimate: CostEstimate) -> None:
+    context.cost = estimate
 
 
 class ErrorCodes(SchemaExtension):
@@ -195,7 +216,7 @@ class ErrorCodes(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [
-                _with_code(self._as_limit(error), self._hide_suggestions) for error in errors
+                with_code(self._as_limit(error), self._hide_suggestions) for error in errors
             ]
 
     def _as_limit(self, error: GraphQLError) -> GraphQLError:
@@ -208,7 +229,9 @@ class ErrorCodes(SchemaExtension):
         return OperationLimitExceeded.for_limit("tokens", self._max_tokens, self._max_tokens + 1)
 
 
-def _with_code(error: GraphQLError, hide: bool) -> GraphQLError:
+def with_code(error: GraphQLError, hide: bool) -> GraphQLError:
+    """``error`` with its ``extensions.code``; an unexpected exception masked as ``INTERNAL``;
+    with ``hide``, without "Did you mean …?" suggestions."""
     original = error.original_error
     extensions: dict[str, object] = {}
     if error.extensions and "code" in error.extensions:

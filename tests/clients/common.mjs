@@ -34,6 +34,7 @@ export const VARIABLES = {
   CourseRoster: { courseRemoteId: '101' },
   EnrollmentDetail: { remoteId: '8:104' },
   LearnerDashboard: {},
+  LearnerDashboardDeferred: {},
   LearnerDashboardFragments: {},
   LearnerTranscript: { userRemoteId: '8' },
   UsersUpdatedSince: { since: '2000-01-01T00:00:00Z' },
@@ -56,6 +57,29 @@ export function queryFiles() {
     });
 }
 
+/** The JSON body of an answer, or for an answer in parts (`multipart/mixed`, @defer in the
+ * `deferSpec=20220824` format) the one answer its parts make together. */
+function answerOf(contentType, text) {
+  if (!contentType.startsWith('multipart/mixed')) return JSON.parse(text);
+  const parts = text
+    .split('\r\n---')
+    .map((chunk) => chunk.slice(chunk.indexOf('\r\n\r\n') + 4).trim())
+    .filter((body) => body.startsWith('{'))
+    .map((body) => JSON.parse(body));
+  const [first, ...rest] = parts;
+  const answer = { data: first.data };
+  const errors = [...(first.errors ?? [])];
+  for (const part of rest) {
+    for (const { data, path, errors: partErrors } of part.incremental ?? []) {
+      errors.push(...(partErrors ?? []));
+      const target = path.reduce((object, key) => object[key], answer.data);
+      Object.assign(target, data ?? {});
+    }
+  }
+  if (errors.length) answer.errors = errors;
+  return answer;
+}
+
 /** A fetch that keeps every request body and response body it sees, in order. */
 export function recordingFetch() {
   const exchanges = [];
@@ -68,7 +92,7 @@ export function recordingFetch() {
       url,
       request: init.body ? JSON.parse(init.body) : null,
       status: response.status,
-      response: await copy.json(),
+      response: answerOf(copy.headers.get('content-type') ?? '', await copy.text()),
     });
     return response;
   }

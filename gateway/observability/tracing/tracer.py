@@ -18,7 +18,7 @@ from gateway.config import TracingSettings
 from gateway.errors import ConfigError
 from gateway.execution.context import Context
 from gateway.observability.tracing.http import RequestSpans
-from gateway.observability.tracing.operations import OperationNaming, Run, trace_operation
+from gateway.observability.tracing.operations import OperationNaming, OperationSpan
 from gateway.observability.tracing.upstream import TracedAsyncClient
 
 __all__ = ["DEFAULT_SERVICE_NAME", "Tracing", "provider_from_environment"]
@@ -61,9 +61,10 @@ class Tracing:
     def schema_extensions(self) -> tuple[type[OperationNaming]]:
         return (OperationNaming,)
 
-    async def operation(self, context: Context, run: Run) -> Any:
-        """Runs one GraphQL operation inside its span."""
-        return await trace_operation(self.tracer, context, run)
+    def operation_span(self, context: Context) -> OperationSpan:
+        """A GraphQL operation's span, started now: the view runs the operation in it and ends
+        it (an answer in parts, after its last part)."""
+        return OperationSpan(self.tracer, context)
 
     def shutdown(self) -> None:
         """Flushes and stops the exporter when the provider is ours."""

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { Defer20220824Handler } from '@apollo/client/incremental';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { relayStylePagination } from '@apollo/client/utilities';
 
@@ -98,5 +99,8 @@ export function createApolloClient(uri, { fetch = globalThis.fetch, persisted = 
   return new ApolloClient({
     cache: createCache(),
     link: persisted ? new PersistedQueryLink({ sha256 }).concat(http) : http,
+    // @defer: the gateway answers in parts, in the format Apollo Client names
+    // `deferSpec=20220824` in its Accept header (queries/learner_dashboard_deferred.graphql).
+    incrementalHandler: new Defer20220824Handler(),
   });
 }
