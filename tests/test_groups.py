@@ -325,9 +325,10 @@ async def test_estimates_learn_how_many_groups_users_are_in():
         cold = await post(client, query)
         await post(client, "{ users(first: 5) { nodes { groups { id } } } }")
         warm = (await client.post("/graphql", json={"query": query}, headers=NO_CACHE)).json()
-    # Unseen, a user is assumed to be in up to 100 groups; once users' records were read,
+    # Unseen, a user is assumed to be in up to 10 groups; once users' records were read,
     # the most groups seen on one of them.
     assert codes(cold) == ["COST_LIMIT_EXCEEDED"]
+    assert cold["errors"][0]["extensions"]["cost"]["estimatedCalls"] == 1 + 5 + 5 * 10 * (1 + 5)
     assert "errors" not in warm, warm["errors"]
     most = max(len(PORTAL.user_detail(u)["groups"]) for u in PORTAL.user_ids[:5])
     assert warm["extensions"]["cost"]["estimatedCalls"] == 1 + 5 + 5 * most * (1 + 5)

@@ -30,9 +30,13 @@ from gateway.providers.talentlms.portal import (
 )
 from gateway.providers.talentlms.values import is_id
 
-__all__ = ["UNSEEN_LIST_SIZE", "TalentLmsCostTable"]
+__all__ = ["UNSEEN_LIST_SIZE", "UNSEEN_USER_GROUPS", "TalentLmsCostTable"]
 
 UNSEEN_LIST_SIZE: Final = 100
+# A user is in a few groups, not in a list's worth: until a user's record has been seen, ten
+# (then the most seen on one). With 100, any per-user group list with its members would be
+# refused before the first user record is read: 100 groups times each page of members.
+UNSEEN_USER_GROUPS: Final = 10
 _USER_REF: Final = frozenset({"id", "remoteId", "__typename"})
 _COURSE_REF: Final = frozenset({"id", "remoteId", "title", "__typename"})
 _FREE: Final = FieldCost()
@@ -123,7 +127,7 @@ class TalentLmsCostTable:
                     detail_key=_USERS,
                     once=frozenset({"groups"} if listed else ()),
                     result_full=False,
-                    list_size=self._seen("user_groups"),
+                    list_size=self._portal.seen.get("user_groups", UNSEEN_USER_GROUPS),
                 )
             case ("Group", "members"):
                 # The group's /groups/id record lists members by id; any other field of a
