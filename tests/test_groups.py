@@ -333,3 +333,27 @@ async def test_estimates_learn_how_many_groups_users_are_in():
     most = max(len(PORTAL.user_detail(u)["groups"]) for u in PORTAL.user_ids[:5])
     assert warm["extensions"]["cost"]["estimatedCalls"] == 1 + 5 + 5 * most * (1 + 5)
     assert warm["extensions"]["cost"]["actualCalls"] <= warm["extensions"]["cost"]["estimatedCalls"]
+
+
+@pytest.mark.parametrize(
+    ("query", "estimated", "actual"),
+    [
+        # A group's record lists its members and courses: ids and titles cost nothing more.
+        ('{ group(remoteId: "31") { members(first: 3) { nodes { id } } } }', 1, 1),
+        ('{ group(remoteId: "31") { courses(first: 3) { edges { node { title } } } } }', 1, 1),
+        # Anything else reads each one's record on the page, estimated per reference.
+        ('{ group(remoteId: "31") { members(first: 3) { nodes { id name } } } }', 1 + 3, 1 + 3),
+        ('{ group(remoteId: "31") { courses(first: 3) { nodes { code } } } }', 1 + 3, 1 + 3),
+        # From the list, each group on the page reads its record for its members.
+        ("{ groups(first: 2) { nodes { members(first: 1) { nodes { id } } } } }", 1 + 2, 1 + 2),
+        # A user's groups: names with the user's record, descriptions with the list.
+        ('{ user(remoteId: "2") { groups { name } } }', 1, 1),
+        ('{ user(remoteId: "2") { groups { description } } }', 1 + 1, 1 + 1),
+    ],
+)
+async def test_estimates_of_group_fields(query, estimated, actual):
+    async with gateway_client() as client:
+        body = await post(client, query)
+    assert "errors" not in body, body["errors"]
+    cost = body["extensions"]["cost"]
+    assert (cost["estimatedCalls"], cost["actualCalls"]) == (estimated, actual)
