@@ -1,19 +1,19 @@
 """The gateway as an Apollo Federation 2 subgraph (``LMS_GATEWAY_FEDERATION=true``).
 
-``User``, ``Course``, ``CourseItem`` and ``CourseEnrollment`` are entities keyed by ``id``,
-their global id (``schema/types/node.py``): it names the type, the account and the provider's
-id. An id alone finds its record, without another upstream call: a course item's provider id
-carries its course (``{courseId}:{unitId}``) and an enrollment's its user
+``User``, ``Course``, ``CourseItem``, ``CourseEnrollment`` and ``Group`` are entities keyed
+by ``id``, their global id (``schema/types/node.py``): it names the type, the account and the
+provider's id. An id alone finds its record, without another upstream call: a course item's
+provider id carries its course (``{courseId}:{unitId}``) and an enrollment's its user
 (``{userId}:{courseId}``). An id of another account resolves to null, with an error. So
 ``_entities`` resolves each representation through the same per-operation loader as the
-root lookup of its type (``user``, ``course``, ``courseItem``, ``courseEnrollment``): all
-references of one request are one loader batch, duplicates are loaded once, and a
-reference costs what that lookup costs.
+root lookup of its type (``user``, ``course``, ``courseItem``, ``courseEnrollment``,
+``group``): all references of one request are one loader batch, duplicates are loaded once,
+and a reference costs what that lookup costs.
 
 The plain schema and its SDL know nothing of this: the ``@key`` directives sit on copies
-of the four types' Strawberry definitions that only the subgraph schema registers. The
+of the entity types' Strawberry definitions that only the subgraph schema registers. The
 copies keep their class as ``origin``, so Strawberry resolves every field that returns one
-of the four to the keyed copy.
+of them to the keyed copy.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from gateway.execution.loaders import (
     CourseByIdLoader,
     CourseItemByIdLoader,
     EnrollmentByIdLoader,
+    GroupByIdLoader,
     Loaders,
     UserByIdLoader,
 )
@@ -52,6 +53,7 @@ from schema.types import descriptions
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course
 from schema.types.enrollments import CourseEnrollment
+from schema.types.groups import Group
 from schema.types.node import reference_id
 from schema.types.query import Query
 from schema.types.shared import resolver_field
@@ -65,22 +67,29 @@ FEDERATION_VERSION: Final = "2.0"
 router and composition accepts it."""
 
 _EntityLoader: TypeAlias = (
-    UserByIdLoader | CourseByIdLoader | CourseItemByIdLoader | EnrollmentByIdLoader
+    UserByIdLoader
+    | CourseByIdLoader
+    | CourseItemByIdLoader
+    | EnrollmentByIdLoader
+    | GroupByIdLoader
 )
-_EntityRecord: TypeAlias = model.User | model.Course | model.CourseItem | model.CourseEnrollment
+_EntityRecord: TypeAlias = (
+    model.User | model.Course | model.CourseItem | model.CourseEnrollment | model.Group
+)
 
 ENTITY_LOADERS: Final[dict[str, Callable[[Loaders], _EntityLoader]]] = {
     "User": lambda loaders: loaders.user_by_id,
     "Course": lambda loaders: loaders.course_by_id,
     "CourseItem": lambda loaders: loaders.course_item_by_id,
     "CourseEnrollment": lambda loaders: loaders.enrollment_by_id,
+    "Group": lambda loaders: loaders.group_by_id,
 }
 """The loader that resolves a reference to each entity type: the root lookup's."""
 
 assert ENTITY_LOADERS.keys() == ENTITY_LOOKUPS.keys()  # resolution and cost name the same types
 
 Entity = Annotated[
-    User | Course | CourseItem | CourseEnrollment,
+    User | Course | CourseItem | CourseEnrollment | Group,
     strawberry.union(
         "_Entity",
         description="The entity types, keyed by their global id: what `_entities` resolves.",
@@ -117,6 +126,7 @@ _ENTITY_DEFINITIONS: Final = (
     _keyed(Course, model.Course),
     _keyed(CourseItem, model.CourseItem),
     _keyed(CourseEnrollment, model.CourseEnrollment),
+    _keyed(Group, model.Group),
 )
 
 
@@ -217,7 +227,7 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
     ) -> None:
         super().__init__(
             query=SubgraphQuery,
-            # Registered before any field is converted, so every reference to the four
+            # Registered before any field is converted, so every reference to the entity
             # types finds the keyed copy (module docstring; tests/test_strawberry_internals.py).
             # The federation Schema declares classes only; the Schema it passes them to takes
             # definitions.

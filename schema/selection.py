@@ -19,7 +19,7 @@ from graphql import (
 )
 from strawberry.types import Info
 
-__all__ = ["field_names", "selected_fields", "selects_only"]
+__all__ = ["field_names", "node_field_names", "selected_fields", "selects_only"]
 
 
 def selected_fields(schema: GraphQLSchema, document: DocumentNode) -> set[tuple[str, str]]:
@@ -53,6 +53,24 @@ def field_names(info: Info) -> set[str]:
     return names
 
 
+def node_field_names(info: Info) -> set[str]:
+    """Names of the fields selected on the records of the current connection field: below
+    ``nodes`` and ``edges { node }``, through fragments."""
+    raw: GraphQLResolveInfo[Any] = info._raw_info  # private: tests/test_strawberry_internals.py
+    names: set[str] = set()
+    for node in raw.field_nodes:
+        if node.selection_set is None:
+            continue
+        for child in _fields(raw, node.selection_set):
+            if child.name.value == "nodes" and child.selection_set is not None:
+                _collect(raw, child.selection_set, names)
+            elif child.name.value == "edges" and child.selection_set is not None:
+                for edge in _fields(raw, child.selection_set):
+                    if edge.name.value == "node" and edge.selection_set is not None:
+                        _collect(raw, edge.selection_set, names)
+    return names
+
+
 def _collect(
     raw: GraphQLResolveInfo[Any], selection_set: SelectionSetNode, names: set[str]
 ) -> None:
@@ -65,6 +83,21 @@ def _collect(
             fragment = raw.fragments.get(selection.name.value)
             if fragment is not None:
                 _collect(raw, fragment.selection_set, names)
+
+
+def _fields(raw: GraphQLResolveInfo[Any], selection_set: SelectionSetNode) -> list[FieldNode]:
+    """The fields of a selection set, with those of its fragments."""
+    found: list[FieldNode] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            found.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            found += _fields(raw, selection.selection_set)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = raw.fragments.get(selection.name.value)
+            if fragment is not None:
+                found += _fields(raw, fragment.selection_set)
+    return found
 
 
 def selects_only(info: Info, allowed: frozenset[str]) -> bool:

@@ -176,6 +176,11 @@ NESTED = [
     "{ enrollments(first: 100) { nodes { status user { name } } } } } } } } }",
     '{ user(remoteId: "2") { enrollments { nodes { course { enrollments { nodes { user { '
     "enrollments { nodes { status course { items { nodes { id } } } } } } } } } } } } }",
+    "{ users(first: 100) { nodes { groups { description members(first: 100) { nodes { name "
+    "groups { courses(first: 100) { nodes { title code } } } } } } } } }",
+    "{ groups(first: 100) { nodes { courses(first: 100) { nodes { code enrollments(first: 100) "
+    "{ nodes { user { groups { name } } } } } } members(first: 100) { nodes { organization "
+    "{ id } } } } } }",
 ]
 
 

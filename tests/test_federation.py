@@ -36,10 +36,17 @@ SELECTIONS = {
     "Course": "id title items(first: 2) { nodes { id title } }",
     "CourseItem": "id title type course { id title } parent { id } children { id }",
     "CourseEnrollment": "id status progressPercent user { id name } course { id title }",
+    "Group": "id name description members(first: 2) { nodes { id } }",
 }
 LOOKUP_FIELDS = {"User": "user", **{k: v for k, v in ENTITY_LOOKUPS.items() if k != "User"}}
 # Provider ids (remoteId); representations carry the global ids the gateway gives them.
-IDS = {"User": "8", "Course": "101", "CourseItem": "101:3002", "CourseEnrollment": "8:101"}
+IDS = {
+    "User": "8",
+    "Course": "101",
+    "CourseItem": "101:3002",
+    "CourseEnrollment": "8:101",
+    "Group": "31",
+}
 
 ENTITIES = (
     "query($r: [_Any!]!) { _entities(representations: $r) { __typename "
@@ -88,8 +95,8 @@ async def test_service_sdl_declares_the_entities_and_links_federation_2(subgraph
     )
     for type_name in ENTITY_LOOKUPS:
         assert f'type {type_name} implements Node @key(fields: "id", resolvable: true) {{' in sdl
-    assert sdl.count("@key(") == 4
-    assert "union _Entity = User | Course | CourseItem | CourseEnrollment" in sdl
+    assert sdl.count("@key(") == 5
+    assert "union _Entity = User | Course | CourseItem | CourseEnrollment | Group" in sdl
     assert sdl + "\n" == SUBGRAPH_SDL_PATH.read_text(encoding="utf-8")
     assert body["extensions"]["upstream"]["calls"] == 0
 

@@ -13,7 +13,15 @@ from tests.support import codes, counted, gateway_client, gid, post, simulator_s
 pytestmark = pytest.mark.unit
 
 PORTAL = generate_portal()  # the demo gateway's data: users 1…, categories 21…, courses 101…
-NODE_TYPES = {"User", "Course", "CourseItem", "CourseEnrollment", "Category", "Organization"}
+NODE_TYPES = {
+    "User",
+    "Course",
+    "CourseItem",
+    "CourseEnrollment",
+    "Category",
+    "Organization",
+    "Group",
+}
 
 
 async def test_every_record_with_an_id_is_a_node():
@@ -59,6 +67,7 @@ async def test_ids_are_opaque_and_name_neither_type_nor_number_in_clear():
         ("CourseEnrollment", "8:104", "status", None),
         ("Category", "21", "name", None),
         ("Organization", "41", "name", "emea"),
+        ("Group", "31", "name", "Sales Staff"),
     ],
 )
 async def test_node_refetches_each_type_by_its_id(type_name, remote_id, field, value):

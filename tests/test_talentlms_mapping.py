@@ -29,6 +29,7 @@ from gateway.domain.model import (
     CourseType,
     Email,
     EnrollmentStatus,
+    GroupRef,
     Organization,
     ParentItemRef,
     Url,
@@ -48,9 +49,11 @@ from gateway.providers.talentlms.mapping import (
     map_category,
     map_course,
     map_course_items,
+    map_group,
     map_roster_enrollment,
     map_user,
     map_user_enrollment,
+    map_user_groups,
     split_course_item_id,
     split_enrollment_id,
     unit_type,
@@ -1039,6 +1042,10 @@ def _mapped_both_ways() -> list[tuple[Any, Any]]:
             map_roster_enrollment(course_raw, learner, DD, now=NOW),
             map_roster_enrollment(course_raw, learner, DD, now=NOW, omit=omit),
         ),
+        (
+            map_group(load("group_detail"), partial=False),
+            map_group(load("group_detail"), partial=False, omit=omit),
+        ),
     ]
 
 
@@ -1049,3 +1056,98 @@ def test_omitting_passthrough_changes_nothing_else() -> None:
         assert lean.model_dump(exclude=set(PASSTHROUGH_FIELDS)) == full.model_dump(
             exclude=set(PASSTHROUGH_FIELDS)
         )
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+def test_group_list_item_has_no_members_or_courses() -> None:
+    group = map_group(load("group_list_item"), partial=True)
+    assert (group.id, group.name, group.description) == ("1", "Sales Staff", None)  # "" → None
+    assert group.members is None and group.courses is None  # not listed, not "none"
+    assert group.partial
+    assert group.created_at is None and group.updated_at is None  # TalentLMS records none
+    assert group.custom_fields == {
+        "price": 0.0,
+        "currency": "$",  # "&#36;0.00": an HTML entity
+        "owner_id": "30",
+        "belongs_to_branch": None,
+        "max_redemptions": None,
+        "redemptions_sofar": None,
+    }
+
+
+def test_group_record_lists_members_and_courses_in_order() -> None:
+    group = map_group(load("group_detail"), partial=False)
+    assert group.name == "Sample group"  # trimmed
+    assert group.description == "<p>Partners &amp; resellers</p>"  # HTML kept as sent
+    # Members keep TalentLMS's short names; an entry without an id names nobody.
+    assert group.members == [
+        UserRef(id="40457", name="J. Smith"),
+        UserRef(id="12345", name="A. Jones"),
+    ]
+    assert group.courses == [
+        CourseRef(id="123", title="Sample Course"),
+        CourseRef(id="125", title="Safety Training"),
+    ]
+    assert not group.partial
+    assert group.custom_fields == {
+        "price": 1234.5,
+        "currency": "€",
+        "owner_id": "30",
+        "belongs_to_branch": "77",
+        "max_redemptions": 25,  # numbers as strings
+        "redemptions_sofar": 3,
+    }
+
+
+def test_group_key_is_a_secret_left_out_of_remote_data() -> None:
+    for name in ("group_list_item", "group_detail", "group_detail_empty"):
+        raw = load(name)
+        group = map_group(raw, partial=False)
+        assert group.remote_data == {k: v for k, v in raw.items() if k != "key"}
+        if raw["key"]:
+            assert raw["key"] not in json.dumps(group.model_dump(mode="json"))
+
+
+def test_group_with_empty_lists_and_blank_values() -> None:
+    group = map_group(load("group_detail_empty"), partial=False)
+    assert group.members == [] and group.courses == []  # listed, and empty
+    assert group.description is None
+    assert group.custom_fields == {
+        "price": None,
+        "currency": None,
+        "owner_id": "1",
+        "belongs_to_branch": None,
+        "max_redemptions": None,
+        "redemptions_sofar": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("users", "expected"),
+    [
+        # An id-keyed object instead of an array, as other v1 endpoints send.
+        ({"7": {"id": 7, "name": "B. Lee"}}, [UserRef(id="7", name="B. Lee")]),
+        ([{"id": 8}, "junk", None, {"name": "no id"}], [UserRef(id="8", name=None)]),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_group_members_are_read_tolerantly(users: Any, expected: Any) -> None:
+    assert map_group({"id": "5", "users": users}, partial=False).members == expected
+
+
+def test_a_users_groups_come_from_the_user_record() -> None:
+    assert map_user_groups(load("user_detail")) == [GroupRef(id="49", name="Sample group")]
+    assert map_user_groups(load("user_detail_12h")) == []
+    assert map_user_groups(load("users_list_item")) == []  # the list leaves groups out
+    odd = {"groups": [{"id": 3}, {"id": None, "name": "x"}, {"id": "4", "name": ""}]}
+    assert map_user_groups(odd) == [GroupRef(id="3"), GroupRef(id="4")]
+
+
+def test_group_mapping_does_not_modify_its_input() -> None:
+    raw = load("group_detail")
+    before = copy.deepcopy(raw)
+    map_group(raw, partial=False)
+    assert raw == before

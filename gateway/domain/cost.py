@@ -28,6 +28,11 @@ class FieldCost:
     # None: calls named by the query's arguments, or not deduplicated by record.
     key: str | None = None
     detail_key: str | None = None  # the same, for the parent's full record when ``detail``
+    # The returned objects are references that hold only these fields (GraphQL names, e.g. a
+    # group's members: their ids): selecting any other field on one loads its record, one
+    # ``reference_key`` call per object, after which it is full.
+    reference: frozenset[str] | None = None
+    reference_key: str | None = None
     cached: int = 0  # of ``calls``, those the upstream cache answers now
 
 

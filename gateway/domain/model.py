@@ -3,6 +3,8 @@
 Field names, shapes and enum values follow ``shared/reference/unified-lms-model.md``
 (User 17, Course 17, CourseItem 13 and CourseEnrollment 21 fields, each plus
 ``remote_data``). Every field but ``id`` may be ``None`` when the provider has no value.
+``Group`` is ours (the reference has none): a set of users with courses in common, which
+both TalentLMS (groups) and LearnWorlds (user groups) have.
 
 Providers build these models with pure mapping functions; the GraphQL types in
 ``schema/`` read them as they are, so no per-object conversion happens at query time.
@@ -28,6 +30,8 @@ __all__ = [
     "CourseType",
     "Email",
     "EnrollmentStatus",
+    "Group",
+    "GroupRef",
     "Manager",
     "Organization",
     "ParentItemRef",
@@ -161,6 +165,11 @@ class AssignerRef(_Model):
     name: str | None = None
 
 
+class GroupRef(_Model):
+    id: str
+    name: str | None = None
+
+
 class Category(_Model):
     """A course category. The reference leaves its shape open; we use ``{id, name}``."""
 
@@ -256,4 +265,26 @@ class CourseEnrollment(_Model):
     updated_at: datetime | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     remote_data: dict[str, Any] | None = None
+    partial: bool = Field(default=False, exclude=True)
+
+
+class Group(_Model):
+    """A set of users that the LMS manages together, usually with courses in common.
+
+    ``members`` and ``courses`` are the references the provider's record carries, in its
+    order: ``None`` when the record does not list them (TalentLMS's ``/groups`` items, whose
+    members and courses come only with ``/groups/id:``; a LearnWorlds group, whose members
+    come from their own endpoint). A ``CourseRef`` without a title names only its course.
+    """
+
+    id: str
+    name: str | None = None
+    description: str | None = None
+    members: list[UserRef] | None = None
+    courses: list[CourseRef] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    remote_data: dict[str, Any] | None = None
+    # Built from a list payload that lacks the provider's detail-only fields.
     partial: bool = Field(default=False, exclude=True)

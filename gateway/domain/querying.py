@@ -19,6 +19,7 @@ from gateway.domain.model import (
     CourseEnrollment,
     CourseStatus,
     EnrollmentStatus,
+    Group,
     User,
     UserRole,
     UserStatus,
@@ -28,12 +29,14 @@ __all__ = [
     "CourseFilter",
     "CourseOrderField",
     "EnrollmentFilter",
+    "GroupFilter",
     "Order",
     "OrderDirection",
     "UserFilter",
     "UserOrderField",
     "filter_courses",
     "filter_enrollments",
+    "filter_groups",
     "filter_users",
     "order_records",
 ]
@@ -117,6 +120,11 @@ class EnrollmentFilter:
         return bool(self.status)
 
 
+@dataclass(frozen=True)
+class GroupFilter:
+    search: str | None = None
+
+
 def _folded(value: str | None) -> str:
     return (value or "").casefold()
 
@@ -193,6 +201,11 @@ def filter_enrollments(
         )
 
     return [enrollment for enrollment in enrollments if keep(enrollment)]
+
+
+def filter_groups(groups: Iterable[Group], f: GroupFilter) -> list[Group]:
+    search = _folded(f.search)
+    return [group for group in groups if not search or search in _folded(group.name)]
 
 
 def _ordered(items: Sequence[T], key: Callable[[T], Any], order: Order) -> list[T]:

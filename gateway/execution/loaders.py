@@ -14,7 +14,17 @@ from typing import Any, Literal, TypeVar
 
 from aiodataloader import DataLoader
 
-from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, Organization, User
+from gateway.domain.model import (
+    Category,
+    Course,
+    CourseEnrollment,
+    CourseItem,
+    Group,
+    GroupRef,
+    Organization,
+    User,
+    UserRef,
+)
 from gateway.providers.base import LmsProvider
 
 __all__ = [
@@ -25,6 +35,10 @@ __all__ = [
     "EnrollmentByIdLoader",
     "EnrollmentsByCourseIdLoader",
     "EnrollmentsByUserIdLoader",
+    "GroupByIdLoader",
+    "GroupMembersByGroupIdLoader",
+    "GroupSummaryByIdLoader",
+    "GroupsByUserIdLoader",
     "Loaders",
     "OrganizationByIdLoader",
     "Pending",
@@ -113,6 +127,22 @@ class EnrollmentByIdLoader(_ProviderLoader[CourseEnrollment | None]):
     """Full enrollment records."""
 
 
+class GroupByIdLoader(_ProviderLoader[Group | None]):
+    """Full group records (TalentLMS: ``/groups/id:``, with members and courses)."""
+
+
+class GroupSummaryByIdLoader(_ProviderLoader[Group | None]):
+    """Groups in the list form (TalentLMS: one ``/groups`` call for all of them)."""
+
+
+class GroupMembersByGroupIdLoader(_ProviderLoader[list[UserRef] | None]):
+    """A group's members, as references."""
+
+
+class GroupsByUserIdLoader(_ProviderLoader[list[GroupRef] | None]):
+    """The groups a user is in, as references (TalentLMS: from the user's record)."""
+
+
 class Loaders:
     """The loaders of one operation over one provider."""
 
@@ -124,6 +154,10 @@ class Loaders:
         "enrollment_by_id",
         "enrollments_by_course_id",
         "enrollments_by_user_id",
+        "group_by_id",
+        "group_members_by_group_id",
+        "group_summary_by_id",
+        "groups_by_user_id",
         "organization_by_id",
         "user_by_email",
         "user_by_id",
@@ -142,3 +176,7 @@ class Loaders:
         self.enrollments_by_user_id = EnrollmentsByUserIdLoader(provider.get_user_enrollments)
         self.enrollments_by_course_id = EnrollmentsByCourseIdLoader(provider.get_course_enrollments)
         self.enrollment_by_id = EnrollmentByIdLoader(provider.get_enrollments)
+        self.group_by_id = GroupByIdLoader(provider.get_groups)
+        self.group_summary_by_id = GroupSummaryByIdLoader(provider.get_group_summaries)
+        self.group_members_by_group_id = GroupMembersByGroupIdLoader(provider.get_group_members)
+        self.groups_by_user_id = GroupsByUserIdLoader(provider.get_user_groups)

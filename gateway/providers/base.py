@@ -4,6 +4,13 @@ A provider object lives for one GraphQL operation and one account. Its batch met
 many keys and return one result per key, in order: the value, ``None`` for "does not
 exist", or an exception instance for a key that failed (the dataloaders raise it at that
 key's path only, so one failing record leaves the rest of the response intact).
+
+Groups come in three forms, and a provider answers each from its cheapest source: a
+reference (``GroupRef``: id and name, as a user's groups list them), the list form
+(``get_group_summaries``: what the provider's group list says, ``partial`` where the list
+lacks fields of ``detail_only_fields["Group"]``) and the full record (``get_groups``). A
+group's members are references (``get_group_members``); a provider whose member list carries
+whole user records keeps them for its ``get_users`` of the same operation.
 """
 
 from __future__ import annotations
@@ -14,7 +21,17 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeAlias, TypeVar
 
 from gateway.domain.cost import CostTable
-from gateway.domain.model import Category, Course, CourseEnrollment, CourseItem, Organization, User
+from gateway.domain.model import (
+    Category,
+    Course,
+    CourseEnrollment,
+    CourseItem,
+    Group,
+    GroupRef,
+    Organization,
+    User,
+    UserRef,
+)
 from gateway.domain.querying import CourseFilter, Order, UserFilter
 
 __all__ = ["LmsProvider", "Page", "Result"]
@@ -70,6 +87,9 @@ class LmsProvider(Protocol):
     ) -> list[Course]:
         """Every course that may match ``f``, in the provider's order."""
 
+    async def all_groups(self) -> list[Group]:
+        """Every group, in the provider's order, in the list form."""
+
     async def get_users_by_email(self, emails: Sequence[str]) -> list[Result[User]]: ...
     async def get_users_by_username(self, usernames: Sequence[str]) -> list[Result[User]]: ...
 
@@ -88,3 +108,15 @@ class LmsProvider(Protocol):
     async def get_course_enrollments(
         self, course_ids: Sequence[str]
     ) -> list[Result[list[CourseEnrollment]]]: ...
+
+    async def get_groups(self, ids: Sequence[str]) -> list[Result[Group]]:
+        """Full group records."""
+
+    async def get_group_summaries(self, ids: Sequence[str]) -> list[Result[Group]]:
+        """Groups in the list form (what the provider's group list says of each)."""
+
+    async def get_group_members(self, group_ids: Sequence[str]) -> list[Result[list[UserRef]]]:
+        """Each group's members, in the provider's order."""
+
+    async def get_user_groups(self, user_ids: Sequence[str]) -> list[Result[list[GroupRef]]]:
+        """The groups each user is a member of, in the provider's order."""

@@ -32,6 +32,8 @@ DEFAULT_TTLS: Final[Mapping[str, float]] = {
     "courses": 60.0,
     "courses/id": 60.0,
     "categories": 300.0,
+    "groups": 60.0,
+    "groups/id": 60.0,
     "getuserstatusincourse": 30.0,
     "getusersbycustomfield": 30.0,
     "getcoursesbycustomfield": 60.0,

@@ -1,7 +1,7 @@
 """Global object identification (the Relay spec): the ``Node`` interface and its ids.
 
-Every record with an ``id`` — users, courses, course items, enrollments, categories and
-organizations — implements ``Node``, and its ``id`` is unique across types and accounts:
+Every record with an ``id`` — users, courses, course items, enrollments, categories,
+organizations and groups — implements ``Node``, and its ``id`` is unique across types and accounts:
 clients' normalized caches (Relay, Apollo Client, urql's Graphcache) key records by it.
 The provider's own id stays readable as ``remoteId``.
 
@@ -56,6 +56,7 @@ NodeRecord: TypeAlias = (
     | model.CourseEnrollment
     | model.Category
     | model.Organization
+    | model.Group
 )
 
 NODE_TYPES: Final[Mapping[type[NodeRecord], str]] = {
@@ -65,6 +66,7 @@ NODE_TYPES: Final[Mapping[type[NodeRecord], str]] = {
     model.CourseEnrollment: "CourseEnrollment",
     model.Category: "Category",
     model.Organization: "Organization",
+    model.Group: "Group",
 }
 """The GraphQL type of each record that is a ``Node``."""
 
@@ -75,6 +77,7 @@ NODE_LOOKUPS: Final[Mapping[str, str]] = {
     "CourseEnrollment": "courseEnrollment",
     "Category": "category",
     "Organization": "organization",
+    "Group": "group",
 }
 """What ``node(id:)`` costs for each type: what this lookup costs (the cost table's name)."""
 
@@ -92,6 +95,8 @@ def _load(loaders: Loaders, type_name: str, remote_id: str) -> Awaitable[NodeRec
             return loaders.enrollment_by_id.load(remote_id)
         case "Category":
             return loaders.category_by_id.load(remote_id)
+        case "Group":
+            return loaders.group_by_id.load(remote_id)
     return loaders.organization_by_id.load(remote_id)
 
 

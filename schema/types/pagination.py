@@ -15,9 +15,17 @@ from gateway.domain.pagination import Cursors, PageArgs
 from gateway.providers.base import Page
 from schema.types.shared import resolver_field
 
-__all__ = ["Connection", "Edge", "PageInfo", "connection_from_list", "connection_from_provider"]
+__all__ = [
+    "Connection",
+    "Edge",
+    "PageInfo",
+    "connection_from_list",
+    "connection_from_provider",
+    "connection_from_refs",
+]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type(description="Where a page sits in its list.")
@@ -84,6 +92,25 @@ def connection_from_list(cursors: Cursors, items: Sequence[T], args: PageArgs) -
         _start=window.start,
         _has_next=len(items) > end,
         _total=len(items),
+    )
+
+
+async def connection_from_refs(
+    cursors: Cursors,
+    refs: Sequence[R],
+    args: PageArgs,
+    load: Callable[[list[R]], Awaitable[list[T]]],
+) -> Connection[T]:
+    """A page of a list of references held in memory, whose records ``load`` gives for the
+    page's references only (a group's members: only the page's users are read)."""
+    window = cursors.window(args, len(refs))
+    end = window.start + window.count
+    return Connection(
+        nodes=await load(list(refs[window.start : end])),
+        _cursors=cursors,
+        _start=window.start,
+        _has_next=len(refs) > end,
+        _total=len(refs),
     )
 
 

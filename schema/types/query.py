@@ -12,13 +12,14 @@ import strawberry
 
 from gateway.domain import model
 from gateway.domain.pagination import Cursors
-from gateway.domain.querying import filter_courses, filter_users, order_records
+from gateway.domain.querying import filter_courses, filter_groups, filter_users, order_records
 from gateway.errors import BadUserInput
 from gateway.execution.context import Info
 from schema.types import descriptions
 from schema.types.course_items import CourseItem
 from schema.types.courses import Course, CourseFilter, CourseOrder
 from schema.types.enrollments import CourseEnrollment, CourseEnrollmentFilter, enrollment_connection
+from schema.types.groups import Group, GroupFilter
 from schema.types.lists import (
     After,
     Before,
@@ -246,6 +247,45 @@ class Query:
         self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
     ) -> model.Category | None:
         return await look_up(info, "Category", info.context.loaders.category_by_id, id, remote_id)
+
+    @resolver_field(
+        description="A group by exactly one of id or remoteId; null when there is none. "
+        "TalentLMS: one `groups/id:` call, shared with the group's members and courses.",
+        graphql_type=Group | None,
+    )
+    async def group(
+        self, info: Info, id: LookupId = None, remote_id: LookupRemoteId = None
+    ) -> model.Group | None:
+        return await look_up(info, "Group", info.context.loaders.group_by_id, id, remote_id)
+
+    @resolver_field(
+        description="Groups of users, in the provider's order. TalentLMS: one `groups` call "
+        "reads every group, paged and searched in the gateway; a group's members and courses "
+        "cost one `groups/id:` call per group on the page.",
+        graphql_type=Connection[Group] | None,
+    )
+    async def groups(
+        self,
+        info: Info,
+        filter: Annotated[
+            GroupFilter | None,
+            strawberry.argument(
+                description="Which groups to list, applied in the gateway before paging."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[model.Group]:
+        args = page_args(first, after, last, before)
+        query = filter.to_query() if filter is not None else None
+        cursors = Cursors(info.context.account_id, "groups", query)
+        cursors.check(args)
+        groups = await info.context.provider.all_groups()
+        if query is not None:
+            groups = filter_groups(groups, query)
+        return connection_from_list(cursors, groups, args)
 
     @resolver_field(
         description="Any record by its global id (the Relay spec's refetch); null when the id "

@@ -17,6 +17,7 @@ from schema.types.enrollments import (
     enrollment_connection,
 )
 from schema.types.enums import OrderDirection, UserOrderField, UserRole, UserStatus
+from schema.types.links import groups_from_refs
 from schema.types.lists import After, Before, First, Last, RecordDatesInput, page_args, to_query
 from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.pagination import Connection
@@ -32,10 +33,12 @@ from schema.types.shared import (
 
 if TYPE_CHECKING:
     from schema.types.enrollments import CourseEnrollment
+    from schema.types.groups import Group
 
 __all__ = ["User", "UserFilter", "UserOrder"]
 
 _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enrollments")]
+_Group = Annotated["Group", strawberry.lazy("schema.types.groups")]
 
 
 @strawberry.type(description="A person in the LMS: learner, instructor, administrator.")
@@ -124,6 +127,16 @@ class User(Node):
             filter,
             page_args(first, after, last, before),
         )
+
+    @resolver_field(
+        description="The groups this user is in, in the provider's order. TalentLMS: their "
+        "ids and names come with the user's `users/id:` record; any other field but `members` "
+        "costs one `groups` call per operation, and `courses` one `groups/id:` call per group.",
+        graphql_type=list[_Group] | None,
+    )
+    async def groups(root: strawberry.Parent[model.User], info: Info) -> list[model.Group]:
+        refs = await info.context.loaders.groups_by_user_id.load(root.id) or []
+        return await groups_from_refs(info, refs)
 
 
 @strawberry.input(

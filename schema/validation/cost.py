@@ -6,7 +6,9 @@ field will be resolved on, and asks the provider's cost table what each field co
 * ``calls`` per parent object (e.g. a course detail per enrollment whose course is opened);
 * ``detail`` — the field needs the parent's full record; counted once per parent object,
   however many fields need it, and after it the parent counts as full;
-* ``once`` — calls shared by the whole operation (a category list, the portal's siteinfo).
+* ``once`` — calls shared by the whole operation (a category list, the portal's siteinfo);
+* ``reference`` — the field returns references (a group's members) that hold only a few
+  fields: selecting any other loads each one's record, and after it the object is full.
 
 List sizes come from ``first``/``last`` (default 25). The estimate is an upper bound on
 calls for the gateway's call plan (deduplication only makes the real count smaller) and
@@ -67,6 +69,7 @@ ENTITY_LOOKUPS: Final[dict[str, str]] = {
     "Course": "course",
     "CourseItem": "courseItem",
     "CourseEnrollment": "courseEnrollment",
+    "Group": "group",
 }
 """The root lookup whose loader resolves a federation entity of each type."""
 
@@ -225,10 +228,19 @@ class _Walker:
         full: bool,
         seen: frozenset[str] = frozenset(),
         on_union: bool = False,
+        reference: FieldCost | None = None,
     ) -> None:
         if objects <= 0:
             return
         nodes = self.fields(selection_set, seen, parent.name if on_union else None)
+        if (
+            reference is not None
+            and reference.reference is not None
+            and not full
+            and any(node.name.value not in reference.reference for node in nodes)
+        ):
+            self.count(objects, reference.reference_key)  # each reference loads its record
+            full = True
         planned: list[tuple[FieldNode, GraphQLField, dict[str, Any], FieldCost]] = []
         for node in nodes:
             name = node.name.value
@@ -330,15 +342,17 @@ class _Walker:
         named = get_named_type(definition.type)
         if not isinstance(named, GraphQLObjectType):
             return
+        reference = cost if cost.reference is not None else None
         if named.name.endswith("Connection"):
-            self.connection(named, node.selection_set, objects, _page_size(arguments), full, seen)
+            size = _page_size(arguments)
+            self.connection(named, node.selection_set, objects, size, full, seen, reference)
             return
         field_type = definition.type
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
         if isinstance(field_type, GraphQLList):
             objects *= cost.list_size if cost.list_size is not None else DEFAULT_PAGE_SIZE
-        self.walk(named, node.selection_set, objects, full, seen)
+        self.walk(named, node.selection_set, objects, full, seen, reference=reference)
 
     def connection(
         self,
@@ -348,6 +362,7 @@ class _Walker:
         size: int,
         full: bool,
         seen: frozenset[str],
+        reference: FieldCost | None = None,
     ) -> None:
         node_type = get_named_type(connection.fields["nodes"].type)
         assert isinstance(node_type, GraphQLObjectType)
@@ -358,12 +373,21 @@ class _Walker:
                 continue
             name = child.name.value
             if name == "nodes":
-                self.walk(node_type, child.selection_set, objects * size, full, seen)
+                self.walk(
+                    node_type, child.selection_set, objects * size, full, seen, reference=reference
+                )
             elif name == "edges":
                 for edge_field in self.fields(child.selection_set, seen):
                     self.estimate.fields += objects * size
                     if edge_field.name.value == "node" and edge_field.selection_set:
-                        self.walk(node_type, edge_field.selection_set, objects * size, full, seen)
+                        self.walk(
+                            node_type,
+                            edge_field.selection_set,
+                            objects * size,
+                            full,
+                            seen,
+                            reference=reference,
+                        )
             else:  # pageInfo
                 self.estimate.fields += objects * len(self.fields(child.selection_set, seen))
 

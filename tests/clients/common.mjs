@@ -24,6 +24,7 @@ export const ENTITY_TYPES = new Set([
   'CourseEnrollment',
   'Category',
   'Organization',
+  'Group',
 ]);
 
 /** Variables per operation, as tests/test_queries.py runs them (the files' defaults). */

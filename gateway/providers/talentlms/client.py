@@ -136,6 +136,12 @@ class TalentLmsClient:
     async def categories(self) -> Any:
         return await self.get("categories")
 
+    async def groups(self) -> Any:
+        return await self.get("groups")
+
+    async def group(self, group_id: str) -> Any:
+        return await self.get("groups", [("id", group_id)])
+
     async def branches(self) -> Any:
         return await self.get("branches")
 

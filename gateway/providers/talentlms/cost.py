@@ -5,9 +5,9 @@ gateway's demand control (``schema/validation/cost.py``). Sizes only the data kn
 users a portal has, how long a course roster is — come from the largest this process has seen of
 the portal, or ``UNSEEN_LIST_SIZE`` until it has seen one.
 
-Every ``users/id`` and ``courses/id`` call is made at most once per operation (``_once``
-in ``provider.py``), so those the portal's data leads to (``key``) are bounded by its
-totals; lookups named by arguments are not. Root lookups and lists ask the upstream cache
+Every ``users/id``, ``courses/id`` and ``groups/id`` call is made at most once per operation
+(``_once`` in ``provider.py``), so those the portal's data leads to (``key``) are bounded by
+its totals; lookups named by arguments are not. Root lookups and lists ask the upstream cache
 whether it holds their answers (``cached``), for the quota check.
 """
 
@@ -30,14 +30,23 @@ from gateway.providers.talentlms.portal import (
 )
 from gateway.providers.talentlms.values import is_id
 
-__all__ = ["UNSEEN_LIST_SIZE", "TalentLmsCostTable"]
+__all__ = ["UNSEEN_LIST_SIZE", "UNSEEN_USER_GROUPS", "TalentLmsCostTable"]
 
 UNSEEN_LIST_SIZE: Final = 100
+# A user is in a few groups, not in a list's worth: until a user's record has been seen, ten
+# (then the most seen on one). With 100, any per-user group list with its members would be
+# refused before the first user record is read: 100 groups times each page of members.
+UNSEEN_USER_GROUPS: Final = 10
 _USER_REF: Final = frozenset({"id", "remoteId", "__typename"})
 _COURSE_REF: Final = frozenset({"id", "remoteId", "title", "__typename"})
 _FREE: Final = FieldCost()
 _USERS: Final = "users/id"  # the lookup keys of ``TalentLmsPortal.record_bounds``
 _COURSES: Final = "courses/id"
+_GROUPS: Final = "groups/id"
+# What a user's record says of each of their groups; a group's members are read from its
+# own id, whoever has it.
+_GROUP_REF: Final = frozenset({"id", "remoteId", "name", "__typename", "members"})
+_GROUP_DETAIL_ONLY: Final = frozenset({"courses"})  # not in the /groups list
 
 Request = tuple[str, Sequence[tuple[str, object]]]  # a GET: endpoint and path parameters
 CachedProbe = Callable[[str, Sequence[tuple[str, object]]], bool]
@@ -72,7 +81,7 @@ class TalentLmsCostTable:
         if key in PORTAL_DATE_FIELDS:
             return FieldCost(once=frozenset({"siteinfo"} if self._portal.needs_site_info else ()))
         match key:
-            case ("Query", "user" | "course" | "courseItem" | "courseEnrollment"):
+            case ("Query", "user" | "course" | "courseItem" | "courseEnrollment" | "group"):
                 lookup = self._root_lookup(field_name, arguments)
                 return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))
             case ("Query", "category"):
@@ -91,6 +100,10 @@ class TalentLmsCostTable:
                     result_full=False,
                     cached=self._cached_count([listing]),
                 )
+            case ("Query", "groups"):  # one /groups call, paged and searched in the gateway
+                return FieldCost(
+                    calls=1, result_full=False, cached=self._cached_count([("groups", ())])
+                )
             case ("Query", "courseEnrollments"):
                 f = arguments.get("filter") or {}
                 if f.get("userId") is not None:
@@ -104,6 +117,36 @@ class TalentLmsCostTable:
                 return FieldCost(detail=True, detail_key=_USERS, result_full=True)
             case ("User", "organization"):
                 return FieldCost(detail=True, detail_key=_USERS)
+            case ("User", "groups"):
+                # Ids and names come with the user's record; other fields of the /groups list
+                # cost that list once; a group's courses its /groups/id record (Group.courses).
+                wanted = selected - _GROUP_REF
+                listed = bool(wanted) and not wanted & _GROUP_DETAIL_ONLY
+                return FieldCost(
+                    detail=True,
+                    detail_key=_USERS,
+                    once=frozenset({"groups"} if listed else ()),
+                    result_full=False,
+                    list_size=self._portal.seen.get("user_groups", UNSEEN_USER_GROUPS),
+                )
+            case ("Group", "members"):
+                # The group's /groups/id record lists members by id; any other field of a
+                # member reads their users/id record.
+                return FieldCost(
+                    detail=True,
+                    detail_key=_GROUPS,
+                    reference=_USER_REF,
+                    reference_key=_USERS,
+                    result_full=False,
+                )
+            case ("Group", "courses"):
+                return FieldCost(
+                    detail=True,
+                    detail_key=_GROUPS,
+                    reference=_COURSE_REF,
+                    reference_key=_COURSES,
+                    result_full=False,
+                )
             case ("Course", "items"):
                 return FieldCost(detail=True, detail_key=_COURSES)
             case ("Course", "enrollments"):
@@ -148,6 +191,8 @@ class TalentLmsCostTable:
             return _record("users", value)
         if field_name == "course":
             return _record("courses", value)
+        if field_name == "group":
+            return _record("groups", value)
         if field_name == "courseItem":
             pair = split_course_item_id(str(value))
             return _record("courses", pair[0]) if pair else None

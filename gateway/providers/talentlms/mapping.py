@@ -24,6 +24,11 @@ Decisions:
 * **Secrets and passthrough.** ``remote_data`` is a JSON-safe deep copy of the source
   object without ``login_key`` (an auto-login link) at any depth. ``custom_fields`` and
   ``remote_data`` hold only JSON values; datetimes are ISO 8601 strings ending in ``Z``.
+* **Groups.** ``/groups`` items lack ``users``/``courses`` (``partial``); ``/groups/id:`` has
+  them as ``[{id, name}]``, and ``members``/``courses`` are ``None`` only when the record does
+  not list them. A member's ``name`` is TalentLMS's short form (``"J. Smith"``). A group's
+  ``key`` lets whoever holds it join the group (``addusertogroup``, counted against
+  ``max_redemptions``), so it is left out of ``remote_data`` like ``login_key``.
 * **Tolerance.** Missing or odd values become ``None``/``[]``; no mapper raises on them.
 * **Unread passthrough.** A caller may ``omit`` ``custom_fields`` and ``remote_data`` (the
   deep copies that dominate mapping's cost) when its operation selects neither; they then
@@ -34,10 +39,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.domain.model import (
     Category,
@@ -50,6 +55,8 @@ from gateway.domain.model import (
     CourseType,
     Email,
     EnrollmentStatus,
+    Group,
+    GroupRef,
     Organization,
     ParentItemRef,
     Url,
@@ -83,10 +90,12 @@ __all__ = [
     "map_category",
     "map_course",
     "map_course_items",
+    "map_group",
     "map_organization",
     "map_roster_enrollment",
     "map_user",
     "map_user_enrollment",
+    "map_user_groups",
     "split_course_item_id",
     "split_enrollment_id",
     "unit_type",
@@ -104,6 +113,8 @@ class PortalConventions:
     # Zone in which the portal renders formatted dates ([I] in the reference).
     timezone: tzinfo = UTC
 
+
+R = TypeVar("R", UserRef, CourseRef, GroupRef)
 
 # Model fields a mapper skips when asked to ``omit`` them; nothing else reads them.
 PASSTHROUGH_FIELDS: frozenset[str] = frozenset({"custom_fields", "remote_data"})
@@ -721,3 +732,61 @@ def map_roster_enrollment(
         partial=True,
         omit=omit,
     )
+
+
+# --- groups -----------------------------------------------------------------------------
+
+_GROUP_SECRETS = frozenset({"key"})
+
+
+def map_group(raw: Mapping[str, Any], *, partial: bool, omit: frozenset[str] = _NOTHING) -> Group:
+    """A unified ``Group`` from a ``/groups`` item (``partial``) or a ``/groups/id:`` record.
+
+    Only the record lists ``users`` and ``courses``; TalentLMS records no group dates.
+    """
+    return Group(
+        id=_id(raw.get("id")),
+        name=text(raw.get("name")),
+        description=_html(raw.get("description")),
+        members=_refs(raw.get("users"), lambda ref_id, name: UserRef(id=ref_id, name=name)),
+        courses=_refs(raw.get("courses"), lambda ref_id, name: CourseRef(id=ref_id, title=name)),
+        custom_fields={} if "custom_fields" in omit else _group_custom_fields(raw),
+        remote_data=None
+        if "remote_data" in omit
+        else {k: v for k, v in _remote(raw).items() if k not in _GROUP_SECRETS},
+        partial=partial,
+    )
+
+
+def _refs(value: object, build: Callable[[str, str | None], R]) -> list[R] | None:
+    """``[{id, name}]`` entries as references, in order; ``None`` when there is no list.
+
+    An id-keyed object instead of an array (as ``getusersbycustomfield`` sends) is read as
+    its values; entries without an id are left out.
+    """
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if not isinstance(value, list):
+        return None
+    refs = []
+    for entry in _entries(value):
+        ref_id = text(entry.get("id"))
+        if ref_id is not None:
+            refs.append(build(ref_id, text(entry.get("name"))))
+    return refs
+
+
+def _group_custom_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "price": price(raw.get("price")),
+        "currency": currency_symbol(raw.get("price")),
+        "owner_id": text(raw.get("owner_id")),
+        "belongs_to_branch": text(raw.get("belongs_to_branch")),
+        "max_redemptions": integer(raw.get("max_redemptions")),
+        "redemptions_sofar": integer(raw.get("redemptions_sofar")),
+    }
+
+
+def map_user_groups(user_raw: Mapping[str, Any]) -> list[GroupRef]:
+    """The groups a ``/users/id:`` record lists (``groups: [{id, name}]``), in its order."""
+    return _refs(user_raw.get("groups"), lambda ref_id, name: GroupRef(id=ref_id, name=name)) or []

@@ -40,7 +40,11 @@ PORTAL_DATE_FIELDS: Final = frozenset(
 TOTALS_MAX_AGE: Final = 3600.0
 
 # Record lookups of each kind bounded by a /siteinfo total (see ``record_bounds``).
-_TOTALS: Final = {"users/id": ("total_users", "users"), "courses/id": ("total_courses", "courses")}
+_TOTALS: Final = {
+    "users/id": ("total_users", "users"),
+    "courses/id": ("total_courses", "courses"),
+    "groups/id": ("total_groups", "groups"),
+}
 
 
 def with_margin(total: int) -> int:
@@ -77,8 +81,8 @@ class TalentLmsPortal:
             else None
         )
         self._loading: asyncio.Future[PortalConventions] | None = None
-        # Largest list sizes seen so far ("users", "courses", "roster", "units"), for cost
-        # estimates.
+        # Largest list sizes seen so far ("users", "courses", "roster", "units", "groups",
+        # "user_groups", "group_members", "group_courses"), for cost estimates.
         self.seen: dict[str, int] = {}
         self._totals: dict[str, int] = {}  # from the last /siteinfo read, by record lookup
         self._totals_read_at: float | None = None
@@ -97,8 +101,8 @@ class TalentLmsPortal:
         return read_at is not None and self.clock() - read_at > TOTALS_MAX_AGE
 
     def record_bounds(self) -> dict[str, int]:
-        """Most distinct records each lookup (``users/id``, ``courses/id``) can fetch from
-        the portal's own data; empty while the totals are unknown or stale."""
+        """Most distinct records each lookup (``users/id``, ``courses/id``, ``groups/id``) can
+        fetch from the portal's own data; empty while the totals are unknown or stale."""
         if self._totals_read_at is None or self.totals_stale:
             return {}
         return {

@@ -9,6 +9,9 @@ Call plan (each distinct upstream resource at most once per operation):
 * a course, its items, its roster → ``/courses/id:{id}`` (``units[]`` and ``users[]``);
 * courses list → ``/courses``; category names → ``/categories``; an organization looked up
   by id (``node(id:)``) → ``/branches``;
+* groups list, and groups in the list form by id (a user's groups' descriptions) →
+  ``/groups``; a group's record, members and courses → ``/groups/id:{id}``; a user's
+  groups (id and name) → the user's ``/users/id:`` record;
 * formatted dates without a timestamp twin → ``/siteinfo`` once per portal (process-wide),
   and only when the operation selects such a field.
 
@@ -30,8 +33,11 @@ from gateway.domain.model import (
     Course,
     CourseEnrollment,
     CourseItem,
+    Group,
+    GroupRef,
     Organization,
     User,
+    UserRef,
     UserStatus,
 )
 from gateway.domain.querying import (
@@ -51,10 +57,12 @@ from gateway.providers.talentlms.mapping import (
     map_category,
     map_course,
     map_course_items,
+    map_group,
     map_organization,
     map_roster_enrollment,
     map_user,
     map_user_enrollment,
+    map_user_groups,
     split_course_item_id,
     split_enrollment_id,
 )
@@ -76,7 +84,7 @@ M = TypeVar("M", CourseItem, CourseEnrollment)
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
-_MAPPED_TYPES: Final = ("User", "Course", "CourseItem", "CourseEnrollment")
+_MAPPED_TYPES: Final = ("User", "Course", "CourseItem", "CourseEnrollment", "Group")
 _GRAPHQL_NAMES: Final = {"custom_fields": "customFields", "remote_data": "remoteData"}
 
 
@@ -87,6 +95,7 @@ class TalentLmsProvider:
     detail_only_fields: Final = {
         "User": frozenset({"organization"}),
         "CourseEnrollment": frozenset({"status", "urls"}),
+        "Group": frozenset({"courses"}),  # members: get_group_members, from the same record
     }
     # TalentLMS's own list parameters a client may pass through (``remoteQuery``).
     remote_query_keys: Final = {
@@ -186,6 +195,10 @@ class TalentLmsProvider:
             self._portal.observe("courses", len(rows))
         omit = self._skip("Course")
         return [map_course(raw, conventions, partial=True, omit=omit) for raw in rows]
+
+    async def all_groups(self) -> list[Group]:
+        omit = self._skip("Group")
+        return [map_group(raw, partial=True, omit=omit) for raw in await self._group_rows()]
 
     async def _user_rows(self, offset: int, count: int) -> list[Raw]:
         if self._portal.account.users_paging is UsersPaging.NONE:
@@ -334,6 +347,35 @@ class TalentLmsProvider:
             for enrollment_id, pair in zip(ids, pairs, strict=True)
         ]
 
+    async def get_groups(self, ids: Sequence[str]) -> list[Result[Group]]:
+        omit = self._skip("Group")
+        return await self._per_key(
+            ids,
+            self._group_detail,
+            lambda _id, raw: map_group(raw, partial=False, omit=omit) if raw else None,
+        )
+
+    async def get_group_summaries(self, ids: Sequence[str]) -> list[Result[Group]]:
+        by_id = {text(row.get("id")): row for row in await self._group_rows()}
+        omit = self._skip("Group")
+        return [map_group(by_id[i], partial=True, omit=omit) if i in by_id else None for i in ids]
+
+    async def get_group_members(self, group_ids: Sequence[str]) -> list[Result[list[UserRef]]]:
+        def build(_id: str, raw: Raw | None) -> list[UserRef] | None:
+            if raw is None:
+                return None
+            return map_group(raw, partial=False, omit=PASSTHROUGH_FIELDS).members or []
+
+        return await self._per_key(group_ids, self._group_detail, build)
+
+    async def get_user_groups(self, user_ids: Sequence[str]) -> list[Result[list[GroupRef]]]:
+        def build(_id: str, raw: Raw | object | None) -> list[GroupRef] | None:
+            if raw is _GONE:
+                return []
+            return map_user_groups(raw) if isinstance(raw, dict) else None
+
+        return await self._per_key(user_ids, self._user_detail, build)
+
     # --- upstream calls, each made once per operation ---------------------------------
 
     async def _conventions(self, *, force: bool = False) -> PortalConventions:
@@ -388,7 +430,9 @@ class TalentLmsProvider:
             return _GONE
         except UpstreamNotFound:
             return None
-        return _record(raw, "users/id")
+        user = _record(raw, "users/id")
+        self._portal.observe("user_groups", len(_entries(user, "groups")))
+        return user
 
     async def _course_detail(self, course_id: str) -> Raw | None:
         if not is_id(course_id):
@@ -401,6 +445,23 @@ class TalentLmsProvider:
         self._portal.observe("roster", len(_entries(course, "users")))
         self._portal.observe("units", len(_entries(course, "units")))
         return course
+
+    async def _group_rows(self) -> list[Raw]:
+        rows = _rows(await self._once(("groups",), self._client.groups), "groups")
+        self._portal.observe("groups", len(rows))
+        return rows
+
+    async def _group_detail(self, group_id: str) -> Raw | None:
+        if not is_id(group_id):
+            return None
+        try:
+            raw = await self._once(("groups/id", group_id), self._client.group, group_id)
+        except UpstreamNotFound:
+            return None
+        group = _record(raw, "groups/id")
+        self._portal.observe("group_members", len(_entries(group, "users")))
+        self._portal.observe("group_courses", len(_entries(group, "courses")))
+        return group
 
     def _once(
         self,

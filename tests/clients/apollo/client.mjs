@@ -9,7 +9,7 @@ import { relayStylePagination } from '@apollo/client/utilities';
 // Every type that implements Node. Needed only for fragments on the interface itself
 // (`... on Node`); `... on User` inside `node(id:)` matches by __typename without it.
 export const possibleTypes = {
-  Node: ['User', 'Course', 'CourseItem', 'CourseEnrollment', 'Category', 'Organization'],
+  Node: ['User', 'Course', 'CourseItem', 'CourseEnrollment', 'Category', 'Organization', 'Group'],
 };
 
 // A root lookup by global id reads the record the cache already holds (a cache redirect)
@@ -53,6 +53,7 @@ export const typePolicies = {
       courseItem: byId('CourseItem'),
       courseEnrollment: byId('CourseEnrollment'),
       category: byId('Category'),
+      group: byId('Group'),
       // A global id does not say its type in clear, but it is unique: take whichever
       // Node type the cache holds under it.
       node: {

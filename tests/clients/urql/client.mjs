@@ -7,7 +7,15 @@ import { cacheExchange } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 import { buildSchema, introspectionFromSchema } from 'graphql';
 
-const NODE_TYPES = ['User', 'Course', 'CourseItem', 'CourseEnrollment', 'Category', 'Organization'];
+const NODE_TYPES = [
+  'User',
+  'Course',
+  'CourseItem',
+  'CourseEnrollment',
+  'Category',
+  'Organization',
+  'Group',
+];
 
 // Graphcache keys every object by `id` (or `_id`) out of the box: every entity of the gateway
 // has one, unique across types. The types without an id are embedded in their parent; for
@@ -39,6 +47,7 @@ export const resolvers = {
     courseItem: byId('CourseItem'),
     courseEnrollment: byId('CourseEnrollment'),
     category: byId('Category'),
+    group: byId('Group'),
     // A global id does not say its type in clear, but it is unique: whichever Node type the
     // cache holds under it.
     node(parent, args, cache, info) {

@@ -14,5 +14,6 @@ export const UserCard = graphql`
     role
     emails { email }
     organization { __typename id remoteId name }
+    groups { __typename id remoteId name }
   }
 `;
