@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .faults import FaultRule
+from ..faults import FaultRule
 
 __all__ = [
     "COURSE_STATUS_TITLE",

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..faults import FaultInjector, FaultRule, FaultTarget
 from .data import (
     LOOKUP_ENDPOINTS,
     MSG_INVALID_ARGS,
@@ -37,7 +38,6 @@ from .data import (
     format_datetime,
     generate_portal,
 )
-from .faults import FaultInjector, FaultRule, FaultTarget
 
 __all__ = [
     "API_PREFIX",
