@@ -7,10 +7,11 @@ are re-exported here, as the gateway and its tests have always imported them.
 
 from __future__ import annotations
 
-from .faults import FAULT_KINDS, FaultInjector, FaultRule, SimulatedConnectionReset
+from .common import CallStats
+from .faults import FaultInjector, FaultRule, SimulatedConnectionReset
 from .talentlms import (
+    FAULT_KINDS,
     ApiError,
-    CallStats,
     Enrollment,
     Portal,
     RateLimiter,

@@ -5,10 +5,12 @@ The gateway uses it for demo mode and its tests; see ``create_simulator_app``.
 
 from __future__ import annotations
 
-from .app import CallStats, RateLimiter, create_simulator_app, parse_api_path
-from .data import ApiError, Enrollment, Portal, SimulatorConfig, generate_portal
+from ..common import CallStats
+from .app import RateLimiter, create_simulator_app, parse_api_path
+from .data import FAULT_KINDS, ApiError, Enrollment, Portal, SimulatorConfig, generate_portal
 
 __all__ = [
+    "FAULT_KINDS",
     "ApiError",
     "CallStats",
     "Enrollment",
