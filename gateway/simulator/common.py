@@ -16,8 +16,9 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +34,7 @@ __all__ = [
     "admin_error",
     "admin_routes",
     "json_object",
+    "raw_path",
     "simulate_latency",
 ]
 
@@ -121,6 +123,17 @@ class BurstLimiter:
                 return admitted[len(admitted) - self.limit] + self.window - now
             admitted.append(now)
             return None
+
+
+def raw_path(scope: Mapping[str, Any]) -> str:
+    """The still percent-encoded path: ``scope["path"]`` has ``%2C`` already turned into ``,``
+    and ``%2F`` into ``/``, so parameters in the path are split before they are decoded.
+
+    Some ASGI clients (httpx's ASGITransport) put the query string into ``raw_path``; drop it.
+    """
+    raw = scope.get("raw_path")
+    text = raw.decode("utf-8", "replace") if raw else quote(scope.get("path", ""), safe="/:,@")
+    return text.split("?", 1)[0]
 
 
 async def simulate_latency(milliseconds: float) -> None:

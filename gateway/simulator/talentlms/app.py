@@ -14,12 +14,12 @@ import hmac
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus
+from urllib.parse import parse_qsl, unquote, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from ..common import (
     admin_error,
     admin_routes,
     json_object,
+    raw_path,
     simulate_latency,
 )
 from ..faults import Answer, FaultInjector, FaultStyle
@@ -142,16 +143,6 @@ class ApiPath:
                 if key in LOOKUP_KEYS:
                     return f"{self.endpoint}/{key}"
         return self.endpoint
-
-
-def _raw_path(scope: Mapping[str, Any]) -> str:
-    """The still percent-encoded path: ``scope["path"]`` has ``%2C`` already turned into ``,``.
-
-    Some ASGI clients (httpx's ASGITransport) put the query string into ``raw_path``; drop it.
-    """
-    raw = scope.get("raw_path")
-    text = raw.decode("utf-8", "replace") if raw else quote(scope.get("path", ""), safe="/:,@")
-    return text.split("?", 1)[0]
 
 
 def parse_params(segment: str) -> dict[str, str]:
@@ -496,7 +487,7 @@ HANDLERS: dict[str, Handler] = {
 async def _api(request: Request) -> Response:
     """Every ``/api/v1`` request: count, delay, inject faults, then answer."""
     sim: Simulator = request.app.state.simulator
-    path = parse_api_path(_raw_path(request.scope))
+    path = parse_api_path(raw_path(request.scope))
     sim.stats.record(path.stat_name)
     await simulate_latency(sim.config.latency_ms)
     return await sim.faults.intercept(path.stat_name, request, lambda: _answer(sim, path, request))
