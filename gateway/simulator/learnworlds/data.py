@@ -589,7 +589,7 @@ class _Generator:
                 price = float(course.final_price)
             found[(user.id, course.id)] = Enrollment(user.id, course.id, created, expires, price)
 
-        for course in courses:  # authors are enrolled in what they teach
+        for course in open_courses:  # authors are enrolled in what they teach (once open)
             for user in users:
                 if user.level == "instructor" and user.username == course.author:
                     enroll(user, course)
