@@ -1,6 +1,6 @@
 """A Starlette app that answers like a LearnWorlds school's API v2 (``/admin/api``).
 
-What it reproduces follows ``../shared/reference/learnworlds-api.md`` §1–§7 and §9: the OAuth2
+What it reproduces follows ``shared/reference/learnworlds-api.md`` §1–§7 and §9: the OAuth2
 client-credentials token endpoint with its three body encodings and ``tokenData`` envelope, a
 pre-issued static token, ``Lw-Client`` plus Bearer on every call, the ``{data, meta}`` envelope
 with each endpoint's page size, newest-first lists, ids as 24-hex strings and course slugs,

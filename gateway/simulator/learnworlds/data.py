@@ -2,7 +2,7 @@
 
 A small internal model (users, courses with sections and learning units, enrollments with
 per-unit progress, user groups) from which the v2 response bodies are rendered on demand
-(``../shared/reference/learnworlds-api.md`` §4), so every view of one record agrees: a user's
+(``shared/reference/learnworlds-api.md`` §4), so every view of one record agrees: a user's
 courses, their progress, a course's users and a group's members all read the same enrollment.
 
 Everything is driven by ``random.Random(config.seed)`` and ``config.now``, never by the global
