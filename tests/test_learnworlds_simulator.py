@@ -1,8 +1,8 @@
 """The LearnWorlds simulator answers like a school's API v2
-(``shared/reference/learnworlds-api.md`` §1–§7, §9): the token call in its three encodings, ``Lw-Client`` and
-Bearer on every call, the ``{data, meta}`` envelope and each endpoint's page size, both error
-body shapes, the rate limit's 429, faults through the shared admin interface, call counts, and
-a generated school that is the same for the same seed."""
+(``shared/reference/learnworlds-api.md`` §1–§7, §9): the token call in its three encodings,
+``Lw-Client`` and Bearer on every call, the ``{data, meta}`` envelope and each endpoint's page
+size, both error body shapes, the rate limit's 429, faults through the shared admin interface,
+call counts, and a generated school that is the same for the same seed."""
 
 from __future__ import annotations
 
