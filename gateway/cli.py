@@ -1,5 +1,5 @@
-"""``lms-gateway``: serve the gateway, run the TalentLMS simulator, export the SDL (plain or
-subgraph), build persisted-query manifests."""
+"""``lms-gateway``: serve the gateway, run the TalentLMS or LearnWorlds simulator, export the
+SDL (plain or subgraph), build persisted-query manifests."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pydantic import ValidationError
 __all__ = ["build_parser", "main"]
 
 DESCRIPTION = (
-    "Serve the GraphQL gateway, run the TalentLMS simulator, export the SDL, measure, hash "
-    "gateway API keys, build persisted-query manifests."
+    "Serve the GraphQL gateway, run the TalentLMS or LearnWorlds simulator, export the SDL, "
+    "measure, hash gateway API keys, build persisted-query manifests."
 )
 
 
@@ -102,10 +102,187 @@ def _command(commands: argparse._SubParsersAction[_Parser], name: str, summary: 
     )
 
 
+# Options of `lms-gateway simulator` that only one provider's simulator reads: given for the
+# other one, they are refused rather than ignored.
+_TALENTLMS_ONLY = (
+    "units_per_course",
+    "date_format",
+    "twelve_hour",
+    "api_key",
+    "hourly_limit",
+    "burst_limit",
+    "burst_window",
+)
+_LEARNWORLDS_ONLY = (
+    "groups",
+    "suspended_users",
+    "client_id",
+    "client_secret",
+    "static_token",
+    "no_static_token",
+    "token_lifetime",
+    "rate_limit",
+    "rate_window",
+    "retry_after",
+)
+
+
+def _simulator_arguments(simulator: _Parser) -> None:
+    """``lms-gateway simulator``'s options. Those of one provider default to ``None`` (shown
+    as their real default) so that giving one for the other provider can be refused."""
+    from gateway.simulator import LearnWorldsConfig, SimulatorConfig
+
+    talentlms, learnworlds = SimulatorConfig(), LearnWorldsConfig()
+    simulator.add_argument(
+        "--provider",
+        default="talentlms",
+        choices=["talentlms", "learnworlds"],
+        help="which LMS the simulator answers like",
+    )
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulator.add_argument("--port", type=int, default=8001, help="port to listen on")
+    simulator.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+
+    def by_provider(name: str) -> str:
+        ours, theirs = getattr(talentlms, name), getattr(learnworlds, name)
+        return f"{ours} for TalentLMS, {theirs} for LearnWorlds"
+
+    simulator.add_argument(
+        "--users", type=int, action=_Store, shown=by_provider("users"), help="number of users"
+    )
+    simulator.add_argument(
+        "--courses",
+        type=int,
+        action=_Store,
+        shown=by_provider("courses"),
+        help="number of courses",
+    )
+    simulator.add_argument(
+        "--enrollments-per-user",
+        type=int,
+        action=_Store,
+        shown=by_provider("enrollments_per_user"),
+        help="average enrollments per learner",
+    )
+    simulator.add_argument(
+        "--latency-ms", type=float, default=0.0, help="latency added to every call"
+    )
+
+    def only(provider: str, **options: Any) -> dict[str, Any]:
+        """A provider's own option: ``None`` unless given, its default shown in the help."""
+        help_text = f"{provider}: {options.pop('help')}"
+        if options.get("action") == "store_true":
+            return {**options, "help": help_text}
+        default = options.pop("default")
+        return {**options, "action": _Store, "shown": _shown(default), "help": help_text}
+
+    simulator.add_argument(
+        "--units-per-course",
+        type=int,
+        **only("TalentLMS", default=talentlms.units_per_course, help="average units per course"),
+    )
+    simulator.add_argument(
+        "--date-format",
+        choices=["DDMMYYYY", "MMDDYYYY", "YYYYMMDD"],
+        **only("TalentLMS", default=talentlms.date_format, help="how the portal formats dates"),
+    )
+    simulator.add_argument(
+        "--twelve-hour",
+        **only("TalentLMS", action="store_true", help="render 12-hour times"),
+    )
+    simulator.add_argument(
+        "--api-key",
+        **only("TalentLMS", default=talentlms.api_key, help="key the simulator accepts"),
+    )
+    simulator.add_argument(
+        "--hourly-limit",
+        type=int,
+        **only("TalentLMS", default=talentlms.hourly_limit, help="calls per hour before 429"),
+    )
+    simulator.add_argument(
+        "--burst-limit",
+        type=int,
+        **only(
+            "TalentLMS",
+            default=talentlms.burst_limit,
+            help="calls per --burst-window before 429 with Retry-After; 0 lifts it",
+        ),
+    )
+    simulator.add_argument(
+        "--burst-window",
+        type=float,
+        **only("TalentLMS", default=talentlms.burst_window, help="seconds of the burst cap"),
+    )
+    simulator.add_argument(
+        "--groups",
+        type=int,
+        **only("LearnWorlds", default=learnworlds.groups, help="number of user groups (0-4)"),
+    )
+    simulator.add_argument(
+        "--suspended-users",
+        type=int,
+        **only("LearnWorlds", default=learnworlds.suspended_users, help="suspended learners"),
+    )
+    simulator.add_argument(
+        "--client-id",
+        **only(
+            "LearnWorlds",
+            default=learnworlds.client_id,
+            help="the API client id, sent as Lw-Client",
+        ),
+    )
+    simulator.add_argument(
+        "--client-secret",
+        **only("LearnWorlds", default=learnworlds.client_secret, help="the API client secret"),
+    )
+    simulator.add_argument(
+        "--static-token",
+        **only(
+            "LearnWorlds",
+            default=learnworlds.static_token,
+            help="an access token accepted without the token call, as one made in the admin panel",
+        ),
+    )
+    simulator.add_argument(
+        "--no-static-token",
+        **only("LearnWorlds", action="store_true", help="accept only tokens from the token call"),
+    )
+    simulator.add_argument(
+        "--token-lifetime",
+        type=int,
+        **only(
+            "LearnWorlds",
+            default=learnworlds.token_lifetime,
+            help="seconds an issued token lasts (its expires_in)",
+        ),
+    )
+    simulator.add_argument(
+        "--rate-limit",
+        type=int,
+        **only(
+            "LearnWorlds",
+            default=learnworlds.rate_limit,
+            help="calls per --rate-window and client before 429; 0 lifts it",
+        ),
+    )
+    simulator.add_argument(
+        "--rate-window",
+        type=float,
+        **only("LearnWorlds", default=learnworlds.rate_window, help="seconds of the rate limit"),
+    )
+    simulator.add_argument(
+        "--retry-after",
+        **only(
+            "LearnWorlds",
+            action="store_true",
+            help="send Retry-After with the 429 (the real API is not known to)",
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lms-gateway`` command line: its subcommands and their options."""
     from gateway.bench.benchmark import add_bench_arguments
-    from gateway.simulator import SimulatorConfig
 
     parser = _Parser(prog="lms-gateway", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -140,43 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the least severe records written",
     )
 
-    simulator = _command(commands, "simulator", "run the TalentLMS v1 simulator standalone")
-    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    simulator.add_argument("--port", type=int, default=8001, help="port to listen on")
-    simulator.add_argument("--seed", type=int, default=7, help="seed of the generated portal")
-    simulator.add_argument("--users", type=int, default=60, help="number of users")
-    simulator.add_argument("--courses", type=int, default=12, help="number of courses")
-    simulator.add_argument(
-        "--units-per-course", type=int, default=10, help="average units per course"
+    simulator = _command(
+        commands, "simulator", "run the TalentLMS or LearnWorlds simulator standalone"
     )
-    simulator.add_argument(
-        "--enrollments-per-user", type=int, default=4, help="average enrollments per learner"
-    )
-    simulator.add_argument(
-        "--latency-ms", type=float, default=0.0, help="latency added to every call"
-    )
-    simulator.add_argument(
-        "--date-format",
-        default="DDMMYYYY",
-        choices=["DDMMYYYY", "MMDDYYYY", "YYYYMMDD"],
-        help="how the portal formats dates",
-    )
-    simulator.add_argument("--twelve-hour", action="store_true", help="render 12-hour times")
-    simulator.add_argument(
-        "--api-key", default=SimulatorConfig().api_key, help="key the simulator accepts"
-    )
-    simulator.add_argument(
-        "--hourly-limit", type=int, default=2000, help="calls per hour before 429"
-    )
-    simulator.add_argument(
-        "--burst-limit",
-        type=int,
-        default=200,
-        help="calls per --burst-window before 429 with Retry-After, as TalentLMS; 0 lifts it",
-    )
-    simulator.add_argument(
-        "--burst-window", type=float, default=5.0, help="seconds of the burst cap"
-    )
+    _simulator_arguments(simulator)
 
     export = _command(commands, "export-schema", "print the GraphQL SDL")
     export.add_argument(
@@ -365,29 +509,95 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> str:
 def _simulator(args: argparse.Namespace) -> int:
     import uvicorn
 
+    other = _LEARNWORLDS_ONLY if args.provider == "talentlms" else _TALENTLMS_ONLY
+    given = [
+        f"--{name.replace('_', '-')}" for name in other if getattr(args, name) not in (None, False)
+    ]
+    if given:
+        print(
+            f"lms-gateway simulator: error: {', '.join(given)} "
+            f"{'does' if len(given) == 1 else 'do'} not apply to --provider {args.provider}",
+            file=sys.stderr,
+        )
+        return 2
+    counts = {
+        name: getattr(args, name)
+        for name in ("users", "courses", "enrollments_per_user")
+        if getattr(args, name) is not None
+    }
+    try:
+        app = (
+            _learnworlds_simulator(args, counts)
+            if args.provider == "learnworlds"
+            else _talentlms_simulator(args, counts)
+        )
+    except ValueError as exc:
+        print(f"lms-gateway simulator: error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _talentlms_simulator(args: argparse.Namespace, counts: dict[str, Any]) -> Any:
     from gateway.simulator import SimulatorConfig, create_simulator_app
 
-    options = {
-        "seed": args.seed,
-        "users": args.users,
-        "courses": args.courses,
-        "units_per_course": args.units_per_course,
-        "enrollments_per_user": args.enrollments_per_user,
-        "latency_ms": args.latency_ms,
-        "date_format": args.date_format,
-        "twelve_hour": args.twelve_hour,
-        "hourly_limit": args.hourly_limit,
-        "burst_limit": args.burst_limit or None,
-        "burst_window": args.burst_window,
-    }
-    config = SimulatorConfig(api_key=args.api_key, **options)
+    options = _given(args, ("units_per_course", "date_format", "api_key", "hourly_limit"))
+    options |= _given(args, ("burst_window",))
+    if args.burst_limit is not None:
+        options["burst_limit"] = args.burst_limit or None
+    config = SimulatorConfig(
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        twelve_hour=args.twelve_hour,
+        **counts,
+        **options,
+    )
     print(
         f"lms-gateway simulator: TalentLMS v1 at http://{args.host}:{args.port}/api/v1 "
         f"(API key {config.api_key!r}); call counts at /_simulator/stats",
         file=sys.stderr,
     )
-    uvicorn.run(create_simulator_app(config), host=args.host, port=args.port, log_level="info")
-    return 0
+    return create_simulator_app(config)
+
+
+def _learnworlds_simulator(args: argparse.Namespace, counts: dict[str, Any]) -> Any:
+    from gateway.simulator import LearnWorldsConfig, create_learnworlds_app
+
+    names = ("groups", "suspended_users", "client_id", "client_secret", "token_lifetime")
+    options = _given(args, (*names, "rate_limit", "rate_window", "static_token"))
+    if args.no_static_token:
+        options["static_token"] = None
+    config = LearnWorldsConfig(
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        retry_after=args.retry_after,
+        **counts,
+        **options,
+    )
+    school = f"http://{args.host}:{args.port}"
+    rate = (
+        f"{config.rate_limit} calls per {_shown(config.rate_window)} s"
+        if config.rate_limit
+        else "no rate limit"
+    )
+    lines = [
+        f"lms-gateway simulator: LearnWorlds API v2 at {school}/admin/api "
+        f"({config.users} users, {config.courses} courses, seed {config.seed}; {rate})",
+        f"  school URL     {school}",
+        f"  client id      {config.client_id}   (the Lw-Client header)",
+        f"  client secret  {config.client_secret}",
+        f"  token call     POST {school}/admin/api/oauth2/access_token "
+        f"(tokens last {config.token_lifetime} s)",
+        f"  static token   {config.static_token or '(none)'}",
+        "  call counts at /_simulator/stats, faults at /_simulator/faults, "
+        "credentials at /_simulator/auth",
+    ]
+    print("\n".join(lines), file=sys.stderr)
+    return create_learnworlds_app(config)
 
 
 def _build_manifest(args: argparse.Namespace) -> int:

@@ -1,13 +1,17 @@
-"""Fault injection for the TalentLMS v1 simulator: the failures a real portal and network produce.
+"""Fault injection for every simulator: the failures a real LMS and its network produce.
 
 A gateway's retry, timeout and error handling is only as good as the failures it was tested
-against, and a real portal produces them rarely and never on demand. Rules here make the
-simulator misbehave per endpoint, a set number of times or with a seeded probability, so a test
-can say "the second ``users/id`` call times out" and get the same run every time.
+against, and a real LMS produces them rarely and never on demand. Rules here make a simulator
+misbehave per endpoint, a set number of times or with a seeded probability, so a test can say
+"the second ``users/id`` call times out" and get the same run every time.
 
 Rules are matched after the call is counted in ``CallStats`` (a failed call is still a call the
-gateway made) and before authentication, the hourly quota and the endpoint handler. Rules come
-from ``SimulatorConfig.faults`` or, at run time, from ``PUT /_simulator/faults``.
+gateway made) and before authentication, rate limits and the endpoint handler. Rules come from
+the simulator's config (``faults``) or, at run time, from ``PUT /_simulator/faults``.
+
+The kinds in ``COMMON_FAULT_KINDS`` mean the same on every simulator; each answers them in its
+own API's bodies through a ``FaultStyle``, which also adds the kinds only that API has (the
+TalentLMS HTML 401 page, a LearnWorlds token that expires mid-operation).
 """
 
 from __future__ import annotations
@@ -18,44 +22,49 @@ import math
 import random
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import httpx
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 __all__ = [
+    "COMMON_FAULT_KINDS",
     "ERROR_STATUSES",
-    "FAULT_KINDS",
+    "KNOWN_FAULT_KINDS",
     "MALFORMED_BODY",
+    "Answer",
     "FaultInjector",
     "FaultRule",
-    "FaultTarget",
+    "FaultStyle",
     "SimulatedConnectionReset",
+    "SpecialFault",
 ]
 
-FAULT_KINDS = (
+# What any HTTP API and its network can do, answered alike by every simulator.
+COMMON_FAULT_KINDS = (
     "latency",
     "error",
     "rate_limited",
     "timeout",
     "reset",
     "malformed_json",
-    "html_401",
     "slow_body",
-    "quota_exhausted",
-    "revoked_key",
 )
-ERROR_STATUSES = (500, 502, 503, 504)  # what a PHP portal or its proxy answers when it breaks
+# Every kind some simulator knows; a simulator refuses the ones its API has no use for.
+KNOWN_FAULT_KINDS = (
+    *COMMON_FAULT_KINDS,
+    "html_401",  # TalentLMS: the HTML page a call without credentials gets
+    "quota_exhausted",  # TalentLMS: the hourly quota used up
+    "revoked_key",  # both: the credentials revoked (TalentLMS's key, LearnWorlds's client)
+    "expired_token",  # LearnWorlds: the caller's access token expires on this call
+)
+ERROR_STATUSES = (500, 502, 503, 504)  # what a PHP app or its proxy answers when it breaks
 # A body cut off mid-string, as when a proxy drops the rest: never valid JSON.
 MALFORMED_BODY = b'{"id": "1", "login": "jo'
 SLOW_BODY_CHUNKS = 20  # small enough pieces that the gaps, not the size, make the body slow
-
-MSG_INTERNAL = "Internal server error"
-MSG_RATE_LIMITED = "You have exceeded the API rate limit"  # the app's own 429 wording
-MSG_INVALID_KEY = "Invalid API key provided"  # reference §11.2, the wrong-key 401
 
 _FLOAT_FIELDS = ("probability", "latency_ms", "latency_jitter_ms", "delay_s")
 
@@ -79,11 +88,13 @@ def _is_number(value: Any) -> bool:
 class FaultRule:
     """One way to misbehave, for one endpoint name (or ``"*"``), some or all of the time.
 
-    ``endpoint`` is the name ``CallStats`` counts (``users``, ``users/id``, ``courses/id``,
-    ``siteinfo``, ``ratelimit`` …), compared case-insensitively, so a ``users/id`` rule leaves
-    ``users`` list calls alone. The other fields only matter for the kinds that read them.
-    Invalid values raise ``ValueError`` at construction, so a bad rule fails where it is written
-    rather than on the call it was meant to break.
+    ``endpoint`` is the name ``CallStats`` counts (TalentLMS: ``users``, ``users/id``,
+    ``siteinfo`` …; LearnWorlds: ``users``, ``users/{id}``, ``oauth2/access_token`` …),
+    compared case-insensitively, so a ``users/id`` rule leaves ``users`` list calls alone. The
+    other fields only matter for the kinds that read them. Invalid values raise ``ValueError``
+    at construction, so a bad rule fails where it is written rather than on the call it was
+    meant to break. Which kinds a simulator accepts is its ``FaultStyle``'s business:
+    ``FaultRule`` knows them all.
     """
 
     kind: str
@@ -97,8 +108,10 @@ class FaultRule:
     delay_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if self.kind not in KNOWN_FAULT_KINDS:
+            raise ValueError(
+                f"unknown fault kind {self.kind!r}; expected one of {KNOWN_FAULT_KINDS}"
+            )
         if not isinstance(self.endpoint, str) or not self.endpoint.strip():
             raise ValueError("fault endpoint must be an endpoint name such as 'users/id', or '*'")
         object.__setattr__(self, "endpoint", self.endpoint.strip().lower())
@@ -138,7 +151,7 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault key(s) {unknown}; expected some of {allowed}")
         if "kind" not in data:
-            raise ValueError(f"a fault needs a 'kind', one of {FAULT_KINDS}")
+            raise ValueError(f"a fault needs a 'kind', one of {KNOWN_FAULT_KINDS}")
         return cls(**{str(key): value for key, value in data.items()})
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,18 +162,44 @@ class FaultRule:
         return self.endpoint in ("*", endpoint.lower())
 
 
-@dataclass(frozen=True)
-class FaultTarget:
-    """What a fault needs from the app, passed in so this module never imports the app.
+Answer = Callable[[], Awaitable[Response]]
+# A kind only one API has: given the call and its normal answer, what the simulator sends.
+SpecialFault = Callable[[Request, Answer], Awaitable[Response]]
 
-    ``answer`` runs the normal pipeline (auth, quota, handler) for the faults that delay or
-    mangle a real answer; ``exhaust_quota`` uses up the hourly limiter; ``missing_auth`` is the
-    app's own HTML 401 page, so ``html_401`` is byte-for-byte what a header-less call gets.
+
+@dataclass(frozen=True)
+class FaultStyle:
+    """How one simulator answers faults, passed in so this module never imports an app.
+
+    ``error`` is its API's body for a 5xx of the given status, ``rate_limited`` its 429 (the
+    rule's ``Retry-After`` is added here); ``special`` maps the kinds only its API has to
+    what they do. ``kinds`` is what its injector accepts.
     """
 
-    answer: Callable[[], Awaitable[Response]]
-    exhaust_quota: Callable[[], None]
-    missing_auth: Callable[[], Response]
+    error: Callable[[int], Response]
+    rate_limited: Callable[[], Response]
+    special: Mapping[str, SpecialFault] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        allowed = set(KNOWN_FAULT_KINDS) - set(COMMON_FAULT_KINDS)
+        wrong = sorted(set(self.special) - allowed)
+        if wrong:
+            raise ValueError(f"special fault kinds must be known and not common ones: {wrong}")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The common kinds and this API's own, in ``KNOWN_FAULT_KINDS`` order."""
+        own = set(COMMON_FAULT_KINDS) | set(self.special)
+        return tuple(kind for kind in KNOWN_FAULT_KINDS if kind in own)
+
+    def check(self, rules: Iterable[FaultRule], simulator: str) -> None:
+        """``ValueError`` for a rule whose kind this simulator has no use for."""
+        for rule in rules:
+            if rule.kind not in self.kinds:
+                raise ValueError(
+                    f"fault kind {rule.kind!r} is not one the {simulator} simulator knows; "
+                    f"expected one of {self.kinds}"
+                )
 
 
 @dataclass
@@ -177,15 +216,29 @@ class FaultInjector:
     and replace rules from their own thread while uvicorn's thread applies them.
     """
 
-    def __init__(self, rules: Iterable[FaultRule] = (), seed: int = 0) -> None:
+    def __init__(
+        self,
+        rules: Iterable[FaultRule] = (),
+        seed: int = 0,
+        *,
+        style: FaultStyle,
+        simulator: str = "this",
+    ) -> None:
         self._lock = threading.Lock()
         self._seed = seed
         self._random = random.Random(seed)
         self._active: list[_ActiveRule] = []
+        self.style = style
+        self.simulator = simulator
         self.replace(rules)
 
     def replace(self, rules: Iterable[FaultRule], seed: int | None = None) -> None:
-        """Make ``rules`` the active ones (first match wins) and restart the random sequence."""
+        """Make ``rules`` the active ones (first match wins) and restart the random sequence.
+
+        ``ValueError``, with nothing changed, when a rule's kind is not one this simulator knows.
+        """
+        rules = tuple(rules)
+        self.style.check(rules, self.simulator)
         active = [_ActiveRule(rule, rule.times) for rule in rules]
         with self._lock:
             if seed is not None:
@@ -233,30 +286,27 @@ class FaultInjector:
         with self._lock:
             return self._random.uniform(0, limit_ms)
 
-    async def intercept(self, endpoint: str, request: Request, target: FaultTarget) -> Response:
-        """Answer the call: through a fault when a rule applies, normally otherwise."""
+    async def intercept(self, endpoint: str, request: Request, answer: Answer) -> Response:
+        """Answer the call: through a fault when a rule applies, normally (``answer``) otherwise."""
         rule = self.pick(endpoint)
         if rule is None:
-            return await target.answer()
-        return await self._apply(rule, request, target)
+            return await answer()
+        return await self._apply(rule, request, answer)
 
-    async def _apply(self, rule: FaultRule, request: Request, target: FaultTarget) -> Response:
-        kind = rule.kind
+    async def _apply(self, rule: FaultRule, request: Request, answer: Answer) -> Response:
+        kind, style = rule.kind, self.style
         if kind == "latency":
             await asyncio.sleep((rule.latency_ms + self._jitter(rule.latency_jitter_ms)) / 1000)
-            return await target.answer()
+            return await answer()
         if kind == "timeout":
             await _sleep_unless_disconnected(request, rule.delay_s)
-            return await target.answer()
+            return await answer()
         if kind == "slow_body":
-            return _trickled(await target.answer(), rule.delay_s)
-        if kind == "quota_exhausted":
-            target.exhaust_quota()
-            return await target.answer()  # the limiter now answers 429; /ratelimit shows 0
+            return _trickled(await answer(), rule.delay_s)
         if kind == "error":
-            return _error(rule.status, "api_error", MSG_INTERNAL)
+            return style.error(rule.status)
         if kind == "rate_limited":
-            response = _error(429, "invalid_request_error", MSG_RATE_LIMITED)
+            response = style.rate_limited()
             if rule.retry_after is not None:
                 response.headers["Retry-After"] = _seconds(rule.retry_after)
             return response
@@ -264,16 +314,10 @@ class FaultInjector:
             return _ConnectionDrop()
         if kind == "malformed_json":
             return Response(MALFORMED_BODY, status_code=200, media_type="application/json")
-        if kind == "html_401":
-            return target.missing_auth()
-        if kind == "revoked_key":
-            return _error(401, "invalid_request_error", MSG_INVALID_KEY)
-        raise AssertionError(f"unhandled fault kind {kind!r}")  # pragma: no cover
-
-
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    """The v1 error body (reference §11.1) with the given ``type``."""
-    return JSONResponse({"error": {"type": error_type, "message": message}}, status_code=status)
+        special = style.special.get(kind)
+        if special is None:  # pragma: no cover - replace() refuses such rules
+            raise AssertionError(f"unhandled fault kind {kind!r}")
+        return await special(request, answer)
 
 
 def _seconds(value: float) -> str:

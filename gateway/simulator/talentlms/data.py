@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .faults import FaultRule
+from ..faults import COMMON_FAULT_KINDS, FaultRule
 
 __all__ = [
     "COURSE_STATUS_TITLE",
     "DATE_FORMATS",
     "ENROLLMENT_STATES",
+    "FAULT_KINDS",
     "LOOKUP_ENDPOINTS",
     "ApiError",
     "Branch",
@@ -45,6 +46,8 @@ __all__ = [
     "generate_portal",
 ]
 
+# The fault kinds this simulator knows: every common one and TalentLMS's own.
+FAULT_KINDS = (*COMMON_FAULT_KINDS, "html_401", "quota_exhausted", "revoked_key")
 DEFAULT_NOW = 1767225600  # 2026-01-01T00:00:00Z: fixed so generated dates never drift
 DATE_FORMATS = ("DDMMYYYY", "MMDDYYYY", "YYYYMMDD")
 LOOKUP_ENDPOINTS = ("users", "courses", "categories", "groups", "branches")
@@ -114,6 +117,12 @@ class SimulatorConfig:
             for rule in self.faults
         )
         object.__setattr__(self, "faults", rules)
+        for rule in rules:
+            if rule.kind not in FAULT_KINDS:
+                raise ValueError(
+                    f"fault kind {rule.kind!r} is not one the TalentLMS simulator knows; "
+                    f"expected one of {FAULT_KINDS}"
+                )
         if self.date_format not in DATE_FORMATS:
             raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {self.date_format!r}")
         if self.users < 1 or self.courses < 1:

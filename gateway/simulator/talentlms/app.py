@@ -8,27 +8,37 @@ statuses, one-element arrays, exact error strings, a ``/ratelimit`` that does no
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
 import math
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus
+from urllib.parse import parse_qsl, unquote, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..common import (
+    BurstLimiter,
+    CallStats,
+    Clock,
+    admin_error,
+    admin_routes,
+    json_object,
+    raw_path,
+    simulate_latency,
+)
+from ..faults import Answer, FaultInjector, FaultStyle
 from .data import (
+    FAULT_KINDS,
     LOOKUP_ENDPOINTS,
     MSG_INVALID_ARGS,
     ApiError,
@@ -37,7 +47,6 @@ from .data import (
     format_datetime,
     generate_portal,
 )
-from .faults import FaultInjector, FaultRule, FaultTarget
 
 __all__ = [
     "API_PREFIX",
@@ -52,7 +61,6 @@ API_PREFIX = "/api/v1"
 LOOKUP_KEYS = ("id", "email", "username")
 DEFAULT_PAGED_SIZE = 20  # rows per page when page_size: is sent without a value (reference §13)
 WINDOW_SECONDS = 3600
-TIMESTAMP_LIMIT = 100_000  # arrival times kept; bounds memory on a long-running demo simulator
 
 UNAUTHORIZED_PAGE = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>
@@ -62,61 +70,6 @@ UNAUTHORIZED_PAGE = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <p>You need a valid user and password to access this content.</p>
 </body></html>
 """
-
-Clock = Callable[[], float]
-
-
-class CallStats:
-    """Counts API calls per endpoint name, so tests can assert how many calls the gateway made.
-
-    Names follow the convention shared with the gateway: the lower-cased endpoint, plus
-    ``/{key}`` for ``users|courses|categories|groups|branches`` looked up by ``id|email|username``
-    (``users/id``, ``courses/id``, ``users/email``); everything else is the bare endpoint.
-    A lock keeps counts right when a test thread reads while the server thread writes.
-    Arrival times (``time.monotonic()``) are kept too, so pacing tests can count the calls in
-    any 5-second window (the burst cap, reference §12).
-    """
-
-    def __init__(self, monotonic: Clock = time.monotonic) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
-        self._monotonic = monotonic
-        self._timestamps: deque[tuple[float, str]] = deque(maxlen=TIMESTAMP_LIMIT)
-
-    def record(self, name: str) -> None:
-        with self._lock:
-            self._counts[name] = self._counts.get(name, 0) + 1
-            self._timestamps.append((self._monotonic(), name))
-
-    @property
-    def timestamps(self) -> list[tuple[float, str]]:
-        """``(monotonic arrival time, endpoint name)`` per call, oldest first (a copy)."""
-        with self._lock:
-            return list(self._timestamps)
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self._counts.values())
-
-    @property
-    def by_endpoint(self) -> dict[str, int]:
-        """A copy, sorted by name, so callers can compare it with a plain dict."""
-        with self._lock:
-            return dict(sorted(self._counts.items()))
-
-    def count(self, name: str) -> int:
-        with self._lock:
-            return self._counts.get(name, 0)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()
-            self._timestamps.clear()
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON body of ``GET /_simulator/stats``."""
-        return {"total": self.total, "byEndpoint": self.by_endpoint}
 
 
 class RateLimiter:
@@ -170,36 +123,6 @@ class RateLimiter:
             return int(self._window_start + WINDOW_SECONDS)
 
 
-class BurstLimiter:
-    """The burst cap: at most ``limit`` calls in any sliding window of ``window`` seconds.
-
-    Only admitted calls count (a refused call spends nothing), and ``/ratelimit`` is not
-    counted, as it does not count against the hourly quota either (reference §12). A refused
-    call is told, in ``Retry-After``, when the oldest call in the window leaves it.
-    """
-
-    def __init__(self, limit: int | None, window: float, clock: Clock = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._admitted: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def admit(self) -> float | None:
-        """Take a place in the window: ``None`` when admitted, else seconds until one frees."""
-        if self.limit is None:
-            return None
-        with self._lock:
-            now = self._clock()
-            admitted = self._admitted
-            while admitted and admitted[0] + self.window <= now:
-                admitted.popleft()
-            if len(admitted) >= self.limit:
-                return admitted[len(admitted) - self.limit] + self.window - now
-            admitted.append(now)
-            return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Path parsing
 # ---------------------------------------------------------------------------------------------
@@ -220,16 +143,6 @@ class ApiPath:
                 if key in LOOKUP_KEYS:
                     return f"{self.endpoint}/{key}"
         return self.endpoint
-
-
-def _raw_path(scope: Mapping[str, Any]) -> str:
-    """The still percent-encoded path: ``scope["path"]`` has ``%2C`` already turned into ``,``.
-
-    Some ASGI clients (httpx's ASGITransport) put the query string into ``raw_path``; drop it.
-    """
-    raw = scope.get("raw_path")
-    text = raw.decode("utf-8", "replace") if raw else quote(scope.get("path", ""), safe="/:,@")
-    return text.split("?", 1)[0]
 
 
 def parse_params(segment: str) -> dict[str, str]:
@@ -285,6 +198,42 @@ def _missing_auth_response() -> Response:
     return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401, headers=headers)
 
 
+MSG_INTERNAL = "Internal server error"
+MSG_RATE_LIMITED = "You have exceeded the API rate limit"  # the app's own 429 wording
+MSG_INVALID_KEY = "Invalid API key provided"  # reference §11.2, the wrong-key 401
+
+
+def _fault_style(limiter: RateLimiter) -> FaultStyle:
+    """The faults in TalentLMS's bodies, and its own: the HTML 401 page, an exhausted hourly
+    quota and a revoked API key."""
+
+    async def html_401(_request: Request, _answer: Answer) -> Response:
+        return _missing_auth_response()  # byte for byte what a call without credentials gets
+
+    async def quota_exhausted(_request: Request, answer: Answer) -> Response:
+        limiter.exhaust()
+        return await answer()  # the limiter now answers 429; /ratelimit shows 0
+
+    async def revoked_key(_request: Request, _answer: Answer) -> Response:
+        return error_response(401, MSG_INVALID_KEY)
+
+    def server_error(status: int) -> Response:
+        body = {"error": {"type": "api_error", "message": MSG_INTERNAL}}
+        return JSONResponse(body, status_code=status)
+
+    style = FaultStyle(
+        error=server_error,
+        rate_limited=lambda: error_response(429, MSG_RATE_LIMITED),
+        special={
+            "html_401": html_401,
+            "quota_exhausted": quota_exhausted,
+            "revoked_key": revoked_key,
+        },
+    )
+    assert set(style.kinds) == set(FAULT_KINDS)
+    return style
+
+
 def _check_auth(request: Request, api_key: str) -> Response | None:
     """HTTP Basic with the key as user name; the two failure forms differ (reference §1)."""
     header = request.headers.get("authorization")
@@ -299,7 +248,7 @@ def _check_auth(request: Request, api_key: str) -> Response | None:
             user = ""
     if user and hmac.compare_digest(user.encode(), api_key.encode()):
         return None
-    return error_response(401, "Invalid API key provided")
+    return error_response(401, MSG_INVALID_KEY)
 
 
 def _require(
@@ -538,16 +487,10 @@ HANDLERS: dict[str, Handler] = {
 async def _api(request: Request) -> Response:
     """Every ``/api/v1`` request: count, delay, inject faults, then answer."""
     sim: Simulator = request.app.state.simulator
-    path = parse_api_path(_raw_path(request.scope))
+    path = parse_api_path(raw_path(request.scope))
     sim.stats.record(path.stat_name)
-    if sim.config.latency_ms > 0:
-        await asyncio.sleep(sim.config.latency_ms / 1000)
-    target = FaultTarget(
-        answer=lambda: _answer(sim, path, request),
-        exhaust_quota=sim.limiter.exhaust,
-        missing_auth=_missing_auth_response,
-    )
-    return await sim.faults.intercept(path.stat_name, request, target)
+    await simulate_latency(sim.config.latency_ms)
+    return await sim.faults.intercept(path.stat_name, request, lambda: _answer(sim, path, request))
 
 
 async def _answer(sim: Simulator, path: ApiPath, request: Request) -> Response:
@@ -558,7 +501,7 @@ async def _answer(sim: Simulator, path: ApiPath, request: Request) -> Response:
     if path.endpoint != "ratelimit":
         wait = sim.burst.admit()
         if wait is not None:
-            response = error_response(429, "You have exceeded the API rate limit")
+            response = error_response(429, MSG_RATE_LIMITED)
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             return response
         if not sim.limiter.consume():
@@ -575,77 +518,17 @@ async def _answer(sim: Simulator, path: ApiPath, request: Request) -> Response:
     return JSONResponse(body)
 
 
-async def _admin_stats(request: Request) -> Response:
-    """Counts; with ``?timestamps=1`` also ``timestamps``: ``[[monotonic time, name], …]``."""
-    stats: CallStats = request.app.state.stats
-    body = stats.as_dict()
-    if request.query_params.get("timestamps", "").lower() in ("1", "true", "yes", "on"):
-        body["timestamps"] = [[moment, name] for moment, name in stats.timestamps]
-    return JSONResponse(body)
-
-
-async def _admin_reset_stats(request: Request) -> Response:
-    request.app.state.stats.reset()
-    return JSONResponse({"ok": True})
-
-
-async def _admin_health(_request: Request) -> Response:
-    return JSONResponse({"ok": True})
-
-
-def _admin_error(message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=400)
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, else ``ValueError`` with a message for the 400."""
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ValueError(f"the body must be JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON object")
-    return data
-
-
-async def _admin_faults(request: Request) -> Response:
-    """GET the active rules (``times`` = what is left), PUT to replace them, DELETE to clear.
-
-    PUT takes ``{"faults": [rule, …], "seed": n}`` (``seed`` optional, the config's by
-    default); it is all or nothing: one invalid rule leaves the active ones untouched.
-    """
-    injector: FaultInjector = request.app.state.faults
-    if request.method == "DELETE":
-        injector.clear()
-    elif request.method == "PUT":
-        try:
-            data = await _json_object(request)
-            unknown = sorted(set(data) - {"faults", "seed"})
-            if unknown:
-                raise ValueError(f"unknown key(s) {unknown}; expected 'faults' and 'seed'")
-            items, seed = data.get("faults"), data.get("seed")
-            if not isinstance(items, list):
-                raise ValueError("'faults' must be a list of fault objects")
-            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                raise ValueError("'seed' must be an integer")
-            rules = [FaultRule.from_dict(item) for item in items]
-        except ValueError as exc:
-            return _admin_error(str(exc))
-        injector.replace(rules, seed=seed)
-    return JSONResponse({"faults": injector.snapshot()})
-
-
 async def _admin_quota(request: Request) -> Response:
     """POST ``{"remaining": n}``: leave ``n`` calls in the current hourly window."""
     limiter: RateLimiter = request.app.state.rate_limiter
     try:
-        data = await _json_object(request)
+        data = await json_object(request)
         remaining = data.get("remaining")
         if set(data) != {"remaining"} or type(remaining) is not int:  # bool is not a count
             raise ValueError('the body must be {"remaining": <integer>}')
         limiter.set_remaining(remaining)
     except ValueError as exc:
-        return _admin_error(str(exc))
+        return admin_error(str(exc))
     body = {"limit": limiter.limit, "remaining": limiter.remaining, "reset": limiter.reset_at}
     return JSONResponse(body)
 
@@ -669,16 +552,14 @@ def create_simulator_app(
     routes = [
         Route(API_PREFIX, _api, methods=methods),
         Route(API_PREFIX + "/{rest:path}", _api, methods=methods),
-        Route("/_simulator/stats", _admin_stats, methods=["GET"]),
-        Route("/_simulator/reset-stats", _admin_reset_stats, methods=["POST"]),
-        Route("/_simulator/health", _admin_health, methods=["GET"]),
-        Route("/_simulator/faults", _admin_faults, methods=["GET", "PUT", "DELETE"]),
+        *admin_routes(),
         Route("/_simulator/quota", _admin_quota, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     stats = CallStats()
     limiter = RateLimiter(config.hourly_limit, clock)
-    faults = FaultInjector(config.faults, seed=config.seed)
+    style = _fault_style(limiter)
+    faults = FaultInjector(config.faults, seed=config.seed, style=style, simulator="TalentLMS")
     burst = BurstLimiter(config.burst_limit, config.burst_window)
     app.state.simulator = Simulator(config, data, stats, limiter, clock, faults, burst)
     app.state.stats = stats
