@@ -21,7 +21,7 @@ import contextlib
 import math
 import random
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "FaultStyle",
     "SimulatedConnectionReset",
     "SpecialFault",
+    "fault_rules",
 ]
 
 # What any HTTP API and its network can do, answered alike by every simulator.
@@ -160,6 +161,23 @@ class FaultRule:
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint in ("*", endpoint.lower())
+
+
+def fault_rules(
+    rules: Iterable[FaultRule | Mapping[str, Any]], kinds: Collection[str], simulator: str
+) -> tuple[FaultRule, ...]:
+    """A simulator configuration's fault rules (mappings converted), refusing any kind the
+    ``simulator`` (named in the message) does not know."""
+    converted = tuple(
+        rule if isinstance(rule, FaultRule) else FaultRule.from_dict(rule) for rule in rules
+    )
+    for rule in converted:
+        if rule.kind not in kinds:
+            raise ValueError(
+                f"fault kind {rule.kind!r} is not one the {simulator} simulator knows; "
+                f"expected one of {tuple(kinds)}"
+            )
+    return converted
 
 
 Answer = Callable[[], Awaitable[Response]]

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..faults import COMMON_FAULT_KINDS, FaultRule
+from ..faults import COMMON_FAULT_KINDS, FaultRule, fault_rules
 
 __all__ = [
     "DEFAULT_NOW",
@@ -113,17 +113,7 @@ class LearnWorldsConfig:
     faults: tuple[FaultRule, ...] = ()
 
     def __post_init__(self) -> None:
-        rules = tuple(
-            rule if isinstance(rule, FaultRule) else FaultRule.from_dict(rule)
-            for rule in self.faults
-        )
-        object.__setattr__(self, "faults", rules)
-        for rule in rules:
-            if rule.kind not in FAULT_KINDS:
-                raise ValueError(
-                    f"fault kind {rule.kind!r} is not one the LearnWorlds simulator knows; "
-                    f"expected one of {FAULT_KINDS}"
-                )
+        object.__setattr__(self, "faults", fault_rules(self.faults, FAULT_KINDS, "LearnWorlds"))
         if self.users < 1 or self.courses < 1:
             raise ValueError("a school needs at least one user (its owner) and one course")
         if not 0 <= self.groups <= len(GROUPS):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..faults import COMMON_FAULT_KINDS, FaultRule
+from ..faults import COMMON_FAULT_KINDS, FaultRule, fault_rules
 
 __all__ = [
     "COURSE_STATUS_TITLE",
@@ -112,17 +112,7 @@ class SimulatorConfig:
     faults: tuple[FaultRule, ...] = ()
 
     def __post_init__(self) -> None:
-        rules = tuple(
-            rule if isinstance(rule, FaultRule) else FaultRule.from_dict(rule)
-            for rule in self.faults
-        )
-        object.__setattr__(self, "faults", rules)
-        for rule in rules:
-            if rule.kind not in FAULT_KINDS:
-                raise ValueError(
-                    f"fault kind {rule.kind!r} is not one the TalentLMS simulator knows; "
-                    f"expected one of {FAULT_KINDS}"
-                )
+        object.__setattr__(self, "faults", fault_rules(self.faults, FAULT_KINDS, "TalentLMS"))
         if self.date_format not in DATE_FORMATS:
             raise ValueError(f"date_format must be one of {DATE_FORMATS}, not {self.date_format!r}")
         if self.users < 1 or self.courses < 1:
