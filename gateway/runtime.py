@@ -1,5 +1,10 @@
 """What lives as long as the app: settings, accounts, schema, portals, their guards, the
-shared cache and HTTP client; and the per-operation ``Context`` each request gets from it."""
+shared cache and HTTP client; and the per-operation ``Context`` each request gets from it.
+
+This is where an account's provider is looked at: each account gets a guard paced for its
+provider. A provider whose queries are not written yet is refused at startup
+(``refuse_unserved``), with a message that says so, rather than served half.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.config import AccountConfig, Settings
+from gateway.errors import ConfigError
 from gateway.execution.context import Context
 from gateway.observability.telemetry import Telemetry
 from gateway.persisted.queries import (
@@ -35,7 +41,16 @@ from schema import GatewaySchema
 if TYPE_CHECKING:
     from gateway.observability.tracing.tracer import Tracing
 
-__all__ = ["Runtime", "demo_simulator_config", "upstream_guard"]
+__all__ = [
+    "SERVED_PROVIDERS",
+    "Runtime",
+    "demo_simulator_config",
+    "refuse_unserved",
+    "upstream_guard",
+]
+
+# The providers whose accounts this version can answer queries for.
+SERVED_PROVIDERS = frozenset({"talentlms"})
 
 
 def demo_simulator_config(settings: Settings) -> SimulatorConfig:
@@ -43,16 +58,41 @@ def demo_simulator_config(settings: Settings) -> SimulatorConfig:
     return SimulatorConfig(**settings.simulator.model_dump())
 
 
-def upstream_guard(settings: Settings) -> UpstreamGuard:
-    """One portal's retries, circuit breaker, pacing and quota, from the settings."""
+def upstream_guard(settings: Settings, account: AccountConfig) -> UpstreamGuard:
+    """One account's retries, circuit breaker, pacing and quota, from the settings.
+
+    The retry policy and the breaker are every provider's; the pace is the account's own
+    (``pace_max_calls`` in the accounts file) or its provider's default: TalentLMS 200 calls
+    in 5 s (``TALENTLMS_PACE_*``), LearnWorlds 30 in 10 s (``LMS_GATEWAY_LEARNWORLDS_PACE_*``).
+    """
+    default = settings.learnworlds.pace if account.provider == "learnworlds" else None
+    pace = account.pacing or default or settings.pacing.pace
+    service = account.provider_name
     return UpstreamGuard(
         retry=RetryPolicy.from_settings(settings.retry),
-        breaker=CircuitBreaker.from_settings(settings.breaker),
-        pacer=Pacer.from_settings(settings.pacing),
+        breaker=CircuitBreaker.from_settings(settings.breaker, service=service),
+        pacer=Pacer.from_pace(pace, service=service),
         quota=QuotaTracker(),
         rng=random.Random(),
         quota_refresh=settings.quota.refresh_seconds,
     )
+
+
+def refuse_unserved(tenancy: Tenancy) -> None:
+    """Raise ``ConfigError`` for an account whose provider this version cannot serve."""
+    for account in tenancy.accounts.values():
+        if account.provider in SERVED_PROVIDERS:
+            continue
+        if account.id == "default":
+            which = "the account of the LMS_GATEWAY_LEARNWORLDS_* variables is a LearnWorlds school"
+            fix = "unset LMS_GATEWAY_LEARNWORLDS_URL, _CLIENT_ID, _CLIENT_SECRET and _ACCESS_TOKEN"
+        else:
+            which = f"account {account.id!r} is a {account.provider_name} school"
+            fix = "remove it from LMS_GATEWAY_ACCOUNTS_FILE"
+        raise ConfigError(
+            f"{which}, and {account.provider_name} accounts are not available yet: this "
+            f"version cannot answer queries with them ({fix})"
+        )
 
 
 @dataclass
@@ -63,8 +103,8 @@ class Runtime:
     tenancy: Tenancy
     schema: GatewaySchema
     simulator: Starlette | None
-    portals: dict[str, TalentLmsPortal] = field(default_factory=dict)
-    guards: dict[str, UpstreamGuard] = field(default_factory=dict)
+    portals: dict[str, TalentLmsPortal] = field(default_factory=dict)  # TalentLMS accounts
+    guards: dict[str, UpstreamGuard] = field(default_factory=dict)  # every account
     cache: UpstreamCache | None = None
     http: httpx.AsyncClient | None = None
     persisted: PersistedQueries = field(default_factory=PersistedQueries)
@@ -79,6 +119,8 @@ class Runtime:
         deadline = time.monotonic() + self.settings.execution.deadline_seconds
         # The operation's standing with the portal's pacer: its priority, its promised calls.
         admission = guard.pacer.admission(deadline) if guard is not None else None
+        if account.provider not in SERVED_PROVIDERS:  # refused at startup (refuse_unserved)
+            raise ConfigError(f"{account.provider_name} accounts are not available yet")
         client = TalentLmsClient(
             self.http,
             base_url=account.base_url,
