@@ -34,6 +34,7 @@ from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.runtime import (
     Runtime,
     demo_simulator_config,
+    learnworlds_auths,
     refuse_unserved,
     upstream_guard,
 )
@@ -145,6 +146,7 @@ def create_app(
         guards={
             account.id: upstream_guard(settings, account) for account in tenancy.accounts.values()
         },
+        auths=learnworlds_auths(settings, tenancy),
         cache=UpstreamCache.from_settings(settings.cache) if settings.cache.enabled else None,
         persisted=persisted_queries(settings.persisted_queries),
         tracing=tracing,

@@ -20,6 +20,7 @@ The hierarchy, with the code each class puts in ``extensions.code`` and when it 
         ├── UpstreamUnavailable   UPSTREAM_UNAVAILABLE   connect/read failure, timeout
         │   └── CircuitOpen       UPSTREAM_UNAVAILABLE   the breaker is open: no call was made
         ├── UpstreamAuthFailed    UPSTREAM_AUTH_FAILED   401: key, client or token refused
+        │   └── UpstreamTokenRejected                    a token's 401, before its one renewal
         ├── UpstreamForbidden     UPSTREAM_AUTH_FAILED   403: API disabled, portal inactive
         ├── UpstreamRateLimited   UPSTREAM_RATE_LIMITED  429 or a rate-limit error body
         │   └── PacingTimeout     UPSTREAM_RATE_LIMITED  no call slot frees up before the deadline
@@ -90,6 +91,7 @@ __all__ = [
     "UpstreamNotFound",
     "UpstreamRateLimited",
     "UpstreamRejected",
+    "UpstreamTokenRejected",
     "UpstreamUnavailable",
     "retry_after_seconds",
 ]
@@ -255,6 +257,13 @@ class CircuitOpen(UpstreamUnavailable):
 
 class UpstreamAuthFailed(UpstreamError):
     code = ErrorCode.UPSTREAM_AUTH_FAILED
+
+
+class UpstreamTokenRejected(UpstreamAuthFailed):
+    """A call signed with an access token was refused (401): the token may have expired or
+    been revoked. The LearnWorlds client answers it with one renewal and one retry, and
+    raises a plain ``UpstreamAuthFailed`` when that cannot help (a static token, a second 401).
+    """
 
 
 class UpstreamForbidden(UpstreamError):
