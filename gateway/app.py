@@ -31,7 +31,13 @@ from gateway.observability.telemetry import RequestTelemetry
 from gateway.observability.tracing import start_tracing
 from gateway.persisted.queries import persisted_queries
 from gateway.providers.talentlms.portal import TalentLmsPortal
-from gateway.runtime import Runtime, demo_simulator_config, upstream_guard
+from gateway.runtime import (
+    Runtime,
+    demo_simulator_config,
+    learnworlds_auths,
+    refuse_unserved,
+    upstream_guard,
+)
 from gateway.simulator import create_simulator_app
 from gateway.tenancy.accounts import load_tenancy
 from gateway.upstream.cache import UpstreamCache
@@ -121,6 +127,7 @@ def create_app(
     tenancy = load_tenancy(
         settings, accounts_file=settings.tenancy.accounts_file, demo_api_key=demo_key
     )
+    refuse_unserved(tenancy)
     runtime = Runtime(
         settings=settings,
         tenancy=tenancy,
@@ -131,8 +138,15 @@ def create_app(
             extra_extensions=tracing.schema_extensions if tracing is not None else (),
         ),
         simulator=simulator,
-        portals={account.id: TalentLmsPortal(account) for account in tenancy.accounts.values()},
-        guards={account_id: upstream_guard(settings) for account_id in tenancy.accounts},
+        portals={
+            account.id: TalentLmsPortal(account)
+            for account in tenancy.accounts.values()
+            if account.provider == "talentlms"
+        },
+        guards={
+            account.id: upstream_guard(settings, account) for account in tenancy.accounts.values()
+        },
+        auths=learnworlds_auths(settings, tenancy),
         cache=UpstreamCache.from_settings(settings.cache) if settings.cache.enabled else None,
         persisted=persisted_queries(settings.persisted_queries),
         tracing=tracing,

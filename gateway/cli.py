@@ -472,6 +472,8 @@ def _serve(args: argparse.Namespace) -> int:
             settings.simulator.courses,
             settings.simulator.seed,
         )
+    elif settings.learnworlds.configured:
+        log.info("serving LearnWorlds school %s", settings.learnworlds.url)
     else:
         target = settings.upstream.base_url or settings.upstream.domain
         log.info("serving TalentLMS portal %s", target)

@@ -3,8 +3,8 @@
 The settings come in groups, one per thing they configure (``Settings().retry`` is the
 upstream retry policy's), and every setting is an environment variable named after its group
 and field: ``TALENTLMS_RETRY_ATTEMPTS`` is ``Settings().retry.attempts``. The table in
-docs/configuration.md lists them all. With no TalentLMS credentials the gateway runs against
-its embedded simulator ("demo mode").
+docs/configuration.md lists them all. With no credentials (neither TalentLMS's nor
+LearnWorlds's) the gateway runs against its embedded simulator ("demo mode").
 """
 
 from __future__ import annotations
@@ -39,22 +39,28 @@ __all__ = [
     "FederationSettings",
     "GraphiqlSettings",
     "HttpSettings",
+    "LearnWorldsCredentials",
+    "LearnWorldsSettings",
     "LimitsSettings",
     "LoggingSettings",
     "MetricsSettings",
+    "PaceLimit",
     "PacingSettings",
     "PersistedQueriesSettings",
+    "Provider",
     "QuotaSettings",
     "ReadinessSettings",
     "RetrySettings",
     "Settings",
     "SimulatorSettings",
     "TenancySettings",
+    "TokenEncoding",
     "TracingSettings",
     "UpstreamSettings",
     "UsersPaging",
     "Variable",
     "environment_variables",
+    "learnworlds_base_url",
 ]
 
 # The embedded simulator answers on this made-up host through an in-process transport.
@@ -68,18 +74,86 @@ class UsersPaging(StrEnum):
     NONE = "none"  # always download the whole list and page in the gateway
 
 
+Provider = Literal["talentlms", "learnworlds"]
+"""The LMS behind an account. Only the runtime and the providers tell them apart."""
+
+# How each provider is named to people (messages, logs).
+PROVIDER_NAMES: Mapping[str, str] = {"talentlms": "TalentLMS", "learnworlds": "LearnWorlds"}
+
+
+class TokenEncoding(StrEnum):
+    """How the LearnWorlds token call carries ``client_id``, ``client_secret`` and
+    ``grant_type``. Working clients use all three; no source says a school refuses any
+    (docs/learnworlds-mapping.md, "Token body encoding")."""
+
+    AUTO = "auto"  # DATA first; on a 400, FORM, then JSON; the one that worked is kept
+    DATA = "data"  # a form field ``data`` holding the JSON object (the v1 docs, most clients)
+    FORM = "form"  # plain form fields
+    JSON = "json"  # a JSON body
+
+
+@dataclass(frozen=True)
+class PaceLimit:
+    """At most ``max_calls`` calls reach the account in any ``window_seconds``."""
+
+    max_calls: int
+    window_seconds: float
+
+    def __post_init__(self) -> None:
+        if self.max_calls < 1 or not self.window_seconds > 0:
+            raise ValueError("a pace limit needs max_calls >= 1 and a positive window")
+
+
+@dataclass(frozen=True)
+class LearnWorldsCredentials:
+    """How a LearnWorlds account signs its calls: the client id (``Lw-Client``) and either the
+    client secret (OAuth2 client credentials: tokens fetched and renewed by the gateway) or a
+    static access token made in the school's admin panel (never renewed)."""
+
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    token_url: str | None = None  # default: {base_url}/oauth2/access_token
+    token_encoding: TokenEncoding = TokenEncoding.AUTO
+
+    def __post_init__(self) -> None:
+        if not self.client_id.strip():
+            raise ValueError("a LearnWorlds account needs its client id (the Lw-Client header)")
+        if (self.client_secret is None) == (self.access_token is None):
+            raise ValueError(
+                "a LearnWorlds account needs exactly one of a client secret and an access token"
+            )
+
+
 @dataclass(frozen=True)
 class AccountConfig:
-    """One LMS account (a TalentLMS portal) the gateway serves."""
+    """One LMS account the gateway serves: a TalentLMS portal or a LearnWorlds school.
+
+    ``base_url`` is the provider's API root (TalentLMS ``…/api/v1``, LearnWorlds
+    ``…/admin/api``). ``api_key``, ``date_format``, ``timezone`` and ``users_paging`` are
+    TalentLMS's; ``learnworlds`` holds a LearnWorlds school's credentials. ``pacing`` overrides
+    the provider's default pace for this account.
+    """
 
     id: str
-    provider: Literal["talentlms"]
+    provider: Provider
     base_url: str
-    api_key: str = field(repr=False)  # a super-admin secret: never in a repr or a log
-    date_format: str | None  # overrides siteinfo.date_format when set
-    timezone: ZoneInfo
-    users_paging: UsersPaging
-    demo: bool
+    api_key: str = field(default="", repr=False)  # a super-admin secret: never in a repr or a log
+    date_format: str | None = None  # overrides siteinfo.date_format when set
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    users_paging: UsersPaging = UsersPaging.PATH
+    demo: bool = False
+    learnworlds: LearnWorldsCredentials | None = None
+    pacing: PaceLimit | None = None
+
+    def __post_init__(self) -> None:
+        if (self.provider == "learnworlds") != (self.learnworlds is not None):
+            raise ValueError("a LearnWorlds account, and only one, has LearnWorlds credentials")
+
+    @property
+    def provider_name(self) -> str:
+        """``TalentLMS`` or ``LearnWorlds``, for messages."""
+        return PROVIDER_NAMES[self.provider]
 
 
 def _blank_is_unset(value: object) -> object:
@@ -117,7 +191,8 @@ class _Group(BaseSettings):
 
 
 class UpstreamSettings(_Group):
-    """The TalentLMS portal (the ``default`` account) and the HTTP client that reaches it."""
+    """The TalentLMS portal (the ``default`` account), and the HTTP client every upstream call
+    goes through, whatever the provider (timeouts, connections, pool)."""
 
     model_config = _variables("talentlms_")
 
@@ -230,8 +305,162 @@ class UpstreamSettings(_Group):
         )
 
 
+def learnworlds_base_url(value: str) -> str:
+    """A school's API root, ``{origin}/admin/api``, from the "API URL" the admin panel shows.
+
+    People paste it with ``/admin/api`` or as the bare origin (``https://school.example``), or
+    give the host alone; all three mean the same school. Anything else under the host (a bare
+    ``/v2``, another path) is refused: every call would be a 404 of a path that is not the API's.
+    Raises ``ValueError`` with a message that does not repeat the value (it could carry
+    credentials).
+    """
+    text = value.strip()
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        raise ValueError("the LearnWorlds URL is not a URL") from None
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in text):
+        raise ValueError("the LearnWorlds URL must be an http(s) URL such as https://school.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the LearnWorlds URL must not contain credentials")
+    if parts.query or parts.fragment:
+        raise ValueError("the LearnWorlds URL must not have a query or a fragment")
+    path = parts.path.rstrip("/")
+    if path not in ("", "/admin/api"):
+        raise ValueError(
+            "the LearnWorlds URL must be the school's address, alone or ending in /admin/api "
+            "(the API URL of Settings → Developers → API)"
+        )
+    return f"{parts.scheme}://{parts.netloc}/admin/api"
+
+
+class LearnWorldsSettings(_Group):
+    """A LearnWorlds school as the single account (``default``), and how every LearnWorlds
+    account's tokens and pace are handled."""
+
+    model_config = _variables("lms_gateway_learnworlds_")
+
+    url: Annotated[str | None, _BLANK_IS_UNSET] = Field(
+        default=None,
+        description="The school's API URL: https://school.com or https://school.com/admin/api.",
+    )
+    client_id: Annotated[str | None, _BLANK_IS_UNSET] = Field(
+        default=None, description="The API client id, sent as Lw-Client on every call."
+    )
+    client_secret: Annotated[SecretStr | None, _BLANK_IS_UNSET] = Field(
+        default=None, description="The client secret: the gateway fetches and renews tokens."
+    )
+    access_token: Annotated[SecretStr | None, _BLANK_IS_UNSET] = Field(
+        default=None, description="A static access token from the admin panel (never renewed)."
+    )
+    token_url: Annotated[str | None, _BLANK_IS_UNSET] = Field(
+        default=None, description="The token endpoint; default {API URL}/oauth2/access_token."
+    )
+    token_encoding: TokenEncoding = Field(
+        default=TokenEncoding.AUTO,
+        description="auto, data, form or json: how the token call's body is encoded.",
+    )
+    token_margin_seconds: float = Field(
+        default=60.0, ge=0, description="A token is renewed this long before it expires."
+    )
+    token_lifetime_seconds: float = Field(
+        default=3600.0, gt=0, description="A token's lifetime when the answer gives none."
+    )
+    pace_max_calls: int = Field(
+        default=30, ge=1, description="Calls that may reach a school in any pacing window."
+    )
+    pace_window_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _school_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return learnworlds_base_url(value)
+        except ValueError as exc:
+            raise ValueError(f"LMS_GATEWAY_LEARNWORLDS_URL: {exc}") from None
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+            raise ValueError("LMS_GATEWAY_LEARNWORLDS_TOKEN_URL must be an http(s) URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> LearnWorldsSettings:
+        if not self.configured:
+            return self
+        given = [name for name, value in self._credentials().items() if value is not None]
+        if self.url is None:
+            raise ValueError(f"LMS_GATEWAY_LEARNWORLDS_URL is required with {_listed(given)}")
+        if self.client_id is None:
+            raise ValueError(
+                f"LMS_GATEWAY_LEARNWORLDS_CLIENT_ID is required with {_listed(given)} "
+                "(the client id shown with the API keys, sent as Lw-Client)"
+            )
+        if self.client_secret is None and self.access_token is None:
+            raise ValueError(
+                "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET or LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN "
+                "is required with LMS_GATEWAY_LEARNWORLDS_URL"
+            )
+        if self.client_secret is not None and self.access_token is not None:
+            raise ValueError(
+                "give one of LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET and "
+                "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN, not both"
+            )
+        return self
+
+    def _credentials(self) -> dict[str, object]:
+        return {
+            "LMS_GATEWAY_LEARNWORLDS_URL": self.url,
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": self.client_id,
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": self.client_secret,
+            "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": self.access_token,
+        }
+
+    @property
+    def configured(self) -> bool:
+        """Whether these variables name a school (the single account is LearnWorlds)."""
+        return any(value is not None for value in self._credentials().values())
+
+    @property
+    def pace(self) -> PaceLimit:
+        return PaceLimit(self.pace_max_calls, self.pace_window_seconds)
+
+    def default_account(self) -> AccountConfig:
+        """The single account these variables configure (``configured`` must be true)."""
+        assert self.url is not None and self.client_id is not None
+        secret = self.client_secret.get_secret_value() if self.client_secret else None
+        token = self.access_token.get_secret_value() if self.access_token else None
+        return AccountConfig(
+            id="default",
+            provider="learnworlds",
+            base_url=self.url,
+            learnworlds=LearnWorldsCredentials(
+                client_id=self.client_id,
+                client_secret=secret,
+                access_token=token,
+                token_url=self.token_url,
+                token_encoding=self.token_encoding,
+            ),
+        )
+
+
+def _listed(names: list[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 class RetrySettings(_Group):
-    """How failed reads are retried (``RetryPolicy.from_settings``)."""
+    """How failed reads are retried, for every account (``RetryPolicy.from_settings``)."""
 
     model_config = _variables("talentlms_retry_")
 
@@ -243,7 +472,7 @@ class RetrySettings(_Group):
 
 
 class BreakerSettings(_Group):
-    """Each portal's circuit breaker (``CircuitBreaker.from_settings``)."""
+    """Each account's circuit breaker, whatever the provider (``CircuitBreaker.from_settings``)."""
 
     model_config = _variables("talentlms_breaker_")
 
@@ -254,7 +483,8 @@ class BreakerSettings(_Group):
 
 
 class PacingSettings(_Group):
-    """Each portal's burst pacing (``Pacer.from_settings``)."""
+    """Each TalentLMS portal's burst pacing (``PacingSettings.pace``); LearnWorlds schools
+    have their own (``LearnWorldsSettings``), and an account may set its own."""
 
     model_config = _variables("talentlms_pace_")
 
@@ -262,6 +492,10 @@ class PacingSettings(_Group):
         default=200, ge=1, description="Calls that may start in any pacing window."
     )
     window_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def pace(self) -> PaceLimit:
+        return PaceLimit(self.max_calls, self.window_seconds)
 
 
 class QuotaSettings(_Group):
@@ -524,6 +758,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    learnworlds: LearnWorldsSettings = Field(default_factory=LearnWorldsSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
@@ -542,10 +777,38 @@ class Settings(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
 
+    @model_validator(mode="after")
+    def _one_provider_for_the_single_account(self) -> Settings:
+        talentlms = [
+            name
+            for name, value in (
+                ("TALENTLMS_DOMAIN", self.upstream.domain),
+                ("TALENTLMS_BASE_URL", self.upstream.base_url),
+                ("TALENTLMS_API_KEY", self.upstream.api_key),
+            )
+            if value is not None
+        ]
+        if talentlms and self.learnworlds.configured:
+            learnworlds = [k for k, v in self.learnworlds._credentials().items() if v is not None]
+            raise ValueError(
+                f"TALENTLMS_* ({', '.join(talentlms)}) and LMS_GATEWAY_LEARNWORLDS_* "
+                f"({', '.join(learnworlds)}) both configure the single account: set one "
+                "provider's variables, or list several accounts in LMS_GATEWAY_ACCOUNTS_FILE"
+            )
+        return self
+
     @property
     def demo(self) -> bool:
-        """No TalentLMS credentials: the gateway serves the embedded simulator."""
-        return self.upstream.demo
+        """No credentials at all (TalentLMS or LearnWorlds): the gateway serves the embedded
+        simulator."""
+        return self.upstream.demo and not self.learnworlds.configured
+
+    def default_account(self, demo_api_key: str = "") -> AccountConfig:
+        """The single account of the environment: LearnWorlds when its variables are set,
+        else TalentLMS (the demo simulator without credentials)."""
+        if self.learnworlds.configured:
+            return self.learnworlds.default_account()
+        return self.upstream.default_account(demo_api_key)
 
     @classmethod
     def from_variables(cls, values: Mapping[str, object]) -> Settings:

@@ -19,7 +19,8 @@ The hierarchy, with the code each class puts in ``extensions.code`` and when it 
     └── UpstreamError             UPSTREAM_ERROR         the provider failed in a way not below
         ├── UpstreamUnavailable   UPSTREAM_UNAVAILABLE   connect/read failure, timeout
         │   └── CircuitOpen       UPSTREAM_UNAVAILABLE   the breaker is open: no call was made
-        ├── UpstreamAuthFailed    UPSTREAM_AUTH_FAILED   401: key missing, wrong or revoked
+        ├── UpstreamAuthFailed    UPSTREAM_AUTH_FAILED   401: key, client or token refused
+        │   └── UpstreamTokenRejected                    a token's 401, before its one renewal
         ├── UpstreamForbidden     UPSTREAM_AUTH_FAILED   403: API disabled, portal inactive
         ├── UpstreamRateLimited   UPSTREAM_RATE_LIMITED  429 or a rate-limit error body
         │   └── PacingTimeout     UPSTREAM_RATE_LIMITED  no call slot frees up before the deadline
@@ -90,6 +91,7 @@ __all__ = [
     "UpstreamNotFound",
     "UpstreamRateLimited",
     "UpstreamRejected",
+    "UpstreamTokenRejected",
     "UpstreamUnavailable",
     "retry_after_seconds",
 ]
@@ -225,8 +227,9 @@ class UpstreamUnavailable(UpstreamError):
 class CircuitOpen(UpstreamUnavailable):
     """Raised without calling the upstream because the breaker is open.
 
-    ``retry_at`` is the ``clock()`` time at which a test call will be allowed again and
-    ``retry_in`` the seconds until then (what clients can be told to wait).
+    ``service`` names the provider in the message ("TalentLMS", "LearnWorlds"). ``retry_at``
+    is the ``clock()`` time at which a test call will be allowed again and ``retry_in`` the
+    seconds until then (what clients can be told to wait).
     """
 
     def __init__(
@@ -236,6 +239,7 @@ class CircuitOpen(UpstreamUnavailable):
         retry_in: float,
         probing: bool = False,
         breaker: str = "",
+        service: str = "the LMS",
         **where: Any,
     ) -> None:
         retry_in = max(0.0, retry_in)
@@ -243,7 +247,9 @@ class CircuitOpen(UpstreamUnavailable):
             until = "a test call in progress succeeds"
         else:
             until = f"a test call in {max(1, math.ceil(retry_in))} s"
-        super().__init__(f"TalentLMS is failing: calls are paused until {until}", **where)
+        super().__init__(
+            f"{_sentence(service)} is failing: calls are paused until {until}", **where
+        )
         self.retry_at = retry_at
         self.retry_in = retry_in
         self.breaker = breaker
@@ -251,6 +257,13 @@ class CircuitOpen(UpstreamUnavailable):
 
 class UpstreamAuthFailed(UpstreamError):
     code = ErrorCode.UPSTREAM_AUTH_FAILED
+
+
+class UpstreamTokenRejected(UpstreamAuthFailed):
+    """A call signed with an access token was refused (401): the token may have expired or
+    been revoked. The LearnWorlds client answers it with one renewal and one retry, and
+    raises a plain ``UpstreamAuthFailed`` when that cannot help (a static token, a second 401).
+    """
 
 
 class UpstreamForbidden(UpstreamError):
@@ -292,19 +305,20 @@ class PacingTimeout(UpstreamRateLimited):
         max_calls: int = 0,
         window: float = 0.0,
         operation_calls: int = 0,
+        service: str = "the LMS",
         **where: Any,
     ) -> None:
         retry_after = max(0.0, retry_after)
         limit = f" (at most {max_calls} calls per {window:g} s)" if max_calls else ""
         if operation_calls:
             message = (
-                f"The TalentLMS portal is busy{limit}: this operation may need up to "
+                f"{_sentence(service)} is busy{limit}: this operation may need up to "
                 f"{operation_calls} calls and they could not all start before its deadline; "
                 f"try again in {retry_after:.1f} s"
             )
         else:
             message = (
-                f"Too many TalentLMS calls at once{limit}: no call slot frees up before the "
+                f"Too many {service} calls at once{limit}: no call slot frees up before the "
                 f"request's deadline; try again in {retry_after:.1f} s"
             )
         super().__init__(message, retry_after=retry_after, **where)
@@ -348,6 +362,11 @@ class TracingUnavailable(ConfigError):
     with ``code``."""
 
     code: Final = "TRACING_UNAVAILABLE"
+
+
+def _sentence(text: str) -> str:
+    """``text`` starting a sentence: "the LMS" → "The LMS"; "TalentLMS" as it is."""
+    return text[:1].upper() + text[1:]
 
 
 def retry_after_seconds(seconds: float | None) -> int | None:

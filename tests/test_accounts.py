@@ -10,12 +10,21 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import DEMO_BASE_URL, AccountConfig, Settings, UsersPaging
+from gateway.config import (
+    DEMO_BASE_URL,
+    AccountConfig,
+    LearnWorldsCredentials,
+    PaceLimit,
+    Settings,
+    TokenEncoding,
+    UsersPaging,
+)
 from gateway.errors import AccessDenied, AccountsError, ConfigError
 from gateway.tenancy.accounts import ApiKey, Tenancy, load_tenancy
 from gateway.tenancy.authorization import Access, authorize, hash_key
@@ -30,8 +39,25 @@ ENV_TLMS_KEY = "EnvDefaultTalentLmsKey55aa"
 ACME_KEY = "lmsg_test_acme_frontend_0001"
 GLOBEX_KEY = "lmsg_test_globex_frontend_0002"
 OPS_KEY = "lmsg_test_ops_0003"
-SECRETS = (ACME_TLMS_KEY, GLOBEX_TLMS_KEY, ENV_TLMS_KEY, ACME_KEY, GLOBEX_KEY, OPS_KEY)
-ENVIRON = {"ACME_TALENTLMS_KEY": ACME_TLMS_KEY, "GLOBEX_TALENTLMS_KEY": GLOBEX_TLMS_KEY}
+SCHOOL_SECRET = "SchoolLearnWorldsSecret9c2e"
+SCHOOL_TOKEN = "SchoolStaticToken4d7bQq"
+SECRETS = (
+    ACME_TLMS_KEY,
+    GLOBEX_TLMS_KEY,
+    ENV_TLMS_KEY,
+    ACME_KEY,
+    GLOBEX_KEY,
+    OPS_KEY,
+    SCHOOL_SECRET,
+    SCHOOL_TOKEN,
+)
+ENVIRON = {
+    "ACME_TALENTLMS_KEY": ACME_TLMS_KEY,
+    "GLOBEX_TALENTLMS_KEY": GLOBEX_TLMS_KEY,
+    "SCHOOL_LW_SECRET": SCHOOL_SECRET,
+    "SCHOOL_LW_TOKEN": SCHOOL_TOKEN,
+    "SCHOOL_LW_CLIENT_ID": "school-client-id",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -218,6 +244,20 @@ def write(tmp_path: Path, *tables: str, name: str = "accounts.toml") -> Path:
     return path
 
 
+def school(**fields: object) -> str:
+    """One [[accounts]] table of a LearnWorlds school; a field set to None is left out."""
+    values: dict[str, object] = {
+        "id": "school",
+        "provider": "learnworlds",
+        "domain": "school.learnworlds.com",
+        "client_id": "school-client-id",
+        "client_secret_env": "SCHOOL_LW_SECRET",
+    }
+    values.update(fields)
+    lines = [f"{name} = {toml_value(v)}" for name, v in values.items() if v is not None]
+    return "[[accounts]]\n" + "\n".join(lines) + "\n"
+
+
 GLOBEX = account(id="globex", api_key_env="GLOBEX_TALENTLMS_KEY")
 
 ERRORS = {
@@ -247,8 +287,82 @@ ERRORS = {
     "empty id": ([account(id="")], ["id must be a non-empty string"]),
     "missing id": ([account(id=None)], ["id is required"]),
     "id not a string": ([account(id=7)], ["id must be a non-empty string"]),
-    "missing provider": ([account(provider=None)], ["provider is required"]),
-    "other provider": ([account(provider="moodle")], ["provider must be one of 'talentlms'"]),
+    "other provider": (
+        [account(provider="moodle")],
+        ["provider must be one of 'learnworlds', 'talentlms'"],
+    ),
+    "learnworlds fields on a talentlms account": (
+        [account(client_secret_env="SCHOOL_LW_SECRET")],
+        ["'client_secret_env' is for provider 'learnworlds', not 'talentlms'"],
+    ),
+    "learnworlds fields without a provider": (
+        [account(provider=None, client_id="x", client_secret_env="SCHOOL_LW_SECRET")],
+        [
+            "'client_id', 'client_secret_env' are for provider 'learnworlds'",
+            'provider = "learnworlds"',
+        ],
+    ),
+    "talentlms fields on a learnworlds account": (
+        [school(api_key_env="ACME_TALENTLMS_KEY")],
+        ["accounts[0] 'school'", "'api_key_env' is for provider 'talentlms', not 'learnworlds'"],
+    ),
+    "school secret variable not set": (
+        [school(client_secret_env="NOT_SET_ANYWHERE")],
+        ["accounts[0] 'school'", "NOT_SET_ANYWHERE (client_secret_env) is not set"],
+    ),
+    "school token variable not set": (
+        [school(client_secret_env=None, access_token_env="NOT_SET_EITHER")],
+        ["NOT_SET_EITHER (access_token_env) is not set"],
+    ),
+    "school client id variable not set": (
+        [school(client_id=None, client_id_env="NO_CLIENT_ID")],
+        ["NO_CLIENT_ID (client_id_env) is not set"],
+    ),
+    "school secret and token": (
+        [school(access_token_env="SCHOOL_LW_TOKEN")],
+        ["exactly one of client_secret_env", "access_token_env"],
+    ),
+    "school neither secret nor token": (
+        [school(client_secret_env=None)],
+        ["exactly one of client_secret_env"],
+    ),
+    "school without a client id": ([school(client_id=None)], ["exactly one of client_id"]),
+    "school with client_id and client_id_env": (
+        [school(client_id_env="SCHOOL_LW_CLIENT_ID")],
+        ["exactly one of client_id and client_id_env"],
+    ),
+    "school secret inline": (
+        [school(client_secret=SCHOOL_SECRET)],
+        ["'client_secret'", "never inline", "client_secret_env"],
+    ),
+    "school token inline": (
+        [school(access_token=SCHOOL_TOKEN)],
+        ["'access_token'", "never inline"],
+    ),
+    "school secret in the variable field": (
+        [school(client_secret_env=SCHOOL_SECRET)],
+        ["client_secret_env must be the NAME of an environment variable"],
+    ),
+    "school without an address": ([school(domain=None)], ["exactly one of domain"]),
+    "school base_url not the API's": (
+        [school(domain=None, base_url="https://school.learnworlds.com/v2")],
+        ["ending in /admin/api"],
+    ),
+    "school base_url with credentials": (
+        [school(domain=None, base_url=f"https://x:{SCHOOL_SECRET}@school.learnworlds.com")],
+        ["must not contain credentials"],
+    ),
+    "school token_url not http": ([school(token_url="ftp://x/t")], ["token_url must be"]),
+    "school bad token_encoding": ([school(token_encoding="xml")], ["token_encoding", "'auto'"]),
+    "pace without its window": ([school(pace_max_calls=30)], ["pace_max_calls and pace_window"]),
+    "pace of zero calls": (
+        [account(pace_max_calls=0, pace_window_seconds=5)],
+        ["pace_max_calls must be a whole number of at least 1"],
+    ),
+    "pace in a string": (
+        [account(pace_max_calls=10, pace_window_seconds="5")],
+        ["pace_window_seconds must be a positive number"],
+    ),
     "domain and base_url": (
         [account(base_url="https://acme.talentlms.com/api/v1")],
         ["exactly one of domain", "base_url"],
@@ -332,7 +446,92 @@ def test_default_is_taken_when_the_environment_configures_a_portal(tmp_path):
         load(path, settings=env_settings())
     message = str(caught.value)
     assert message.startswith(f"{path}: accounts[0] 'default': ")
-    assert "TALENTLMS_*" in message and "rename" in message
+    assert "TALENTLMS_*" in message and "LMS_GATEWAY_LEARNWORLDS_*" in message
+    assert "rename" in message
+    assert_no_secret(message)
+
+
+def test_the_provider_is_talentlms_unless_the_account_says_otherwise(tmp_path):
+    tenancy = load(write(tmp_path, account(provider=None)))
+    assert tenancy.accounts["acme"].provider == "talentlms"
+
+
+def test_a_learnworlds_school_from_the_file(tmp_path):
+    path = write(
+        tmp_path,
+        account(),
+        school(),
+        school(
+            id="static",
+            domain=None,
+            base_url="https://learn.example.org/admin/api/",
+            client_id=None,
+            client_id_env="SCHOOL_LW_CLIENT_ID",
+            client_secret_env=None,
+            access_token_env="SCHOOL_LW_TOKEN",
+            token_encoding="form",
+            pace_max_calls=25,
+            pace_window_seconds=10,
+        ),
+    )
+    tenancy = load(path)
+    assert list(tenancy.accounts) == ["acme", "school", "static"]
+    school_account = tenancy.accounts["school"]
+    assert school_account == AccountConfig(
+        id="school",
+        provider="learnworlds",
+        base_url="https://school.learnworlds.com/admin/api",
+        learnworlds=LearnWorldsCredentials(
+            client_id="school-client-id", client_secret=SCHOOL_SECRET
+        ),
+    )
+    static = tenancy.accounts["static"]
+    assert static.base_url == "https://learn.example.org/admin/api"
+    assert static.learnworlds == LearnWorldsCredentials(
+        client_id="school-client-id",
+        access_token=SCHOOL_TOKEN,
+        token_encoding=TokenEncoding.FORM,
+    )
+    assert static.pacing == PaceLimit(25, 10.0)
+    assert tenancy.accounts["acme"].pacing is None
+    assert_no_secret(repr(tenancy) + repr(school_account) + repr(static))
+
+
+def test_a_talentlms_account_may_set_its_own_pace(tmp_path):
+    tenancy = load(write(tmp_path, account(pace_max_calls=50, pace_window_seconds=5)))
+    assert tenancy.accounts["acme"].pacing == PaceLimit(50, 5.0)
+
+
+def test_a_learnworlds_school_from_the_environment_joins_the_file_accounts(tmp_path):
+    settings = Settings(
+        learnworlds={
+            "url": "https://env-school.learnworlds.com",
+            "client_id": "env-client",
+            "client_secret": SCHOOL_SECRET,
+        }
+    )
+    tenancy = load(write(tmp_path, account()), settings=settings)
+    assert list(tenancy.accounts) == ["acme", "default"]
+    default = tenancy.accounts["default"]
+    assert (default.provider, default.base_url) == (
+        "learnworlds",
+        "https://env-school.learnworlds.com/admin/api",
+    )
+
+
+def test_a_school_in_the_file_is_refused_at_startup_until_it_can_be_served(tmp_path):
+    from gateway.app import create_app
+
+    path = write(tmp_path, account(), school())
+    settings = Settings(tenancy={"accounts_file": path})
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ENVIRON.items():
+            patch.setenv(name, value)
+        with pytest.raises(ConfigError) as caught:
+            create_app(settings)
+    message = str(caught.value)
+    assert "account 'school' is a LearnWorlds school" in message
+    assert "not available yet" in message and "remove it from LMS_GATEWAY_ACCOUNTS_FILE" in message
     assert_no_secret(message)
 
 
@@ -647,3 +846,16 @@ def test_the_documented_example_loads(tmp_path):
     tenancy = load(example, environ)
     assert list(tenancy.accounts) == ["acme", "globex"]
     assert [k.name for k in tenancy.api_keys] == ["acme-frontend", "ops"]
+    # Its LearnWorlds school, commented out while such accounts are refused, loads too.
+    text = re.sub(
+        r"^# ((\[\[accounts\]\])|([a-z_]+ = .*))$",
+        r"\1",
+        example.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    uncommented = write(tmp_path, text)
+    tenancy = load(uncommented, {**environ, "SCHOOL_LEARNWORLDS_SECRET": SCHOOL_SECRET})
+    assert list(tenancy.accounts) == ["acme", "globex", "school"]
+    school_account = tenancy.accounts["school"]
+    assert school_account.base_url == "https://school.learnworlds.com/admin/api"
+    assert school_account.pacing == PaceLimit(30, 10.0)

@@ -10,9 +10,17 @@ from gateway.config import DEMO_BASE_URL, Settings, UsersPaging, environment_var
 pytestmark = pytest.mark.unit
 
 
+LEARNWORLDS = (
+    "LMS_GATEWAY_LEARNWORLDS_URL",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET",
+    "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN",
+)
+
+
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY"):
+    for name in ("TALENTLMS_DOMAIN", "TALENTLMS_BASE_URL", "TALENTLMS_API_KEY", *LEARNWORLDS):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -82,6 +90,8 @@ EMPTY_MEANS_UNSET = (
     "LMS_GATEWAY_ACCOUNTS_FILE",
     "LMS_GATEWAY_METRICS_TOKEN",
     "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST",
+    *LEARNWORLDS,
+    "LMS_GATEWAY_LEARNWORLDS_TOKEN_URL",
 )
 
 
@@ -96,6 +106,7 @@ def test_empty_variables_mean_unset_so_demo_mode(monkeypatch, blank):
     assert settings.tenancy.accounts_file is None
     assert settings.metrics.token is None
     assert settings.persisted_queries.manifest is None
+    assert not settings.learnworlds.configured and settings.learnworlds.token_url is None
     assert settings.upstream.default_account(demo_api_key="sim").base_url == DEMO_BASE_URL
 
 
@@ -145,6 +156,12 @@ SAMPLES = {
     "LMS_GATEWAY_LOG_LEVEL": "debug",
     "LMS_GATEWAY_LOG_FORMAT": "json",
     "LMS_GATEWAY_DEMO_DATE_FORMAT": "MMDDYYYY",
+    "LMS_GATEWAY_LEARNWORLDS_URL": "https://school.learnworlds.com",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "lw-client-id",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": "lw-secret",
+    "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": "lw-token",
+    "LMS_GATEWAY_LEARNWORLDS_TOKEN_URL": "https://school.learnworlds.com/oauth2/access_token",
+    "LMS_GATEWAY_LEARNWORLDS_TOKEN_ENCODING": "json",
 }
 # What a variable cannot be set without.
 COMPANIONS = {
@@ -153,6 +170,22 @@ COMPANIONS = {
     "TALENTLMS_API_KEY": {"TALENTLMS_DOMAIN": "acme.talentlms.com"},
     "LMS_GATEWAY_PERSISTED_QUERIES_ALLOWLIST": {
         "LMS_GATEWAY_PERSISTED_QUERIES_MANIFEST": "manifest.json"
+    },
+    "LMS_GATEWAY_LEARNWORLDS_URL": {
+        "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "lw-client-id",
+        "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": "lw-secret",
+    },
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": {
+        "LMS_GATEWAY_LEARNWORLDS_URL": "https://school.learnworlds.com",
+        "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": "lw-secret",
+    },
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": {
+        "LMS_GATEWAY_LEARNWORLDS_URL": "https://school.learnworlds.com",
+        "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "lw-client-id",
+    },
+    "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": {
+        "LMS_GATEWAY_LEARNWORLDS_URL": "https://school.learnworlds.com",
+        "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "lw-client-id",
     },
 }
 
@@ -222,3 +255,133 @@ def test_an_unknown_setting_is_refused():
 def test_settings_from_variables_by_name():
     settings = Settings.from_variables({"TALENTLMS_PACE_MAX_CALLS": "9", "LMS_GATEWAY_CACHE": "0"})
     assert settings.pacing.max_calls == 9 and not settings.cache.enabled
+
+
+# --- a LearnWorlds school as the single account ---------------------------------------------
+
+SCHOOL = {
+    "LMS_GATEWAY_LEARNWORLDS_URL": "https://school.learnworlds.com/admin/api/",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "lw-client-id",
+    "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": "lw-secret-3f9a",
+}
+
+
+def _set(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize(
+    ("url", "base_url"),
+    [
+        ("https://school.learnworlds.com/admin/api/", "https://school.learnworlds.com/admin/api"),
+        ("https://school.learnworlds.com", "https://school.learnworlds.com/admin/api"),
+        ("learn.example.org", "https://learn.example.org/admin/api"),
+        ("http://127.0.0.1:8002/admin/api", "http://127.0.0.1:8002/admin/api"),
+    ],
+)
+def test_a_learnworlds_school_from_the_environment_alone(monkeypatch, url, base_url):
+    _set(monkeypatch, {**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_URL": url})
+    settings = Settings()
+    assert not settings.demo and settings.learnworlds.configured
+    account = settings.default_account()
+    assert (account.id, account.provider, account.base_url) == ("default", "learnworlds", base_url)
+    assert account.learnworlds is not None
+    assert account.learnworlds.client_id == "lw-client-id"
+    assert account.learnworlds.client_secret == "lw-secret-3f9a"
+    assert account.learnworlds.access_token is None
+    assert account.api_key == ""
+    assert "lw-secret-3f9a" not in repr(settings) + repr(account)
+
+
+def test_a_static_access_token_instead_of_the_secret(monkeypatch):
+    env = {**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": "static-7a1c"}
+    del env["LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET"]
+    _set(monkeypatch, env)
+    credentials = Settings().default_account().learnworlds
+    assert credentials is not None
+    assert (credentials.client_secret, credentials.access_token) == (None, "static-7a1c")
+    assert "static-7a1c" not in repr(credentials)
+
+
+def test_learnworlds_pace_and_token_settings_default_to_the_documented_limit():
+    settings = Settings().learnworlds
+    assert (settings.pace_max_calls, settings.pace_window_seconds) == (30, 10.0)
+    assert settings.token_encoding == "auto"
+    assert (settings.token_margin_seconds, settings.token_lifetime_seconds) == (60.0, 3600.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # Half a school: the message names the variable that is missing.
+        (
+            {"LMS_GATEWAY_LEARNWORLDS_URL": "https://s.learnworlds.com"},
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID is required with LMS_GATEWAY_LEARNWORLDS_URL",
+        ),
+        (
+            {
+                "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "id",
+                "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET": "s",
+            },
+            "LMS_GATEWAY_LEARNWORLDS_URL is required with LMS_GATEWAY_LEARNWORLDS_CLIENT_ID and "
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET",
+        ),
+        (
+            {"LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": "t"},
+            "LMS_GATEWAY_LEARNWORLDS_URL is required with LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN",
+        ),
+        (
+            {
+                "LMS_GATEWAY_LEARNWORLDS_URL": "https://s.com",
+                "LMS_GATEWAY_LEARNWORLDS_CLIENT_ID": "i",
+            },
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET or LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN is "
+            "required",
+        ),
+        (
+            {**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN": "t"},
+            "not both",
+        ),
+        ({**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_URL": "https://s.com/v2"}, "ending in /admin/api"),
+        ({**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_URL": "ftp://s.com"}, "http(s) URL"),
+        ({**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_URL": "https://u:p@s.com"}, "credentials"),
+        ({**SCHOOL, "LMS_GATEWAY_LEARNWORLDS_TOKEN_ENCODING": "xml"}, "'auto'"),
+        ({"LMS_GATEWAY_LEARNWORLDS_PACE_MAX_CALLS": "0"}, "LMS_GATEWAY_LEARNWORLDS_PACE_MAX_CALLS"),
+        # One single account: TalentLMS's variables and LearnWorlds's are not both served.
+        (
+            {**SCHOOL, "TALENTLMS_DOMAIN": "acme.talentlms.com", "TALENTLMS_API_KEY": "k"},
+            "TALENTLMS_* (TALENTLMS_DOMAIN, TALENTLMS_API_KEY) and LMS_GATEWAY_LEARNWORLDS_* "
+            "(LMS_GATEWAY_LEARNWORLDS_URL, LMS_GATEWAY_LEARNWORLDS_CLIENT_ID, "
+            "LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET) both configure the single account",
+        ),
+        (
+            {
+                **SCHOOL,
+                "TALENTLMS_BASE_URL": "http://127.0.0.1:8001/api/v1",
+                "TALENTLMS_API_KEY": "k",
+            },
+            "both configure the single account",
+        ),
+    ],
+)
+def test_a_half_configured_school_is_refused_with_the_variable_to_fix(monkeypatch, env, message):
+    _set(monkeypatch, env)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert message in str(caught.value)
+    assert "lw-secret-3f9a" not in str(caught.value)
+
+
+def test_a_learnworlds_account_is_refused_at_startup_until_it_can_be_served(monkeypatch):
+    from gateway.app import create_app
+    from gateway.errors import ConfigError
+
+    _set(monkeypatch, SCHOOL)
+    with pytest.raises(ConfigError) as caught:
+        create_app(Settings())
+    message = str(caught.value)
+    assert "LMS_GATEWAY_LEARNWORLDS_* variables is a LearnWorlds school" in message
+    assert "LearnWorlds accounts are not available yet" in message
+    assert "unset LMS_GATEWAY_LEARNWORLDS_URL" in message
+    assert "lw-secret-3f9a" not in message

@@ -301,7 +301,9 @@ async def test_real_rng_delays_stay_within_jitter_bounds() -> None:
 
 def test_breaker_opens_after_consecutive_failures_and_fails_fast() -> None:
     clock = FakeTime(start=50.0)
-    breaker = CircuitBreaker(failure_threshold=3, cool_down=30.0, clock=clock, name="acme")
+    breaker = CircuitBreaker(
+        failure_threshold=3, cool_down=30.0, clock=clock, name="acme", service="TalentLMS"
+    )
     for _ in range(2):
         breaker.before_call()
         breaker.record_failure()

@@ -2,9 +2,9 @@
 
 ``/healthz`` only says the process answers. ``/readyz`` also checks that the configuration
 is loaded, the app has started and is not shutting down, and that every configured
-account's portal answers and accepts its key. It asks each portal the free ``GET
-/ratelimit`` (not counted against the hourly quota, reference §12), so probing costs no
-quota, and the answer refreshes the account's quota tracker as a bonus. Demo mode asks the
+account's portal answers and accepts its key (``Runtime.probe``). It asks each TalentLMS portal
+the free ``GET /ratelimit`` (not counted against the hourly quota, reference §12), so probing
+costs no quota, and the answer refreshes the account's quota tracker as a bonus. Demo mode asks the
 embedded simulator the same way.
 
 Decisions:
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -46,9 +45,7 @@ from gateway.errors import (
     UpstreamForbidden,
     UpstreamUnavailable,
 )
-from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.upstream.quota import QuotaTracker
-from gateway.upstream.usage import UpstreamUsage
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -119,13 +116,12 @@ class Readiness:
         """``(HTTP status, JSON body)``; checks the portals only when the last result is old."""
         if self._draining:
             return 503, self._unready(SHUTTING_DOWN)
-        http = self._runtime.http
-        if http is None:  # not cached: the lifespan may start any moment
+        if self._runtime.http is None:  # not cached: the lifespan may start any moment
             return 503, self._unready(NOT_STARTED)
         ttl = self._runtime.settings.readiness.cache_seconds
         async with self._lock:  # concurrent probes wait for one check instead of repeating it
             if self._result is None or self._clock() - self._checked_at >= ttl:
-                self._result = await self._check(http)
+                self._result = await self._check()
                 self._checked_at = self._clock()
             status, body = self._result
         if self.draining:  # shutdown began while the portals were being asked
@@ -136,9 +132,9 @@ class Readiness:
         last = self._result[1]["accounts"] if self._result is not None else []
         return {"status": "unready", "reason": reason, "checkedAt": _now(), "accounts": last}
 
-    async def _check(self, http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
+    async def _check(self) -> tuple[int, dict[str, Any]]:
         accounts = list(self._runtime.tenancy.accounts.values())
-        results = await asyncio.gather(*(self._check_account(a, http) for a in accounts))
+        results = await asyncio.gather(*(self._check_account(a) for a in accounts))
         ready = sum(result.ready for result in results)
         if ready == len(results):
             status, state, reason = 200, "ready", None
@@ -154,22 +150,17 @@ class Readiness:
         }
         return status, body
 
-    async def _check_account(
-        self, account: AccountConfig, http: httpx.AsyncClient
-    ) -> AccountReadiness:
+    async def _check_account(self, account: AccountConfig) -> AccountReadiness:
         guard = self._runtime.guards.get(account.id)
         quota = guard.quota if guard is not None else QuotaTracker()
-        # No cache, no guard: a probe must ask the portal now, once, and never be retried,
-        # paced or counted; its usage record is thrown away.
-        client = TalentLmsClient(
-            http, base_url=account.base_url, api_key=account.api_key, usage=UpstreamUsage()
-        )
         reachable: bool | None = True
         authorized: bool | None = None
         timeout = self._runtime.settings.readiness.timeout_seconds
         try:
+            # No cache, no guard: a probe asks the portal now, once, and is never retried,
+            # paced or counted (the runtime's probe, which also refreshes the quota).
             async with asyncio.timeout(timeout):
-                body = await client.rate_limit()
+                await self._runtime.probe(account)
         except TimeoutError:
             reachable, reason = False, TIMEOUT
         except UpstreamUnavailable as exc:
@@ -182,7 +173,6 @@ class Readiness:
             logger.warning("readiness probe of account %s failed: %s", account.id, type(exc))
             reachable, reason = None, ErrorCode.INTERNAL
         else:
-            quota.update(body)
             authorized, reason = True, OK
         return AccountReadiness(
             id=account.id,

@@ -5,8 +5,10 @@ The gateway holds TalentLMS keys with super-admin power over whole portals, for 
 customers at once, so this module is deliberately strict:
 
 * Accounts come from an accounts file (``LMS_GATEWAY_ACCOUNTS_FILE``, TOML or JSON) plus the
-  single account of the ``TALENTLMS_*`` variables, which keeps the id ``"default"``. The file
-  names the *environment variable* that holds each TalentLMS key, never the key itself: a
+  single account of the ``TALENTLMS_*`` or ``LMS_GATEWAY_LEARNWORLDS_*`` variables, which keeps
+  the id ``"default"``. Each account names its provider, ``talentlms`` (the default) or
+  ``learnworlds``. The file names the *environment variable* that holds each secret (a
+  TalentLMS key, a LearnWorlds client secret or access token), never the secret itself: a
   file is copied, committed and pasted into tickets; an environment is not.
 * Gateway keys are configured as SHA-256 hashes, each scoped to account ids (or ``"*"``),
   so the file holds nothing that grants access by itself.
@@ -18,12 +20,21 @@ The file format (``docs/accounts.example.toml`` is a commented example)::
 
     [[accounts]]
     id = "acme"                       # 1-64 of A-Z a-z 0-9 _ . -
-    provider = "talentlms"
+    provider = "talentlms"            # optional, the default
     domain = "acme.talentlms.com"     # or base_url = "https://…/api/v1", exactly one
     api_key_env = "ACME_TALENTLMS_KEY"
     date_format = "DDMMYYYY"          # optional
     timezone = "Europe/Athens"        # optional, IANA, default UTC
     users_paging = "path"             # optional, "path" (default) or "none"
+    pace_max_calls = 200              # optional, with pace_window_seconds: the account's pace
+
+    [[accounts]]
+    id = "school"
+    provider = "learnworlds"
+    domain = "school.learnworlds.com" # or base_url = "https://…" (alone or …/admin/api)
+    client_id = "64b7…"               # or client_id_env = "SCHOOL_LW_CLIENT_ID"
+    client_secret_env = "SCHOOL_LW_SECRET"   # or access_token_env = "…" (a static token)
+    token_encoding = "auto"           # optional: auto, data, form or json
 
     [[api_keys]]
     name = "acme-frontend"
@@ -45,7 +56,16 @@ from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gateway.config import AccountConfig, Settings, UsersPaging
+from gateway.config import (
+    PROVIDER_NAMES,
+    AccountConfig,
+    LearnWorldsCredentials,
+    PaceLimit,
+    Settings,
+    TokenEncoding,
+    UsersPaging,
+    learnworlds_base_url,
+)
 from gateway.errors import AccountsError
 from gateway.providers.talentlms.values import DateFormat
 
@@ -64,24 +84,31 @@ _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _HEX_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
 
-_ACCOUNT_FIELDS = frozenset(
-    {
-        "id",
-        "provider",
-        "domain",
-        "base_url",
-        "api_key_env",
-        "date_format",
-        "timezone",
-        "users_paging",
-    }
+# Fields every account may have, then each provider's own.
+_COMMON_FIELDS = frozenset(
+    {"id", "provider", "domain", "base_url", "pace_max_calls", "pace_window_seconds"}
 )
+_PROVIDER_FIELDS: dict[str, frozenset[str]] = {
+    "talentlms": frozenset({"api_key_env", "date_format", "timezone", "users_paging"}),
+    "learnworlds": frozenset(
+        {
+            "client_id",
+            "client_id_env",
+            "client_secret_env",
+            "access_token_env",
+            "token_url",
+            "token_encoding",
+        }
+    ),
+}
+_ACCOUNT_FIELDS = _COMMON_FIELDS.union(*_PROVIDER_FIELDS.values())
 _API_KEY_FIELDS = frozenset({"name", "sha256", "accounts"})
 _TOP_LEVEL_FIELDS = frozenset({"accounts", "api_keys"})
 _INLINE_SECRET_FIELDS = frozenset(
     {"api_key", "apikey", "key", "secret", "password", "token", "api_secret", "api_token"}
 )
-_PROVIDERS = ("talentlms",)
+_PROVIDERS = tuple(_PROVIDER_FIELDS)
+_DEFAULT_PROVIDER = "talentlms"
 
 
 @dataclass(frozen=True)
@@ -145,11 +172,13 @@ def load_tenancy(
     accounts_file: Path | None = None,
     demo_api_key: str = "",
 ) -> Tenancy:
-    """Build the tenancy from ``accounts_file`` (if any) and the ``TALENTLMS_*`` settings.
+    """Build the tenancy from ``accounts_file`` (if any) and the single account's settings
+    (``TALENTLMS_*`` or ``LMS_GATEWAY_LEARNWORLDS_*``).
 
-    The ``"default"`` account comes from ``settings`` when its variables configure a portal,
-    or, with no file at all, is the demo simulator (``demo_api_key``). Each file account's
-    TalentLMS key is read from ``environ[api_key_env]`` (``os.environ`` when not given).
+    The ``"default"`` account comes from ``settings`` when its variables configure a portal or
+    a school, or, with no file at all, is the demo simulator (``demo_api_key``). Each file
+    account's secrets are read from the environment variables it names (``environ``,
+    ``os.environ`` when not given).
     Raises :class:`AccountsError` for anything that cannot work.
     """
     env = os.environ if environ is None else environ
@@ -169,16 +198,17 @@ def load_tenancy(
                 )
             accounts[account.id] = account
         if with_default:
-            accounts[DEFAULT_ACCOUNT_ID] = settings.upstream.default_account(demo_api_key)
+            accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
         if not accounts:
             source.fail(
                 "accounts",
                 "no account is configured; add [[accounts]] entries or set TALENTLMS_DOMAIN "
-                "and TALENTLMS_API_KEY",
+                "and TALENTLMS_API_KEY (or LMS_GATEWAY_LEARNWORLDS_URL, _CLIENT_ID and "
+                "_CLIENT_SECRET)",
             )
         api_keys = _api_keys(source, source.table_list(data, "api_keys"), accounts)
     else:
-        accounts[DEFAULT_ACCOUNT_ID] = settings.upstream.default_account(demo_api_key)
+        accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
     return Tenancy(accounts=accounts, api_keys=api_keys)
 
 
@@ -198,7 +228,8 @@ class _Source:
             fix = (
                 "give the key's sha256 instead (lms-gateway hash-key)"
                 if "sha256" in allowed
-                else "put the key in an environment variable and name it in api_key_env"
+                else "put it in an environment variable and name that variable in api_key_env "
+                "(TalentLMS) or client_secret_env / access_token_env (LearnWorlds)"
             )
             self.fail(where, f"{_names(inline)}: keys never inline; {fix}")
         unknown = sorted(name for name in entry if name not in allowed)
@@ -326,14 +357,32 @@ def _account(
     if account_id == reserved:
         source.fail(
             where,
-            f"id {reserved!r} is the account of the TALENTLMS_* variables; rename this "
-            "account or unset TALENTLMS_DOMAIN/TALENTLMS_BASE_URL/TALENTLMS_API_KEY",
+            f"id {reserved!r} is the account of the environment's TALENTLMS_* or "
+            "LMS_GATEWAY_LEARNWORLDS_* variables; rename this account or unset those variables",
         )
-    provider = source.string(entry, "provider", where)
+    named = source.string(entry, "provider", where, required=False)
+    provider = named or _DEFAULT_PROVIDER
     if provider not in _PROVIDERS:
         source.fail(where, f"provider must be one of {_names(_PROVIDERS)}")
+    foreign = sorted(set(entry) - _COMMON_FIELDS - _PROVIDER_FIELDS[provider])
+    if foreign:
+        owner = next(p for p in _PROVIDERS if foreign[0] in _PROVIDER_FIELDS[p])
+        hint = (
+            f'; set provider = "{owner}"'
+            if named is None
+            else f"; {PROVIDER_NAMES[provider]} accounts take "
+            f"{_names(_COMMON_FIELDS | _PROVIDER_FIELDS[provider])}"
+        )
+        source.fail(
+            where,
+            f"{_names(foreign)} {'is' if len(foreign) == 1 else 'are'} for "
+            f"provider {owner!r}, not {provider!r}{hint}",
+        )
+    pacing = _pacing(source, entry, where)
+    if provider == "learnworlds":
+        return _learnworlds_account(source, entry, env, where, account_id, pacing)
     base_url = _base_url(source, entry, where)
-    key = _key_from_env(source, entry, env, where)
+    key = _from_env(source, entry, env, where, "api_key_env", "ACME_TALENTLMS_KEY")
     date_format = source.string(entry, "date_format", where, required=False)
     if date_format is not None:
         parsed = DateFormat.parse(date_format)
@@ -356,7 +405,77 @@ def _account(
         timezone=zone,
         users_paging=UsersPaging(paging),
         demo=False,
+        pacing=pacing,
     )
+
+
+def _learnworlds_account(
+    source: _Source,
+    entry: Mapping[str, Any],
+    env: Mapping[str, str],
+    where: str,
+    account_id: str,
+    pacing: PaceLimit | None,
+) -> AccountConfig:
+    """A LearnWorlds school: its API URL, its client id (``Lw-Client``), and its client secret
+    or a static access token, each secret from the environment variable the file names."""
+    base_url = _school_url(source, entry, where)
+    if ("client_id" in entry) == ("client_id_env" in entry):
+        source.fail(where, "give exactly one of client_id and client_id_env")
+    if "client_id" in entry:
+        client_id = source.string(entry, "client_id", where)
+        assert client_id is not None
+    else:
+        client_id = _from_env(source, entry, env, where, "client_id_env", "SCHOOL_LW_CLIENT_ID")
+    if ("client_secret_env" in entry) == ("access_token_env" in entry):
+        source.fail(
+            where,
+            "give exactly one of client_secret_env (the client secret: tokens are fetched and "
+            "renewed) and access_token_env (a static access token from the admin panel)",
+        )
+    secret = token = None
+    if "client_secret_env" in entry:
+        secret = _from_env(source, entry, env, where, "client_secret_env", "SCHOOL_LW_SECRET")
+    else:
+        token = _from_env(source, entry, env, where, "access_token_env", "SCHOOL_LW_TOKEN")
+    token_url = source.string(entry, "token_url", where, required=False)
+    if token_url is not None:
+        parts = _split(token_url)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            source.fail(where, "token_url must be an http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            source.fail(where, "token_url must not contain credentials; secrets never inline")
+    encoding = source.string(entry, "token_encoding", where, required=False) or "auto"
+    if encoding not in set(TokenEncoding):
+        choices = _names(e.value for e in TokenEncoding)
+        source.fail(where, f"token_encoding must be one of {choices}")
+    return AccountConfig(
+        id=account_id,
+        provider="learnworlds",
+        base_url=base_url,
+        learnworlds=LearnWorldsCredentials(
+            client_id=client_id,
+            client_secret=secret,
+            access_token=token,
+            token_url=token_url,
+            token_encoding=TokenEncoding(encoding),
+        ),
+        pacing=pacing,
+    )
+
+
+def _pacing(source: _Source, entry: Mapping[str, Any], where: str) -> PaceLimit | None:
+    """The account's own pace (``pace_max_calls`` per ``pace_window_seconds``), if it sets one."""
+    calls, window = entry.get("pace_max_calls"), entry.get("pace_window_seconds")
+    if calls is None and window is None:
+        return None
+    if calls is None or window is None:
+        source.fail(where, "give pace_max_calls and pace_window_seconds together")
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+        source.fail(where, "pace_max_calls must be a whole number of at least 1")
+    if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
+        source.fail(where, "pace_window_seconds must be a positive number of seconds")
+    return PaceLimit(calls, float(window))
 
 
 def _zone(name: str) -> ZoneInfo | None:
@@ -394,6 +513,29 @@ def _base_url(source: _Source, entry: Mapping[str, Any], where: str) -> str:
     return base_url.rstrip("/")
 
 
+def _school_url(source: _Source, entry: Mapping[str, Any], where: str) -> str:
+    """``https://{domain}/admin/api``, or the school's API URL as the admin panel shows it (the
+    origin alone or ending in ``/admin/api``). Values are not echoed."""
+    domain = source.string(entry, "domain", where, required=False)
+    base_url = source.string(entry, "base_url", where, required=False)
+    if (domain is None) == (base_url is None):
+        source.fail(where, "give exactly one of domain (school.learnworlds.com) and base_url")
+    if domain is not None:
+        host = domain.removeprefix("https://").removeprefix("http://").strip("/")
+        if not host or "/" in host or any(c.isspace() for c in host) or "@" in host:
+            source.fail(where, "domain must be a host name such as school.learnworlds.com")
+        return f"https://{host}/admin/api"
+    assert base_url is not None
+    parts = _split(base_url)
+    if parts is not None and (parts.username is not None or parts.password is not None):
+        source.fail(where, "base_url must not contain credentials; secrets never inline")
+    try:
+        return learnworlds_base_url(base_url)
+    except ValueError as exc:
+        problem = str(exc)
+    source.fail(where, f"base_url: {problem}")  # outside the except: no chained exception
+
+
 def _split(url: str) -> SplitResult | None:
     """``urlsplit``, or ``None`` for what it refuses (its error would quote the URL)."""
     try:
@@ -404,22 +546,28 @@ def _split(url: str) -> SplitResult | None:
     return parts
 
 
-def _key_from_env(
-    source: _Source, entry: Mapping[str, Any], env: Mapping[str, str], where: str
+def _from_env(
+    source: _Source,
+    entry: Mapping[str, Any],
+    env: Mapping[str, str],
+    where: str,
+    field_name: str,
+    example: str,
 ) -> str:
-    variable = source.string(entry, "api_key_env", where)
+    """The value of the environment variable the entry names in ``field_name``."""
+    variable = source.string(entry, field_name, where)
     assert variable is not None
     if not _ENV_NAME.fullmatch(variable):
-        # Not echoed: a value that is not a variable name may well be the key itself.
+        # Not echoed: a value that is not a variable name may well be the secret itself.
         source.fail(
             where,
-            "api_key_env must be the NAME of an environment variable (A-Z 0-9 _, such as "
-            "ACME_TALENTLMS_KEY), not the key",
+            f"{field_name} must be the NAME of an environment variable (A-Z 0-9 _, such as "
+            f"{example}), not the secret",
         )
-    key = env.get(variable, "").strip()
-    if not key:
-        source.fail(where, f"environment variable {variable} (api_key_env) is not set or empty")
-    return key
+    value = env.get(variable, "").strip()
+    if not value:
+        source.fail(where, f"environment variable {variable} ({field_name}) is not set or empty")
+    return value
 
 
 def _api_keys(

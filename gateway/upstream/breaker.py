@@ -43,12 +43,14 @@ class CircuitBreaker:
         cool_down: float = 30.0,
         clock: Clock = time.monotonic,
         name: str = "",
+        service: str = "the LMS",
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
         if cool_down < 0:
             raise ValueError("cool_down must not be negative")
         self.name = name
+        self.service = service  # the provider, as its errors name it ("TalentLMS")
         self._threshold = failure_threshold
         self._cool_down = cool_down
         self._clock = clock
@@ -58,8 +60,14 @@ class CircuitBreaker:
         self._probe_started: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: BreakerSettings) -> CircuitBreaker:
-        return cls(failure_threshold=settings.failures, cool_down=settings.cool_down_seconds)
+    def from_settings(
+        cls, settings: BreakerSettings, *, service: str = "the LMS"
+    ) -> CircuitBreaker:
+        return cls(
+            failure_threshold=settings.failures,
+            cool_down=settings.cool_down_seconds,
+            service=service,
+        )
 
     @property
     def state(self) -> str:
@@ -79,7 +87,12 @@ class CircuitBreaker:
         if self._state == _OPEN:
             retry_at = self._opened_at + self._cool_down
             if now < retry_at:
-                raise CircuitOpen(retry_at=retry_at, retry_in=retry_at - now, breaker=self.name)
+                raise CircuitOpen(
+                    retry_at=retry_at,
+                    retry_in=retry_at - now,
+                    breaker=self.name,
+                    service=self.service,
+                )
             self._state = _HALF_OPEN
             self._probe_started = now
             return
@@ -89,7 +102,11 @@ class CircuitBreaker:
             return
         retry_at = self._probe_started + self._cool_down
         raise CircuitOpen(
-            retry_at=retry_at, retry_in=retry_at - now, probing=True, breaker=self.name
+            retry_at=retry_at,
+            retry_in=retry_at - now,
+            probing=True,
+            breaker=self.name,
+            service=self.service,
         )
 
     def record_success(self) -> None:

@@ -1,10 +1,11 @@
 """A shared cache of upstream responses, across requests, with in-flight deduplication.
 
-Keys name the account and the exact upstream request (``acme|/users/id:7``), so nothing is
-shared between accounts. Each endpoint has its own time to live; a client can ask for fresh
-data (``Cache-Control: no-cache``), which skips the read but refreshes the entry; writes
-drop the entries they affect. Concurrent requests for the same key share one upstream call,
-which goes on while any of them still waits for it.
+Keys name the account and the exact upstream request (``acme|/users/id:7``,
+``school|/v2/users/64b7…/courses?page=1``), so nothing is shared between accounts. Each
+endpoint has its own time to live; a client can ask for fresh data (``Cache-Control:
+no-cache``), which skips the read but refreshes the entry; writes drop the entries they
+affect. Concurrent requests for the same key share one upstream call, which goes on while any
+of them still waits for it.
 
 ``CacheStore`` is the storage seam: ``MemoryCacheStore`` is bounded and per process; a
 shared store (Redis) implements the same three coroutines without touching resolvers.
@@ -37,6 +38,18 @@ DEFAULT_TTLS: Final[Mapping[str, float]] = {
     "getuserstatusincourse": 30.0,
     "getusersbycustomfield": 30.0,
     "getcoursesbycustomfield": 60.0,
+    # LearnWorlds (its names are the paths below /v2; users and courses are the lists above).
+    "users/{id}": 30.0,
+    "users/{id}/courses": 30.0,
+    "users/{id}/progress": 30.0,
+    "users/{id}/courses/{course}/progress": 30.0,
+    "users/{id}/user-groups": 60.0,
+    "courses/{id}": 60.0,
+    "courses/{id}/contents": 60.0,
+    "courses/{id}/users": 30.0,
+    "user_groups": 60.0,
+    "user_groups/{id}": 60.0,
+    "user_groups/{id}/users": 60.0,
 }
 
 

@@ -1,8 +1,10 @@
 """One portal's protection around each upstream call: retries (``retry``), a circuit breaker
 (``breaker``), a burst pacer (``pacer``) and an hourly-quota tracker (``quota``).
 
-Pure asyncio, no HTTP, every clock injectable: the TalentLMS client composes these around
-its transport, and tests drive them with a fake clock instead of real waiting.
+Pure asyncio, no HTTP, every clock injectable: each provider's client (TalentLMS's,
+LearnWorlds's) composes these around its transport, one guard per account, and tests drive
+them with a fake clock instead of real waiting. The quota is TalentLMS's hourly one; an account
+whose provider has no quota to read (LearnWorlds) leaves it unknown, and unknown never blocks.
 
 Intended order around one HTTP call::
 
@@ -37,7 +39,7 @@ T = TypeVar("T")
 
 @dataclass
 class UpstreamGuard:
-    """One portal's protection, shared by every request in the process."""
+    """One account's protection, shared by every request in the process."""
 
     retry: RetryPolicy
     breaker: CircuitBreaker

@@ -1,4 +1,5 @@
-"""Burst pacing: TalentLMS allows at most 200 calls in 5 seconds per portal.
+"""Burst pacing: an LMS allows so many calls in so many seconds per account (TalentLMS 200 in
+5 s per portal, LearnWorlds 30 in 10 s per school).
 
 A client-side sliding window keeps what the portal receives under it (a call holds its place
 until its answer arrives), queueing callers instead of collecting 429s; it admits whole
@@ -16,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from gateway.config import PacingSettings
+from gateway.config import PaceLimit, PacingSettings
 from gateway.errors import PacingTimeout
 from gateway.upstream.clock import Clock, Sleep
 
@@ -134,6 +135,7 @@ class Pacer:
         window: float = 5.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        service: str = "the LMS",
     ) -> None:
         if max_calls < 1:
             raise ValueError("max_calls must be at least 1")
@@ -141,6 +143,7 @@ class Pacer:
             raise ValueError("window must be positive")
         self._max_calls = max_calls
         self._window = window
+        self.service = service  # the provider, as its errors name it ("LearnWorlds")
         self._clock = clock
         self._sleep = sleep
         self._in_flight = 0
@@ -155,7 +158,12 @@ class Pacer:
 
     @classmethod
     def from_settings(cls, settings: PacingSettings) -> Pacer:
-        return cls(max_calls=settings.max_calls, window=settings.window_seconds)
+        return cls.from_pace(settings.pace, service="TalentLMS")
+
+    @classmethod
+    def from_pace(cls, pace: PaceLimit, *, service: str = "the LMS") -> Pacer:
+        """At ``pace`` (an account's, or its provider's default)."""
+        return cls(max_calls=pace.max_calls, window=pace.window_seconds, service=service)
 
     @property
     def waiting(self) -> int:
@@ -189,6 +197,7 @@ class Pacer:
                 max_calls=self._max_calls,
                 window=self._window,
                 operation_calls=calls,
+                service=self.service,
             )
         self._reserved += calls - admission.remaining
         admission.remaining = calls
@@ -336,7 +345,10 @@ class Pacer:
 
     def _timeout(self, retry_after: float) -> PacingTimeout:
         return PacingTimeout(
-            retry_after=retry_after, max_calls=self._max_calls, window=self._window
+            retry_after=retry_after,
+            max_calls=self._max_calls,
+            window=self._window,
+            service=self.service,
         )
 
 

@@ -1,1 +1,2 @@
-"""LearnWorlds v2: HTTP client, pure mapping, and the provider that plans the calls."""
+"""LearnWorlds API v2: HTTP client and pure mapping (the provider that plans the calls is not
+written yet: accounts on LearnWorlds are refused at startup)."""
