@@ -38,7 +38,6 @@ import httpx
 
 from gateway.config import AccountConfig, LearnWorldsSettings, TokenEncoding
 from gateway.errors import (
-    ErrorCode,
     UpstreamAuthFailed,
     UpstreamBadResponse,
     UpstreamError,
@@ -47,12 +46,12 @@ from gateway.errors import (
     UpstreamRateLimited,
     UpstreamRejected,
     UpstreamTokenRejected,
-    UpstreamUnavailable,
 )
-from gateway.observability.telemetry import CacheLookup, Observer, UpstreamCall
+from gateway.observability.telemetry import CacheLookup, Observer
 from gateway.providers.learnworlds.mapping import PageMeta, page_of
 from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.clock import Clock
+from gateway.upstream.exchange import observed_exchange
 from gateway.upstream.guard import UpstreamGuard
 from gateway.upstream.pacer import Admission
 from gateway.upstream.usage import UpstreamUsage
@@ -654,45 +653,16 @@ class LearnWorldsClient:
         name: str,
         decode: Callable[[httpx.Response, str], T],
     ) -> T:
-        started = time.perf_counter()
-        status: int | None = None
-        failure = ""
-        outcome = "ok"
-        try:
-            try:
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                timed_out = isinstance(exc, httpx.TimeoutException)
-                failure = "timeout" if timed_out else "unreachable"
-                what = "did not answer in time" if timed_out else "could not be reached"
-                raise UpstreamUnavailable(
-                    f"LearnWorlds {what} ({type(exc).__name__})", provider=PROVIDER, endpoint=name
-                ) from None
-            status = response.status_code
-            return decode(response, name)
-        except UpstreamError as exc:
-            outcome = exc.code
-            raise
-        except asyncio.CancelledError:  # the operation's deadline, or the client went away
-            failure = outcome = "cancelled"
-            raise
-        except Exception:
-            failure = failure or "error"
-            outcome = ErrorCode.INTERNAL
-            raise
-        finally:
-            if self._observer is not None:
-                self._observer.upstream_call(
-                    UpstreamCall(
-                        account_id=self._account,
-                        endpoint=name,
-                        method=request.method,
-                        status=status,
-                        outcome=outcome,
-                        duration=time.perf_counter() - started,
-                        failure=failure,
-                    )
-                )
+        return await observed_exchange(
+            self._http,
+            request,
+            decode,
+            provider=PROVIDER,
+            provider_name="LearnWorlds",
+            endpoint=name,
+            account_id=self._account,
+            observer=self._observer,
+        )
 
 
 # --- answers and errors -------------------------------------------------------------------------

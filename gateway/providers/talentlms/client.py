@@ -10,17 +10,14 @@ traces) is not the client's business.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from gateway.errors import (
-    ErrorCode,
     UpstreamAuthFailed,
     UpstreamBadResponse,
     UpstreamError,
@@ -29,11 +26,11 @@ from gateway.errors import (
     UpstreamNotFound,
     UpstreamRateLimited,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
-from gateway.observability.telemetry import CacheLookup, Observer, UpstreamCall
+from gateway.observability.telemetry import CacheLookup, Observer
 from gateway.providers.talentlms.params import endpoint_name, path_for
 from gateway.upstream.cache import UpstreamCache
+from gateway.upstream.exchange import observed_exchange
 from gateway.upstream.guard import UpstreamGuard
 from gateway.upstream.pacer import Admission
 from gateway.upstream.usage import UpstreamUsage
@@ -247,52 +244,19 @@ class TalentLmsClient:
         return await self._request("GET", self._base_url + path_for("ratelimit"), "ratelimit", None)
 
     async def _request(self, method: str, url: str, name: str, data: dict[str, str] | None) -> Any:
-        started = time.perf_counter()
-        status: int | None = None
-        failure = ""
-        outcome = "ok"
-        try:
-            try:
-                request = httpx.Request(
-                    method,
-                    url,
-                    data=data,
-                    headers=self._headers,
-                    extensions={"timeout": self._timeout},
-                )
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                timed_out = isinstance(exc, httpx.TimeoutException)
-                failure = "timeout" if timed_out else "unreachable"
-                what = "did not answer in time" if timed_out else "could not be reached"
-                raise UpstreamUnavailable(
-                    f"TalentLMS {what} ({type(exc).__name__})", provider=PROVIDER, endpoint=name
-                ) from None
-            status = response.status_code
-            return decode_response(response, name)
-        except UpstreamError as exc:
-            outcome = exc.code
-            raise
-        except asyncio.CancelledError:  # the operation's deadline, or the client went away
-            failure = outcome = "cancelled"
-            raise
-        except Exception:
-            failure = failure or "error"
-            outcome = ErrorCode.INTERNAL
-            raise
-        finally:
-            if self._observer is not None:
-                self._observer.upstream_call(
-                    UpstreamCall(
-                        account_id=self._account,
-                        endpoint=name,
-                        method=method,
-                        status=status,
-                        outcome=outcome,
-                        duration=time.perf_counter() - started,
-                        failure=failure,
-                    )
-                )
+        request = httpx.Request(
+            method, url, data=data, headers=self._headers, extensions={"timeout": self._timeout}
+        )
+        return await observed_exchange(
+            self._http,
+            request,
+            decode_response,
+            provider=PROVIDER,
+            provider_name="TalentLMS",
+            endpoint=name,
+            account_id=self._account,
+            observer=self._observer,
+        )
 
 
 def decode_response(response: httpx.Response, name: str) -> Any:
