@@ -21,11 +21,10 @@ a *partial* enrollment is read from the learner's ``users/id:`` record when sele
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final
 
 from gateway.config import UsersPaging
 from gateway.domain.model import (
@@ -49,6 +48,7 @@ from gateway.domain.querying import (
 )
 from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
 from gateway.providers.base import LmsProvider, Page, Result
+from gateway.providers.calls import OperationCalls, find, per_key
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
@@ -76,11 +76,6 @@ from gateway.providers.talentlms.values import is_id, text
 
 __all__ = ["TalentLmsProvider"]
 
-P = ParamSpec("P")  # an upstream call's parameters
-R = TypeVar("R")  # and its answer
-F = TypeVar("F")  # what an upstream fetch answers for one key
-V = TypeVar("V")  # what a provider method answers for one key
-M = TypeVar("M", CourseItem, CourseEnrollment)
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
@@ -112,16 +107,13 @@ class TalentLmsProvider:
         # Per GraphQL type, the passthrough fields the operation never selects; mapping skips
         # their deep copies. Until ``prepare`` says otherwise everything is mapped.
         self._omit: dict[str, frozenset[str]] = {}
-        self._calls: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self._calls = OperationCalls()
+        self._once = self._calls.once  # one upstream call per key per operation
         self.cost_table = TalentLmsCostTable(portal, client.cached)
 
     def close(self) -> None:
         """End the operation: cancel calls still in flight (after a deadline, say)."""
-        for future in self._calls.values():
-            if not future.done():
-                future.cancel()
-            elif not future.cancelled():
-                future.exception()  # retrieved: a failure nobody awaited is not an error
+        self._calls.close()
 
     def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
@@ -253,12 +245,12 @@ class TalentLmsProvider:
                 return None
             return map_user(raw, conventions, partial=False, omit=omit)
 
-        return await self._per_key(ids, self._user_detail, build)
+        return await per_key(ids, self._user_detail, build)
 
     async def get_courses(self, ids: Sequence[str]) -> list[Result[Course]]:
         conventions = await self._conventions()
         omit = self._skip("Course")
-        return await self._per_key(
+        return await per_key(
             ids,
             self._course_detail,
             lambda _id, raw: (
@@ -278,7 +270,7 @@ class TalentLmsProvider:
 
     async def get_course_items(self, course_ids: Sequence[str]) -> list[Result[list[CourseItem]]]:
         omit = self._skip("CourseItem")
-        return await self._per_key(
+        return await per_key(
             course_ids,
             self._course_detail,
             lambda _id, raw: map_course_items(raw, omit=omit) if raw else None,
@@ -289,7 +281,7 @@ class TalentLmsProvider:
         course_ids = sorted({pair[0] for pair in pairs if pair})
         by_course = dict(zip(course_ids, await self.get_course_items(course_ids), strict=True))
         return [
-            _find(by_course.get(pair[0]) if pair else None, item_id)
+            find(by_course.get(pair[0]) if pair else None, item_id)
             for item_id, pair in zip(ids, pairs, strict=True)
         ]
 
@@ -315,7 +307,7 @@ class TalentLmsProvider:
                 for entry in entries
             ]
 
-        return await self._per_key(user_ids, self._user_detail, build)
+        return await per_key(user_ids, self._user_detail, build)
 
     async def get_course_enrollments(
         self, course_ids: Sequence[str]
@@ -331,7 +323,7 @@ class TalentLmsProvider:
                 for entry in _entries(raw, "users")
             ]
 
-        return await self._per_key(course_ids, self._course_detail, build)
+        return await per_key(course_ids, self._course_detail, build)
 
     async def get_enrollments(self, ids: Sequence[str]) -> list[Result[CourseEnrollment]]:
         pairs = [split_enrollment_id(i) for i in ids]
@@ -343,13 +335,13 @@ class TalentLmsProvider:
         mapped = await self.get_user_enrollments(user_ids, only_courses=wanted)
         by_user = dict(zip(user_ids, mapped, strict=True))
         return [
-            _find(by_user.get(pair[0]) if pair else None, enrollment_id)
+            find(by_user.get(pair[0]) if pair else None, enrollment_id)
             for enrollment_id, pair in zip(ids, pairs, strict=True)
         ]
 
     async def get_groups(self, ids: Sequence[str]) -> list[Result[Group]]:
         omit = self._skip("Group")
-        return await self._per_key(
+        return await per_key(
             ids,
             self._group_detail,
             lambda _id, raw: map_group(raw, partial=False, omit=omit) if raw else None,
@@ -366,7 +358,7 @@ class TalentLmsProvider:
                 return None
             return map_group(raw, partial=False, omit=PASSTHROUGH_FIELDS).members or []
 
-        return await self._per_key(group_ids, self._group_detail, build)
+        return await per_key(group_ids, self._group_detail, build)
 
     async def get_user_groups(self, user_ids: Sequence[str]) -> list[Result[list[GroupRef]]]:
         def build(_id: str, raw: Raw | object | None) -> list[GroupRef] | None:
@@ -374,7 +366,7 @@ class TalentLmsProvider:
                 return []
             return map_user_groups(raw) if isinstance(raw, dict) else None
 
-        return await self._per_key(user_ids, self._user_detail, build)
+        return await per_key(user_ids, self._user_detail, build)
 
     # --- upstream calls, each made once per operation ---------------------------------
 
@@ -397,7 +389,7 @@ class TalentLmsProvider:
     async def _users_by(self, key: str, values: Sequence[str]) -> list[Result[User]]:
         conventions = await self._conventions()
         omit = self._skip("User")
-        return await self._per_key(
+        return await per_key(
             values,
             lambda value: self._user_lookup(key, value),
             lambda _value, raw: (
@@ -415,10 +407,8 @@ class TalentLmsProvider:
         except UpstreamNotFound:  # deleted users included: a lookup by name finds nobody
             return None
         user_id = str(raw.get("id", ""))
-        if user_id and ("users/id", user_id) not in self._calls:
-            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            done.set_result(raw)
-            self._calls[("users/id", user_id)] = done
+        if user_id:
+            self._calls.answered(("users/id", user_id), raw)
         return raw
 
     async def _user_detail(self, user_id: str) -> Raw | object | None:
@@ -463,42 +453,9 @@ class TalentLmsProvider:
         self._portal.observe("group_courses", len(_entries(group, "courses")))
         return group
 
-    def _once(
-        self,
-        key: tuple[Any, ...],
-        call: Callable[P, Awaitable[R]],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> asyncio.Future[R]:
-        """Share one upstream call among everything in this operation that needs it."""
-        future = self._calls.get(key)
-        if future is None:
-            future = self._calls[key] = asyncio.ensure_future(call(*args, **kwargs))
-        return future
-
-    @staticmethod
-    async def _per_key(
-        keys: Sequence[str],
-        fetch: Callable[[str], Awaitable[F]],
-        build: Callable[[str, F], V | None],
-    ) -> list[Result[V]]:
-        """Fetch every key concurrently; a failing key yields its exception, not the batch's."""
-        raws = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
-        return [
-            raw if isinstance(raw, BaseException) else build(key, raw)
-            for key, raw in zip(keys, raws, strict=True)
-        ]
-
 
 # Checked by mypy: the class has everything of the protocol the loaders and resolvers call.
 _IMPLEMENTS: type[LmsProvider] = TalentLmsProvider
-
-
-def _find(records: Result[list[M]], record_id: str) -> Result[M]:
-    """The record with ``record_id`` in one key's result (passing a failure through)."""
-    if isinstance(records, BaseException):
-        return records
-    return next((record for record in records or () if record.id == record_id), None)
 
 
 def _rows(body: Any, endpoint: str) -> list[Raw]:

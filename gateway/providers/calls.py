@@ -1,0 +1,91 @@
+"""What every provider does with the upstream calls of one operation.
+
+``OperationCalls`` makes each distinct call at most once per operation and shares it among
+everything that needs it; ``per_key`` fetches a batch of keys concurrently so that one failing
+key fails only itself; ``find`` picks one record out of a key's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+from gateway.providers.base import Result
+
+__all__ = ["OperationCalls", "find", "per_key"]
+
+P = ParamSpec("P")  # an upstream call's parameters
+R = TypeVar("R")  # and its answer
+F = TypeVar("F")  # what an upstream fetch answers for one key
+V = TypeVar("V")  # what a provider method answers for one key
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+M = TypeVar("M", bound=_Identified)
+
+
+class OperationCalls:
+    """The upstream calls one operation has started, by key."""
+
+    __slots__ = ("_calls",)
+
+    def __init__(self) -> None:
+        self._calls: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def once(
+        self,
+        key: Hashable,
+        call: Callable[P, Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> asyncio.Future[R]:
+        """The call named ``key``: started now by ``call(*args, **kwargs)``, or the one
+        already started under that key."""
+        future = self._calls.get(key)
+        if future is None:
+            future = self._calls[key] = asyncio.ensure_future(call(*args, **kwargs))
+        return future
+
+    def started(self, key: Hashable) -> bool:
+        return key in self._calls
+
+    def answered(self, key: Hashable, value: object) -> None:
+        """Record ``value`` as the answer of the call ``key`` (another call's answer holds
+        it), unless that call was already started."""
+        if key not in self._calls:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(value)
+            self._calls[key] = done
+
+    def close(self) -> None:
+        """End the operation: cancel calls still in flight (after a deadline, say)."""
+        for future in self._calls.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # retrieved: a failure nobody awaited is not an error
+
+
+async def per_key(
+    keys: Sequence[str],
+    fetch: Callable[[str], Awaitable[F]],
+    build: Callable[[str, F], V | None],
+) -> list[Result[V]]:
+    """Fetch every key concurrently; a failing key yields its exception, not the batch's."""
+    raws = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
+    return [
+        raw if isinstance(raw, BaseException) else build(key, raw)
+        for key, raw in zip(keys, raws, strict=True)
+    ]
+
+
+def find(records: Result[list[M]], record_id: str) -> Result[M]:
+    """The record with ``record_id`` in one key's result (passing a failure through)."""
+    if isinstance(records, BaseException):
+        return records
+    return next((record for record in records or () if record.id == record_id), None)
