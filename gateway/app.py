@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from gateway.config import DEMO_BASE_URL, Settings
+from gateway.config import DEMO_BASE_URL, DEMO_LEARNWORLDS_URL, Settings
 from gateway.errors import ErrorCode
 from gateway.http.endpoint import GraphQLView, TracedGraphQLView
 from gateway.http.graphiql import graphiql_routes
@@ -30,15 +30,17 @@ from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.telemetry import RequestTelemetry
 from gateway.observability.tracing import start_tracing
 from gateway.persisted.queries import persisted_queries
+from gateway.providers.learnworlds.school import LearnWorldsSchool
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.runtime import (
     Runtime,
+    demo_learnworlds_config,
+    demo_school_account,
     demo_simulator_config,
     learnworlds_auths,
-    refuse_unserved,
     upstream_guard,
 )
-from gateway.simulator import create_simulator_app
+from gateway.simulator import create_learnworlds_app, create_simulator_app
 from gateway.tenancy.accounts import load_tenancy
 from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.transport import upstream_http_client
@@ -116,18 +118,27 @@ def create_app(
     settings = settings or Settings()
     tracing = start_tracing(settings.tracing, tracer_provider)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
-    simulator = None
+    simulator = learnworlds_simulator = None
     demo_key = ""
+    demo_school = None
     if settings.demo:
         simulator_config = demo_simulator_config(settings)
         simulator = create_simulator_app(simulator_config)
         demo_key = simulator_config.api_key
-        # The simulator is reached through the same client as a real portal, in process.
+        school_config = demo_learnworlds_config(settings)
+        learnworlds_simulator = create_learnworlds_app(school_config)
+        demo_school = demo_school_account(school_config)
+        # The simulators are reached through the same client as real LMSs, in process.
         mounts[DEMO_BASE_URL.split("/api/")[0]] = httpx.ASGITransport(app=simulator)
+        mounts[DEMO_LEARNWORLDS_URL.split("/admin/")[0]] = httpx.ASGITransport(
+            app=learnworlds_simulator
+        )
     tenancy = load_tenancy(
-        settings, accounts_file=settings.tenancy.accounts_file, demo_api_key=demo_key
+        settings,
+        accounts_file=settings.tenancy.accounts_file,
+        demo_api_key=demo_key,
+        demo_school=demo_school,
     )
-    refuse_unserved(tenancy)
     runtime = Runtime(
         settings=settings,
         tenancy=tenancy,
@@ -138,10 +149,16 @@ def create_app(
             extra_extensions=tracing.schema_extensions if tracing is not None else (),
         ),
         simulator=simulator,
+        learnworlds_simulator=learnworlds_simulator,
         portals={
             account.id: TalentLmsPortal(account)
             for account in tenancy.accounts.values()
             if account.provider == "talentlms"
+        },
+        schools={
+            account.id: LearnWorldsSchool(account)
+            for account in tenancy.accounts.values()
+            if account.provider == "learnworlds"
         },
         guards={
             account.id: upstream_guard(settings, account) for account in tenancy.accounts.values()

@@ -32,6 +32,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DEMO_BASE_URL",
+    "DEMO_LEARNWORLDS_ACCOUNT",
+    "DEMO_LEARNWORLDS_URL",
     "AccountConfig",
     "BreakerSettings",
     "CacheSettings",
@@ -63,8 +65,11 @@ __all__ = [
     "learnworlds_base_url",
 ]
 
-# The embedded simulator answers on this made-up host through an in-process transport.
+# The embedded simulators answer on these made-up hosts through in-process transports.
 DEMO_BASE_URL = "http://talentlms-simulator.invalid/api/v1"
+DEMO_LEARNWORLDS_URL = "http://learnworlds-simulator.invalid/admin/api"
+# Demo mode's second account, a LearnWorlds school: chosen with ``X-LMS-Account``.
+DEMO_LEARNWORLDS_ACCOUNT = "learnworlds"
 
 
 class UsersPaging(StrEnum):

@@ -2,9 +2,8 @@
 shared cache and HTTP client; and the per-operation ``Context`` each request gets from it.
 
 This is where an account's provider is looked at: each account gets its provider's client
-(``upstream_client``), over the same shared HTTP client, cache and guard machinery. A
-provider whose queries are not written yet is refused at startup (``refuse_unserved``), with a
-message that says so, rather than served half.
+(``upstream_client``) and provider (``context_for``), over the same shared HTTP client, cache
+and guard machinery. Nothing past the context names a provider.
 """
 
 from __future__ import annotations
@@ -18,18 +17,26 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from starlette.applications import Starlette
 
-from gateway.config import AccountConfig, Settings
-from gateway.errors import ConfigError
+from gateway.config import (
+    DEMO_LEARNWORLDS_ACCOUNT,
+    DEMO_LEARNWORLDS_URL,
+    AccountConfig,
+    LearnWorldsCredentials,
+    Settings,
+)
 from gateway.execution.context import Context
 from gateway.observability.telemetry import Telemetry
 from gateway.persisted.queries import (
     PersistedQueries,
 )
+from gateway.providers.base import LmsProvider
 from gateway.providers.learnworlds.client import LearnWorldsAuth, LearnWorldsClient
+from gateway.providers.learnworlds.provider import LearnWorldsProvider
+from gateway.providers.learnworlds.school import LearnWorldsSchool
 from gateway.providers.talentlms.client import TalentLmsClient
 from gateway.providers.talentlms.portal import TalentLmsPortal
 from gateway.providers.talentlms.provider import TalentLmsProvider
-from gateway.simulator import SimulatorConfig
+from gateway.simulator import LearnWorldsConfig, SimulatorConfig
 from gateway.tenancy.accounts import Tenancy
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache import UpstreamCache
@@ -44,22 +51,37 @@ if TYPE_CHECKING:
     from gateway.observability.tracing.tracer import Tracing
 
 __all__ = [
-    "SERVED_PROVIDERS",
     "Runtime",
+    "demo_learnworlds_config",
+    "demo_school_account",
     "demo_simulator_config",
     "learnworlds_auths",
-    "refuse_unserved",
     "upstream_guard",
 ]
-
-# The providers whose accounts this version can answer queries for. LearnWorlds has its client
-# (gateway/providers/learnworlds/client.py) but not yet its call plan.
-SERVED_PROVIDERS = frozenset({"talentlms"})
 
 
 def demo_simulator_config(settings: Settings) -> SimulatorConfig:
     # The group's fields are SimulatorConfig's keyword arguments.
     return SimulatorConfig(**settings.simulator.model_dump())
+
+
+def demo_learnworlds_config(settings: Settings) -> LearnWorldsConfig:
+    """Demo mode's LearnWorlds school: the simulator's own data, at the demo's latency."""
+    return LearnWorldsConfig(seed=settings.simulator.seed, latency_ms=settings.simulator.latency_ms)
+
+
+def demo_school_account(config: LearnWorldsConfig) -> AccountConfig:
+    """The demo's second account, on the embedded LearnWorlds simulator (``config``'s
+    client credentials)."""
+    return AccountConfig(
+        id=DEMO_LEARNWORLDS_ACCOUNT,
+        provider="learnworlds",
+        base_url=DEMO_LEARNWORLDS_URL,
+        demo=True,
+        learnworlds=LearnWorldsCredentials(
+            client_id=config.client_id, client_secret=config.client_secret
+        ),
+    )
 
 
 def upstream_guard(settings: Settings, account: AccountConfig) -> UpstreamGuard:
@@ -91,24 +113,6 @@ def learnworlds_auths(settings: Settings, tenancy: Tenancy) -> dict[str, LearnWo
     }
 
 
-def refuse_unserved(tenancy: Tenancy) -> None:
-    """Raise ``ConfigError`` for an account whose provider this version cannot serve."""
-    for account in tenancy.accounts.values():
-        if account.provider in SERVED_PROVIDERS:
-            continue
-        if account.id == "default":
-            which = "the account of the LMS_GATEWAY_LEARNWORLDS_* variables is a LearnWorlds school"
-            fix = "unset LMS_GATEWAY_LEARNWORLDS_URL, _CLIENT_ID, _CLIENT_SECRET and _ACCESS_TOKEN"
-        else:
-            which = f"account {account.id!r} is a {account.provider_name} school"
-            fix = "remove it from LMS_GATEWAY_ACCOUNTS_FILE"
-        raise ConfigError(
-            f"{which}, and {account.provider_name} accounts are not available yet: this "
-            f"version has the {account.provider_name} client but cannot answer queries with "
-            f"it ({fix})"
-        )
-
-
 @dataclass
 class Runtime:
     """What lives as long as the app: settings, accounts, portals and the HTTP client."""
@@ -116,8 +120,9 @@ class Runtime:
     settings: Settings
     tenancy: Tenancy
     schema: GatewaySchema
-    simulator: Starlette | None
+    simulator: Starlette | None  # demo mode's TalentLMS simulator
     portals: dict[str, TalentLmsPortal] = field(default_factory=dict)  # TalentLMS accounts
+    schools: dict[str, LearnWorldsSchool] = field(default_factory=dict)  # LearnWorlds accounts
     guards: dict[str, UpstreamGuard] = field(default_factory=dict)  # every account
     auths: dict[str, LearnWorldsAuth] = field(default_factory=dict)  # LearnWorlds accounts
     cache: UpstreamCache | None = None
@@ -125,6 +130,7 @@ class Runtime:
     persisted: PersistedQueries = field(default_factory=PersistedQueries)
     tracing: Tracing | None = None  # None: tracing is off and nothing is wrapped
     telemetry: Telemetry = field(default_factory=Telemetry)  # metrics and logs subscribe
+    learnworlds_simulator: Starlette | None = None  # demo mode's LearnWorlds simulator
 
     def upstream_client(
         self,
@@ -191,9 +197,12 @@ class Runtime:
         client = self.upstream_client(
             account, usage=usage, deadline=deadline, admission=admission, fresh=fresh
         )
-        if not isinstance(client, TalentLmsClient):  # refused at startup (refuse_unserved)
-            raise ConfigError(f"{account.provider_name} accounts are not available yet")
-        provider = TalentLmsProvider(self.portals[account.id], client, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        provider: LmsProvider
+        if isinstance(client, LearnWorldsClient):
+            provider = LearnWorldsProvider(self.schools[account.id], client, now=now)
+        else:
+            provider = TalentLmsProvider(self.portals[account.id], client, now=now)
         return Context(
             account_id=account.id,
             provider=provider,

@@ -519,7 +519,7 @@ def test_a_learnworlds_school_from_the_environment_joins_the_file_accounts(tmp_p
     )
 
 
-def test_a_school_in_the_file_is_refused_at_startup_until_it_can_be_served(tmp_path):
+def test_a_school_in_the_file_is_served_beside_a_portal(tmp_path):
     from gateway.app import create_app
 
     path = write(tmp_path, account(), school())
@@ -527,12 +527,10 @@ def test_a_school_in_the_file_is_refused_at_startup_until_it_can_be_served(tmp_p
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENVIRON.items():
             patch.setenv(name, value)
-        with pytest.raises(ConfigError) as caught:
-            create_app(settings)
-    message = str(caught.value)
-    assert "account 'school' is a LearnWorlds school" in message
-    assert "not available yet" in message and "remove it from LMS_GATEWAY_ACCOUNTS_FILE" in message
-    assert_no_secret(message)
+        app = create_app(settings)
+    runtime = app.state.runtime
+    assert set(runtime.schools) == {"school"} and "school" not in runtime.portals
+    assert "school" in runtime.auths and "school" in runtime.guards
 
 
 def test_an_empty_variable_is_as_bad_as_a_missing_one(tmp_path):

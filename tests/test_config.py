@@ -373,15 +373,13 @@ def test_a_half_configured_school_is_refused_with_the_variable_to_fix(monkeypatc
     assert "lw-secret-3f9a" not in str(caught.value)
 
 
-def test_a_learnworlds_account_is_refused_at_startup_until_it_can_be_served(monkeypatch):
+def test_a_learnworlds_school_from_the_environment_is_the_single_account(monkeypatch):
     from gateway.app import create_app
-    from gateway.errors import ConfigError
 
     _set(monkeypatch, SCHOOL)
-    with pytest.raises(ConfigError) as caught:
-        create_app(Settings())
-    message = str(caught.value)
-    assert "LMS_GATEWAY_LEARNWORLDS_* variables is a LearnWorlds school" in message
-    assert "LearnWorlds accounts are not available yet" in message
-    assert "unset LMS_GATEWAY_LEARNWORLDS_URL" in message
-    assert "lw-secret-3f9a" not in message
+    runtime = create_app(Settings()).state.runtime
+    (account,) = runtime.tenancy.accounts.values()
+    assert account.id == "default" and account.provider == "learnworlds"
+    assert set(runtime.schools) == {"default"} and not runtime.portals
+    assert runtime.simulator is None and runtime.learnworlds_simulator is None
+    assert "lw-secret-3f9a" not in repr(runtime.tenancy)

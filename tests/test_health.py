@@ -50,9 +50,10 @@ def closed_port() -> int:
 
 
 @pytest.mark.http
-def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean_env):
+def test_demo_gateway_is_ready_and_probes_each_account_with_its_cheapest_call(clean_env):
     app = create_app(Settings(readiness={"cache_seconds": 0}))
     simulator = app.state.runtime.simulator
+    school = app.state.runtime.learnworlds_simulator
     quota_before = simulator.state.simulator.limiter.remaining
     with serve_over_http(app) as base, httpx.Client(base_url=base) as http:
         first = http.get("/readyz")
@@ -72,10 +73,22 @@ def test_demo_gateway_is_ready_and_probing_costs_only_free_ratelimit_calls(clean
             "quotaLimit": 2000,
             "circuit": "closed",
             "reason": "OK",
-        }
+        },
+        {
+            "id": "learnworlds",
+            "ready": True,
+            "reachable": True,
+            "authorized": True,
+            "quotaRemaining": None,
+            "quotaLimit": None,
+            "circuit": "closed",
+            "reason": "OK",
+        },
     ]
-    # Without a cache window each probe asks again, and only ever the free /ratelimit.
+    # Without a cache window each probe asks again, and only ever the free /ratelimit of
+    # TalentLMS; LearnWorlds has no free call: one course each time, after one token.
     assert dict(simulator.state.stats.by_endpoint) == {"ratelimit": 2}
+    assert dict(school.state.stats.by_endpoint) == {"oauth2/access_token": 1, "courses": 2}
     assert simulator.state.simulator.limiter.remaining == quota_before
     assert app.state.runtime.guards["default"].quota.remaining == quota_before
     assert first.headers["cache-control"] == "no-store"

@@ -24,13 +24,14 @@ from gateway.config import (
     UpstreamSettings,
 )
 from gateway.errors import (
-    ConfigError,
     ErrorCode,
     UpstreamAuthFailed,
     UpstreamNotFound,
     UpstreamRateLimited,
 )
 from gateway.providers.learnworlds.client import LearnWorldsAuth, LearnWorldsClient
+from gateway.providers.learnworlds.provider import LearnWorldsProvider
+from gateway.providers.learnworlds.school import LearnWorldsSchool
 from gateway.runtime import Runtime, learnworlds_auths, upstream_guard
 from gateway.simulator import FaultRule, LearnWorldsConfig, create_learnworlds_app
 from gateway.tenancy.accounts import Tenancy
@@ -269,7 +270,7 @@ async def test_pacing_at_the_schools_limit_avoids_the_429s() -> None:
 # --- the runtime's wiring ----------------------------------------------------------------------
 
 
-async def test_the_runtime_wires_a_learnworlds_account_but_serves_no_queries_on_it() -> None:
+async def test_the_runtime_wires_a_learnworlds_account_to_its_client_and_provider() -> None:
     with served(rate_limit=0) as (app, base_url):
         slug = app.state.school.courses[0].id
         account = AccountConfig(
@@ -287,6 +288,7 @@ async def test_the_runtime_wires_a_learnworlds_account_but_serves_no_queries_on_
             tenancy=tenancy,
             schema=None,  # type: ignore[arg-type]  # not needed to build clients
             simulator=None,
+            schools={"school": LearnWorldsSchool(account)},
             guards={"school": upstream_guard(settings, account)},
             auths=learnworlds_auths(settings, tenancy),
             cache=UpstreamCache.from_settings(settings.cache),
@@ -301,8 +303,9 @@ async def test_the_runtime_wires_a_learnworlds_account_but_serves_no_queries_on_
             await one.course_contents(slug)
             await two.course_contents(slug)  # the shared cache, and the account's token
             await runtime.probe(account)  # /readyz's probe: one call, outside the cache
-            with pytest.raises(ConfigError, match="not available yet"):
-                runtime.context_for(account)
+            context = runtime.context_for(account)
+            assert isinstance(context.provider, LearnWorldsProvider)
+            assert context.provider.cost_table.record_bounds() == {}
             runtime.http = None
     assert first.by_endpoint == {"oauth2/access_token": 1, "courses/{id}/contents": 1}
     assert second.by_endpoint == {} and second.cache_hits == {"courses/{id}/contents": 1}

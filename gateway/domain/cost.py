@@ -11,7 +11,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["CostEstimate", "CostTable", "FieldCost"]
+__all__ = ["TOTALS_MAX_AGE", "CostEstimate", "CostTable", "FieldCost", "with_margin"]
+
+# Seconds a provider's record totals (TalentLMS's /siteinfo, LearnWorlds's list ``meta``)
+# bound estimates; after that they are unknown (no bound) until read again.
+TOTALS_MAX_AGE = 3600.0
+
+
+def with_margin(total: int) -> int:
+    """A total read up to ``TOTALS_MAX_AGE`` ago, as an upper bound of the records now.
+
+    The totals are approximate: records are added between reads, and a course's roster or a
+    user's course list may still name a record the total no longer counts. A tenth plus ten
+    covers an hour's growth of any portal but one being bulk-imported; a list seen longer
+    than the total raises the bound as well (the providers' ``record_bounds``).
+    """
+    return total + total // 10 + 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +35,12 @@ class FieldCost:
 
     calls: int = 0  # upstream calls per parent object
     detail: bool = False  # needs the parent's full record (counted once per parent object)
+    detail_calls: int = 1  # calls that full record takes (the most any field of it asks)
     once: frozenset[str] = frozenset()  # calls made at most once per operation, by name
     result_full: bool | None = None  # returned objects are full records (None: as the parent)
-    list_size: int | None = None  # objects per parent of a plain list field (None: default)
+    # Objects per parent of a list field (None: the default page size); for a connection,
+    # the most its page can hold whatever ``first`` asks.
+    list_size: int | None = None
     # The deduplicated lookup ``calls`` are (``users/id``): one call per distinct record the
     # portal's own data names, so at most as many as the portal holds (``record_bounds``).
     # None: calls named by the query's arguments, or not deduplicated by record.

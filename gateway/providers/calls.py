@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from gateway.providers.base import Result
 
-__all__ = ["OperationCalls", "find", "per_key"]
+__all__ = ["OperationCalls", "fetch_each", "find", "per_key"]
 
 P = ParamSpec("P")  # an upstream call's parameters
 R = TypeVar("R")  # and its answer
@@ -82,6 +82,14 @@ async def per_key(
         raw if isinstance(raw, BaseException) else build(key, raw)
         for key, raw in zip(keys, raws, strict=True)
     ]
+
+
+async def fetch_each(
+    keys: Sequence[str], fetch: Callable[[str], Awaitable[V | None]]
+) -> list[Result[V]]:
+    """``per_key`` for a fetch that answers the value itself."""
+    found = await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True)
+    return list(found)
 
 
 def find(records: Result[list[M]], record_id: str) -> Result[M]:

@@ -140,6 +140,9 @@ class Tenancy:
 
     accounts: dict[str, AccountConfig]  # by id, in file order, then "default"
     api_keys: tuple[ApiKey, ...] = ()
+    # The account of a request that names none when several are allowed (demo mode: the
+    # TalentLMS simulator, beside the LearnWorlds one); None: the request must name one.
+    fallback_account: str | None = None
 
     @property
     def requires_keys(self) -> bool:
@@ -171,6 +174,7 @@ def load_tenancy(
     *,
     accounts_file: Path | None = None,
     demo_api_key: str = "",
+    demo_school: AccountConfig | None = None,
 ) -> Tenancy:
     """Build the tenancy from ``accounts_file`` (if any) and the single account's settings
     (``TALENTLMS_*`` or ``LMS_GATEWAY_LEARNWORLDS_*``).
@@ -179,6 +183,8 @@ def load_tenancy(
     a school, or, with no file at all, is the demo simulator (``demo_api_key``). Each file
     account's secrets are read from the environment variables it names (``environ``,
     ``os.environ`` when not given).
+    In demo mode without a file, ``demo_school`` (the embedded LearnWorlds simulator) is a
+    second account beside the default one, which stays the account of requests naming none.
     Raises :class:`AccountsError` for anything that cannot work.
     """
     env = os.environ if environ is None else environ
@@ -209,6 +215,9 @@ def load_tenancy(
         api_keys = _api_keys(source, source.table_list(data, "api_keys"), accounts)
     else:
         accounts[DEFAULT_ACCOUNT_ID] = settings.default_account(demo_api_key)
+        if settings.demo and demo_school is not None:
+            accounts[demo_school.id] = demo_school
+            return Tenancy(accounts=accounts, fallback_account=DEFAULT_ACCOUNT_ID)
     return Tenancy(accounts=accounts, api_keys=api_keys)
 
 

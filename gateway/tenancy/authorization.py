@@ -46,7 +46,8 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
 
     Raises :class:`AccessDenied`: 401 for a missing, malformed or unknown key, 403 for an
     account the key may not use (or that does not exist: the two look the same), 400 when
-    the key may use several accounts and ``X-LMS-Account`` does not say which.
+    the key may use several accounts and ``X-LMS-Account`` does not say which (and the
+    tenancy has no fallback account among them).
     """
     key = _authenticate(tenancy, authorization) if tenancy.requires_keys else None
     key_name = key.name if key else None
@@ -65,6 +66,9 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
         return Access(account=account, key_name=key_name)
     if len(allowed) == 1:
         return Access(account=allowed[0], key_name=key_name)
+    fallback = tenancy.accounts.get(tenancy.fallback_account or "")
+    if fallback is not None and fallback in allowed:
+        return Access(account=fallback, key_name=key_name)
     if not allowed:
         raise AccessDenied(403, ErrorCode.FORBIDDEN, "no account is allowed for this key")
     raise AccessDenied(

@@ -261,9 +261,11 @@ class _Walker:
             )
             cost = self._table.cost(parent.name, name, arguments=arguments, selected=selected)
             planned.append((node, definition, arguments, cost))
-        detail = next((cost for *_, cost in planned if cost.detail), None)
-        if not full and detail is not None:
-            self.count(objects, detail.detail_key)  # one detail record per parent object
+        details = [cost for *_, cost in planned if cost.detail]
+        if not full and details:
+            detail = max(details, key=lambda cost: cost.detail_calls)
+            # One detail record per parent object, whichever fields need it.
+            self.count(objects * detail.detail_calls, detail.detail_key)
             full = True
         self.estimate.fields += objects * len(nodes)
         for node, definition, arguments, cost in planned:
@@ -345,6 +347,8 @@ class _Walker:
         reference = cost if cost.reference is not None else None
         if named.name.endswith("Connection"):
             size = _page_size(arguments)
+            if cost.list_size is not None:  # a page holds no more than the whole list
+                size = min(size, cost.list_size)
             self.connection(named, node.selection_set, objects, size, full, seen, reference)
             return
         field_type = definition.type

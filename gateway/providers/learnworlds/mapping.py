@@ -99,6 +99,7 @@ __all__ = [
     "map_user_groups",
     "page_of",
     "progress_by_course",
+    "rows_by_course",
     "split_course_item_id",
     "split_enrollment_id",
     "unit_type",
@@ -764,6 +765,18 @@ def progress_by_course(progress_rows: Iterable[object]) -> dict[str, Raw]:
 
 
 _OLD_ENROLLMENT_PREFIX = "course_"
+
+
+def rows_by_course(enrollment_rows: Iterable[object]) -> dict[str, Raw]:
+    """``/v2/users/{id}/courses`` rows by their course's slug (read as ``map_enrollment``
+    reads it); the first row of a course wins."""
+    by_course: dict[str, Raw] = {}
+    for row in enrollment_rows:
+        if isinstance(row, Mapping):
+            slug, _title = _enrolled_course(row, None)
+            if slug and slug not in by_course:
+                by_course[slug] = row
+    return by_course
 
 
 def _enrolled_course(row: Raw | None, progress: Raw | None) -> tuple[str, str | None]:

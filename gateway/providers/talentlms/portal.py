@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from gateway.config import AccountConfig
+from gateway.domain.cost import TOTALS_MAX_AGE, with_margin
 from gateway.errors import UpstreamBadResponse, UpstreamError
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.mapping import PortalConventions
@@ -35,27 +36,12 @@ PORTAL_DATE_FIELDS: Final = frozenset(
     {("User", "createdAt"), ("Course", "createdAt"), ("Course", "updatedAt")}
 )
 
-# Seconds the totals of a /siteinfo read bound estimates; after that they are unknown (no
-# bound) until the next operation that reads the date format reads them again.
-TOTALS_MAX_AGE: Final = 3600.0
-
 # Record lookups of each kind bounded by a /siteinfo total (see ``record_bounds``).
 _TOTALS: Final = {
     "users/id": ("total_users", "users"),
     "courses/id": ("total_courses", "courses"),
     "groups/id": ("total_groups", "groups"),
 }
-
-
-def with_margin(total: int) -> int:
-    """A total read up to ``TOTALS_MAX_AGE`` ago, as an upper bound of the records now.
-
-    The totals are approximate: records are added between reads, and a course's roster or a
-    user's course list may still name a record the total no longer counts. A tenth plus ten
-    covers an hour's growth of any portal but one being bulk-imported; a list seen longer
-    than the total raises the bound as well (``record_bounds``).
-    """
-    return total + total // 10 + 10
 
 
 def _total(value: Any) -> int | None:
