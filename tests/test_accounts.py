@@ -181,6 +181,32 @@ def test_demo_mode_without_a_file_is_the_simulator_account():
     assert authorize(tenancy, "Bearer anything-at-all", "default").key_name is None
 
 
+def test_demo_mode_adds_the_simulated_school_reached_by_the_account_header():
+    from gateway.runtime import demo_school_account
+    from gateway.simulator import LearnWorldsConfig
+
+    school = demo_school_account(LearnWorldsConfig())
+    tenancy = load_tenancy(demo_settings(), {}, demo_api_key="k", demo_school=school)
+    assert list(tenancy.accounts) == ["default", "learnworlds"]
+    assert tenancy.fallback_account == "default" and not tenancy.requires_keys
+    # Without the header: the TalentLMS simulator, as before; with it: the school.
+    assert authorize(tenancy, None, None).account.id == "default"
+    assert authorize(tenancy, None, "learnworlds").account == school
+    assert school.provider == "learnworlds" and school.demo
+    # Outside demo mode there is no second account and no fallback.
+    outside = load_tenancy(env_settings(), ENVIRON, demo_school=school)
+    assert list(outside.accounts) == ["default"] and outside.fallback_account is None
+
+
+def test_a_key_for_several_accounts_must_name_one_without_a_fallback(tmp_path):
+    path = write(tmp_path, account(), account(id="beta"), api_key(accounts=["acme", "beta"]))
+    tenancy = load(path)
+    assert tenancy.fallback_account is None
+    with pytest.raises(AccessDenied) as caught:
+        authorize(tenancy, f"Bearer {ACME_KEY}", None)
+    assert caught.value.status == 400
+
+
 def test_environment_only_without_a_file():
     tenancy = load_tenancy(env_settings(), {})
     assert list(tenancy.accounts) == ["default"]

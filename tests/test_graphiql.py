@@ -109,7 +109,14 @@ async def test_the_page_allows_no_inline_script_and_no_other_origin(demo_setting
     # The only inline <script> is the JSON configuration, which a browser never executes.
     inline = _parse(page.text).inline_scripts
     assert [(s["type"], json.loads(s["text"] or "")) for s in inline] == [
-        ("application/json", {"requiresKey": False})
+        (
+            "application/json",
+            # Demo mode's second school is named with the header that reaches it.
+            {
+                "requiresKey": False,
+                "accounts": [{"id": "learnworlds", "description": "LearnWorlds"}],
+            },
+        )
     ]
     assert "unpkg" not in page.text and "esm.sh" not in page.text
 
@@ -190,7 +197,8 @@ async def test_with_api_keys_the_page_and_assets_are_public_but_queries_are_not(
         )
     assert page.status_code == 200 and all(a.status_code == 200 for a in assets)
     # The page opens the header editor with an Authorization template when keys are needed.
-    assert json.loads(parsed.inline_scripts[0]["text"] or "") == {"requiresKey": True}
+    config = json.loads(parsed.inline_scripts[0]["text"] or "")
+    assert config == {"requiresKey": True, "accounts": []}
     assert anonymous.status_code == 401
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert keyed.json()["data"]["user"]["name"] == "Ingrid Rossi"

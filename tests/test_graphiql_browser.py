@@ -261,3 +261,34 @@ def test_a_user_with_a_gateway_api_key_uses_the_header_editor(browse, tmp_path):
         assert "Who" in stored and KEY not in stored
 
     assert seen.foreign == []
+
+
+@pytest.mark.slow
+def test_the_demo_page_says_how_to_reach_the_second_school_and_it_works(browse, demo_settings):
+    query = "query Learners { users(first: 2) { nodes { id name } } }"
+    header = {"X-LMS-Account": "learnworlds"}
+    with serve_over_http(create_app(demo_settings)) as base:
+        direct = httpx.post(f"{base}/graphql", json={"query": query}, headers=header).json()
+        default = httpx.post(f"{base}/graphql", json={"query": query}).json()
+        seen = browse(f"{base}/graphql")
+        page = seen.page
+        welcome = page.evaluate(
+            f"() => document.querySelector('{QUERY_EDITOR}').CodeMirror.getValue()"
+        )
+        assert 'Account "learnworlds" is a LearnWorlds' in welcome
+        assert '{"X-LMS-Account": "learnworlds"}' in welcome
+        _replace_text(page, QUERY_EDITOR, query)
+        page.get_by_role("button", name="Headers").click()  # the tab beside Variables
+        _replace_text(page, HEADER_EDITOR, json.dumps(header))
+        # GraphiQL reads the header editor after its edit debounce: a quick user may need a
+        # second try; a bounded number of tries, each waiting for its own response.
+        for _ in range(20):
+            answered = _run(page, "Learners")
+            if answered.json()["data"] == direct["data"]:
+                break
+            page.wait_for_timeout(250)
+        names = [user["name"] for user in direct["data"]["users"]["nodes"]]
+        shown = _shown_result(page, names[0])
+    assert answered.status == 200
+    assert shown["data"] == direct["data"] != default["data"]
+    assert seen.foreign == [] and seen.console_errors == []

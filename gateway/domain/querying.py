@@ -116,8 +116,15 @@ class EnrollmentFilter:
     min_progress: float | None = None
 
     @property
-    def uses_status(self) -> bool:
-        return bool(self.status)
+    def fields_read(self) -> frozenset[str]:
+        """The enrollment fields (GraphQL names) this filter compares."""
+        read = {
+            "status": bool(self.status),
+            "completedAt": self.completed_after is not None or self.completed_before is not None,
+            "enrolledAt": self.enrolled_after is not None or self.enrolled_before is not None,
+            "progressPercent": self.min_progress is not None,
+        }
+        return frozenset(name for name, used in read.items() if used)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ class CategoryByIdLoader(_ProviderLoader[Category | None]):
 
 
 class OrganizationByIdLoader(_ProviderLoader[Organization | None]):
-    """Organizations (TalentLMS: branches)."""
+    """Organizations (the LMS's branches or business units, where it has any)."""
 
 
 class CourseItemByIdLoader(_ProviderLoader[CourseItem | None]):
@@ -128,11 +128,11 @@ class EnrollmentByIdLoader(_ProviderLoader[CourseEnrollment | None]):
 
 
 class GroupByIdLoader(_ProviderLoader[Group | None]):
-    """Full group records (TalentLMS: ``/groups/id:``, with members and courses)."""
+    """Full group records (with what only the group's own record says)."""
 
 
 class GroupSummaryByIdLoader(_ProviderLoader[Group | None]):
-    """Groups in the list form (TalentLMS: one ``/groups`` call for all of them)."""
+    """Groups in the list form (what the provider's group list says: one list call for all)."""
 
 
 class GroupMembersByGroupIdLoader(_ProviderLoader[list[UserRef] | None]):
@@ -140,7 +140,7 @@ class GroupMembersByGroupIdLoader(_ProviderLoader[list[UserRef] | None]):
 
 
 class GroupsByUserIdLoader(_ProviderLoader[list[GroupRef] | None]):
-    """The groups a user is in, as references (TalentLMS: from the user's record)."""
+    """The groups a user is in, as references (id and name)."""
 
 
 class Loaders:

@@ -116,6 +116,7 @@ class GraphQLView(GraphQL[Context, None]):
             GraphiQLPage(
                 settings.graphiql.assets,
                 requires_key=runtime.tenancy.requires_keys,
+                accounts=_other_accounts(runtime),
             )
             if ide
             else None
@@ -472,3 +473,16 @@ def _wants_fresh(request: HTTPConnection) -> bool:
     control = request.headers.get("cache-control", "").lower()
     pragma = request.headers.get("pragma", "").lower()
     return "no-cache" in control or "no-store" in control or "no-cache" in pragma
+
+
+def _other_accounts(runtime: Runtime) -> list[tuple[str, str]]:
+    """The accounts besides the fallback one (demo mode's second school), for GraphiQL."""
+    tenancy = runtime.tenancy
+    if tenancy.fallback_account is None:
+        return []
+    fallback = tenancy.accounts[tenancy.fallback_account]
+    return [
+        (account.id, account.provider_name)
+        for account in tenancy.accounts.values()
+        if account is not fallback
+    ]

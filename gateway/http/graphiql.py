@@ -17,6 +17,7 @@ import base64
 import hashlib
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -124,7 +125,15 @@ def _own_asset(name: str) -> tuple[str, str]:
 class GraphiQLPage:
     """The IDE page, rendered once per app: every URL in it is pinned and hashed."""
 
-    def __init__(self, assets: AssetSource = "bundled", *, requires_key: bool = False) -> None:
+    def __init__(
+        self,
+        assets: AssetSource = "bundled",
+        *,
+        requires_key: bool = False,
+        accounts: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """``accounts``: ``(id, provider name)`` of each account a request reaches with
+        ``X-LMS-Account`` besides the one it reaches without (demo mode), for the page to say."""
         self.assets = assets
         scripts: list[tuple[str, str]] = []
         styles: list[tuple[str, str]] = []
@@ -139,7 +148,12 @@ class GraphiQLPage:
         scripts.append(_own_asset(_OWN_SCRIPT))
         styles.append(_own_asset(_OWN_STYLE))
         crossorigin = ' crossorigin="anonymous"' if assets == "cdn" else ""
-        config = json.dumps({"requiresKey": requires_key}).replace("<", "\\u003c")
+        config = json.dumps(
+            {
+                "requiresKey": requires_key,
+                "accounts": [{"id": i, "description": d} for i, d in accounts],
+            }
+        ).replace("<", "\\u003c")
         self.html = _PAGE.format(
             styles="\n".join(
                 f'<link rel="stylesheet" href="{html.escape(url)}" integrity="{sri}"{crossorigin}>'

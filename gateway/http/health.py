@@ -2,10 +2,9 @@
 
 ``/healthz`` only says the process answers. ``/readyz`` also checks that the configuration
 is loaded, the app has started and is not shutting down, and that every configured
-account's portal answers and accepts its key (``Runtime.probe``). It asks each TalentLMS portal
-the free ``GET /ratelimit`` (not counted against the hourly quota, reference §12), so probing
-costs no quota, and the answer refreshes the account's quota tracker as a bonus. Demo mode asks the
-embedded simulator the same way.
+account's LMS answers and accepts its credentials (``Runtime.probe``, which asks each
+provider's cheapest call: a free one where the API has it, whose answer may refresh the
+account's quota tracker as a bonus). Demo mode asks the embedded simulators the same way.
 
 Decisions:
 

@@ -12,7 +12,7 @@ from gateway.domain import model
 from gateway.execution.context import Info
 from gateway.execution.loaders import Pending
 from schema.types import descriptions
-from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.descriptions import NOT_RECORDED
 from schema.types.links import COURSE_REFERENCE, course_from_ref
 from schema.types.node import Node, node_id_field, remote_id_field
 from schema.types.scalars import JSON
@@ -33,31 +33,32 @@ class CourseItem(Node):
     remote_id: strawberry.ID = remote_id_field()
     type: str | None = strawberry.field(
         description="Kind of item: section, content, web_content, video, audio, document, "
-        "iframe, test, survey, assignment, ilt, scorm or other (TalentLMS: an unknown unit "
-        "type is other, its label kept in customFields.talentlms_type)."
+        "iframe, test, survey, assignment, ilt, scorm or other (an item type the gateway does "
+        "not know is other, the LMS's own type kept in customFields)."
     )
-    title: str | None = strawberry.field(description="Title. TalentLMS: the unit's `name`.")
+    title: str | None = strawberry.field(description="Title.")
     description: str | None = strawberry.field(
-        description=f"Description of the item. {NO_TALENTLMS_SOURCE}"
+        description=f"Description of the item. {NOT_RECORDED}"
     )
     position: int | None = strawberry.field(
-        description="Place in the course's order, counted from 0. TalentLMS: the unit's index "
-        "in the course's units."
+        description="Place in the course's order, counted from 0 over all of the course's "
+        "items (sections and the items in them together)."
     )
     duration_seconds: int | None = strawberry.field(
-        description=f"Estimated duration in seconds. {NO_TALENTLMS_SOURCE}"
+        description=f"Estimated duration in seconds. {NOT_RECORDED}"
     )
     is_required: bool | None = strawberry.field(
-        description="Whether completing the course needs this item; null when unknown. "
-        "TalentLMS: true for every unit but sections when a course rule says all units must be "
-        "completed."
+        description="Whether completing the course needs this item: true for every item but "
+        "sections when the course requires all of its items to be completed; null when unknown."
     )
-    urls: list[Url] = strawberry.field(description="Item URLs. TalentLMS: the unit's launch URL.")
+    urls: list[Url] = strawberry.field(
+        description="Item URLs, such as its launch URL; empty where the LMS gives none."
+    )
     created_at: datetime | None = strawberry.field(
-        description=f"{descriptions.CREATED_AT} {NO_TALENTLMS_SOURCE}"
+        description=f"{descriptions.CREATED_AT} {NOT_RECORDED}"
     )
     updated_at: datetime | None = strawberry.field(
-        description=f"{descriptions.UPDATED_AT} {NO_TALENTLMS_SOURCE}"
+        description=f"{descriptions.UPDATED_AT} {NOT_RECORDED}"
     )
     custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
     remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
@@ -72,8 +73,8 @@ class CourseItem(Node):
     # parent and children: sync once the course's items are loaded (they are, for an item
     # that came from them); an awaitable otherwise.
     @resolver_field(
-        description="The item this one belongs to, if any. TalentLMS: the nearest section "
-        "before the unit.",
+        description="The item this one belongs to, if any: the section that holds it (in an "
+        "outline that is one flat list, the nearest section before it).",
         graphql_type="CourseItem | None",
     )
     def parent(
@@ -88,7 +89,7 @@ class CourseItem(Node):
 
     @resolver_field(
         description="Items that belong to this one, in order. A plain list: a section's "
-        "units are few and come with the course in one call.",
+        "items are few and come with the course's outline in one call.",
         graphql_type="list[CourseItem] | None",
     )
     def children(

@@ -12,7 +12,7 @@ from gateway.domain import model, querying
 from gateway.domain.pagination import Cursors
 from gateway.execution.context import Info
 from schema.types import descriptions
-from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.descriptions import NOT_RECORDED
 from schema.types.enrollments import (
     COURSE_ENROLLMENTS_FILTER,
     CourseEnrollmentFilter,
@@ -51,58 +51,58 @@ _Enrollment = Annotated["CourseEnrollment", strawberry.lazy("schema.types.enroll
 class Course(Node):
     id: strawberry.ID = node_id_field("Course")
     remote_id: strawberry.ID = remote_id_field()
-    title: str | None = strawberry.field(description="Title. TalentLMS: the course's `name`.")
+    title: str | None = strawberry.field(description="Title.")
     description: str | None = strawberry.field(
-        description="Description, as the provider has it (TalentLMS: HTML, kept)."
+        description="Description, as the LMS has it: HTML is kept as sent."
     )
-    code: str | None = strawberry.field(description="Course code or SKU.")
+    code: str | None = strawberry.field(description=f"Course code or SKU. {NOT_RECORDED}")
     type: CourseType | None = strawberry.field(
-        description="Kind of learning item. TalentLMS: always COURSE (learning paths exist "
-        "only in its v2 API)."
+        description="Kind of learning item: COURSE for every course of the catalog that the "
+        "LMS does not mark as another kind."
     )
     status: CourseStatus | None = strawberry.field(
-        description="Publication status. TalentLMS: active is PUBLISHED, inactive DISABLED, "
-        "archived ARCHIVED, anything else UNKNOWN."
+        description="Publication status, mapped from the LMS's own status or access setting "
+        "(CourseStatus says how); UNKNOWN for a value the gateway cannot map."
     )
-    language: str | None = strawberry.field(
-        description=f"Main language, e.g. en. {NO_TALENTLMS_SOURCE}"
-    )
+    language: str | None = strawberry.field(description=f"Main language, e.g. en. {NOT_RECORDED}")
     duration_seconds: int | None = strawberry.field(
-        description="Estimated duration in seconds. TalentLMS: always null (its `time_limit` is "
-        "an access limit, not a duration)."
+        description="Estimated duration in seconds; null where the LMS records none (an access "
+        "time limit is not a duration)."
     )
     level: CourseLevel | None = strawberry.field(
-        description="Difficulty level. TalentLMS: `level` by name, or 1 to 3 for BEGINNER to "
-        "ADVANCED; null when empty."
+        description="Difficulty level, by name or on a scale of 1 to 3 (CourseLevel says how); "
+        "null where the LMS records none or the level is empty."
     )
     urls: list[Url] = strawberry.field(
-        description="Related URLs. TalentLMS: the public `shared_url` of a shared course."
+        description="Related URLs, each with its type: e.g. the public page of a shared course, "
+        "or the course's image."
     )
-    tags: list[str] = strawberry.field(description="Tags on the course. TalentLMS: always empty.")
+    tags: list[str] = strawberry.field(
+        description="Tags or labels on the course; empty where the LMS records none."
+    )
     categories: list[Category] = strawberry.field(
-        description="Categories the course is in. TalentLMS: at most one, named by its id (its "
-        "name costs one `categories` call per operation)."
+        description="Categories the course is in. Where the course names only a category's id, "
+        "its name costs one call that reads every category, once per operation."
     )
     organization: Organization | None = strawberry.field(
-        description=f"Organization or tenant of the course. {NO_TALENTLMS_SOURCE}"
+        description=f"Organization or tenant of the course. {NOT_RECORDED}"
     )
     published_at: datetime | None = strawberry.field(
-        description=f"When the course was published. {NO_TALENTLMS_SOURCE}"
+        description=f"When the course was published. {NOT_RECORDED}"
     )
     created_at: datetime | None = strawberry.field(
-        description=f"{descriptions.CREATED_AT} TalentLMS: `creation_date`, read in the "
-        "portal's date format; null while that format is unknown."
+        description=f"{descriptions.CREATED_AT} {descriptions.DATE_AS_TEXT}"
     )
     updated_at: datetime | None = strawberry.field(
-        description=f"{descriptions.UPDATED_AT} TalentLMS: `last_update_on`, read in the "
-        "portal's date format; null while that format is unknown."
+        description=f"{descriptions.UPDATED_AT} {descriptions.DATE_AS_TEXT}"
     )
     custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
     remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     @resolver_field(
-        description="Top-level items of the course, in curriculum order. TalentLMS: the "
-        "course's units, from its `courses/id:` record.",
+        description="Top-level items of the course, in curriculum order: its sections, and "
+        "any items outside a section. One call per course reads the whole outline (shared with "
+        "the course's record where the record holds it).",
         graphql_type=Connection[_Item] | None,
     )
     async def items(
@@ -119,8 +119,11 @@ class Course(Node):
         return connection_from_list(cursors, top_level, page_args(first, after, last, before))
 
     @resolver_field(
-        description="Who is enrolled in this course, in the provider's order. TalentLMS: the "
-        "roster of the course's `courses/id:` record.",
+        description="Who is enrolled in this course, in the LMS's order: the course's roster, "
+        "one call per course or roster page (shared with the course's record where the record "
+        "holds it). "
+        "Where roster rows lack them, a status, progress or date field costs one or two calls "
+        "per member.",
         graphql_type=Connection[_Enrollment] | None,
     )
     async def enrollments(
@@ -154,8 +157,8 @@ class CourseFilter(RecordDatesInput):
     )
     category: str | None = strawberry.field(
         default=None,
-        description="A category: its global id, its remoteId, or its name (any case). "
-        "TalentLMS: a name costs one `categories` call.",
+        description="A category: its global id, its remoteId, or its name (any case). A name "
+        "can cost one call that reads every category's name.",
     )
     code: str | None = strawberry.field(
         default=None, description="The course code, whole, any case."
@@ -176,7 +179,7 @@ class CourseFilter(RecordDatesInput):
         return dataclasses.replace(query, category=category_id)
 
 
-@strawberry.input(description="How to sort courses; ties keep the provider's order.")
+@strawberry.input(description="How to sort courses; ties keep the LMS's order.")
 class CourseOrder:
     field: CourseOrderField = strawberry.field(description=descriptions.ORDER_FIELD)
     direction: OrderDirection = strawberry.field(

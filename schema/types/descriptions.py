@@ -4,7 +4,10 @@ Every type, field, argument, input field and enum value of the schema has a desc
 (``tests/test_schema_lint.py`` keeps it so; the rules are in docs/api.md, "Schema
 conventions"). Those that mean the same thing wherever they appear live here: the four
 pagination arguments, the date bounds of filters, the lookups' ``id`` and ``remoteId``, and
-the fields every record has. "TalentLMS: …" says what the provider does where it matters.
+the fields every record has. They describe the unified meaning and name no LMS: where a
+field's cost or source differs between LMSs, they say so in neutral words ("one call per
+user", "null where the LMS does not record it"); the README's provider table says which LMS
+fills what.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ __all__ = [
     "BEFORE",
     "CREATED_AT",
     "CUSTOM_FIELDS",
+    "DATE_AS_TEXT",
     "FIRST",
     "LAST",
     "LOOKUP_ID",
     "LOOKUP_REMOTE_ID",
-    "NO_TALENTLMS_SOURCE",
+    "NOT_RECORDED",
     "ORDER_DIRECTION",
     "ORDER_FIELD",
     "QUERY",
@@ -86,14 +90,15 @@ def before_bound(field: str) -> str:
 
 ORDER_FIELD: Final = (
     "What to sort by. Records without a value come last in either direction; ties keep the "
-    "provider's order."
+    "LMS's order."
 )
 ORDER_DIRECTION: Final = "Ascending (the default) or descending."
 
 REMOTE_QUERY: Final = (
-    "Provider list parameters passed through, checked against an allow-list and escaped "
-    "(anything else is BAD_USER_INPUT and makes no call). TalentLMS: `custom_field_value` "
-    "on users and courses, none on enrollments."
+    "The LMS's own list parameters, passed through: each key is checked against the LMS's "
+    "allow-list for this list and each value escaped (anything else is BAD_USER_INPUT, naming "
+    "the keys allowed, and makes no call). None are allowed on enrollments; which ones the "
+    "other lists allow: see the README's provider table."
 )
 
 # --- lookups ---------------------------------------------------------------------------------
@@ -102,19 +107,25 @@ LOOKUP_ID: Final = (
     "The record's global id, as its `id` field gives it. An id of another type is "
     "BAD_USER_INPUT; one read under another account finds nothing."
 )
-LOOKUP_REMOTE_ID: Final = "The provider's own id of the record, as its `remoteId` field gives it."
+LOOKUP_REMOTE_ID: Final = "The LMS's own id of the record, as its `remoteId` field gives it."
 
 # --- fields every record has -----------------------------------------------------------------
 
 CREATED_AT: Final = "When the record was created."
 UPDATED_AT: Final = "When the record was last updated."
-NO_TALENTLMS_SOURCE: Final = "TalentLMS: always null, v1 has no source for it."
+NOT_RECORDED: Final = "Null where the LMS does not record it."
+DATE_AS_TEXT: Final = (
+    "A date the LMS sends only as text is read in the LMS's date format, and is null while "
+    "that format is unknown."
+)
 CUSTOM_FIELDS: Final = (
-    "Provider and customer extras the unified fields have no place for, as a JSON object "
-    "(TalentLMS: each `custom_field_N` as sent, and source fields such as a user's `language`)."
+    "LMS and customer extras the unified fields have no place for, as a JSON object: the "
+    "LMS's custom fields as sent, and source fields such as a user's language or a course's "
+    "price."
 )
 REMOTE_DATA: Final = (
-    "The provider's record this one was built from, secrets such as TalentLMS's `login_key` "
-    "removed: the list form for a record that came from a list, the detail form once the "
-    "detail was loaded. Selecting it costs no call."
+    "The LMS's own data this record was built from, as a JSON object, with secrets such as "
+    "login keys and access tokens removed: as it was read (a list's item, or the detail once "
+    "the detail was loaded; a record built from two answers may hold both). Selecting it "
+    "costs no call."
 )

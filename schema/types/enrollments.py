@@ -13,13 +13,14 @@ from gateway.domain import model
 from gateway.domain.pagination import Cursors, PageArgs
 from gateway.domain.querying import EnrollmentFilter, filter_enrollments
 from gateway.execution.context import Info
+from schema.selection import node_field_names
 from schema.types import descriptions
-from schema.types.descriptions import NO_TALENTLMS_SOURCE, after_bound, before_bound
+from schema.types.descriptions import NOT_RECORDED, after_bound, before_bound
 from schema.types.enums import EnrollmentStatus
 from schema.types.links import COURSE_REFERENCE, course_from_ref, user_from_ref
 from schema.types.lists import full_enrollments, to_query
 from schema.types.node import Node, node_id_field, reference_id, remote_id_field
-from schema.types.pagination import Connection, connection_from_list
+from schema.types.pagination import Connection, connection_from_list, connection_from_refs
 from schema.types.scalars import JSON
 from schema.types.shared import MaybeAwaitable, Url, resolver_field, with_detail
 
@@ -38,16 +39,19 @@ __all__ = [
 _User = Annotated["User", strawberry.lazy("schema.types.users")]
 _Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
 
-_FROM_USER_RECORD: Final = (
-    "on a course's roster, whose rows lack it, this reads each member's `users/id:` record"
+_FROM_MEMBER: Final = (
+    "On a course's roster, where the rows lack it, selecting it reads each member's "
+    "enrollment (one or two calls per member)."
 )
 USER_ENROLLMENTS_FILTER: Final = (
-    "Which of the user's enrollments to list, applied in the gateway before paging; they come "
-    "with the user's record, so no filter costs a call."
+    "Which of the user's enrollments to list, applied in the gateway before paging. A filter "
+    "costs no call beyond the user's enrollments, and for `status`, where the LMS keeps "
+    "progress apart, the user's progress."
 )
 COURSE_ENROLLMENTS_FILTER: Final = (
-    "Which members of the roster to list, applied in the gateway before paging. TalentLMS: a "
-    "`status` filter reads each member's `users/id:` record (the roster carries no statuses)."
+    "Which members of the roster to list, applied in the gateway before paging. Where the "
+    "roster carries no statuses, a `status` filter reads each member's enrollment first (one "
+    "or two calls per member)."
 )
 
 
@@ -62,7 +66,9 @@ class CourseEnrollmentFilter:
         default=None, description="Only enrollments in this course (a Course's global id)."
     )
     status: list[EnrollmentStatus] | None = strawberry.field(
-        default=None, description=f"{descriptions.ANY_OF} TalentLMS: {_FROM_USER_RECORD}."
+        default=None,
+        description=f"{descriptions.ANY_OF} On a course's roster, where the rows lack "
+        "statuses, this reads each member's enrollment first (one or two calls per member).",
     )
     completed_after: datetime | None = strawberry.field(
         default=None, description=after_bound("completedAt")
@@ -116,10 +122,16 @@ async def enrollment_connection(
     if filter is not None and query is None:
         return connection_from_list(cursors, [], args)  # another account's user or course
     enrollments = await load() or []
+    detail_only = info.context.provider.detail_only_fields.get("CourseEnrollment", frozenset())
     if query is not None:
-        if query.uses_status:
+        if query.fields_read & detail_only:  # every row is compared: every row completed
             enrollments = await full_enrollments(info, enrollments)
         enrollments = filter_enrollments(enrollments, query)
+    if detail_only & node_field_names(info) and any(e.partial for e in enrollments):
+        # Rows that lack a selected field are completed for the page only, in one batch.
+        return await connection_from_refs(
+            cursors, enrollments, args, lambda page: full_enrollments(info, page)
+        )
     return connection_from_list(cursors, enrollments, args)
 
 
@@ -128,58 +140,56 @@ class CourseEnrollment(Node):
     id: strawberry.ID = node_id_field("CourseEnrollment")
     remote_id: strawberry.ID = remote_id_field()
     assigned_at: datetime | None = strawberry.field(
-        description=f"When the course was assigned. {NO_TALENTLMS_SOURCE}"
+        description=f"When the course was assigned. {NOT_RECORDED}"
     )
     due_at: datetime | None = strawberry.field(
-        description=f"When completion is due. {NO_TALENTLMS_SOURCE}"
+        description=f"When completion is due (an access expiry is not a due date). {NOT_RECORDED}"
     )
     enrolled_at: datetime | None = strawberry.field(
-        description="When the user enrolled or registered. TalentLMS: `enrolled_on`."
+        description="When the user enrolled or registered."
     )
     started_at: datetime | None = strawberry.field(
-        description=f"When the user started. {NO_TALENTLMS_SOURCE}"
+        description=f"When the user started. {NOT_RECORDED}"
     )
     last_activity_at: datetime | None = strawberry.field(
-        description=f"The last recorded activity. {NO_TALENTLMS_SOURCE}"
+        description=f"The last recorded activity. {NOT_RECORDED}"
     )
     completed_at: datetime | None = strawberry.field(
-        description="When the user completed the course. TalentLMS: `completed_on`."
+        description="When the user completed the course; null until then."
     )
     progress_percent: float | None = strawberry.field(
-        description="Progress, 0 to 100. TalentLMS: `completion_percentage`."
+        description="Progress, 0 to 100, as the LMS reports it."
     )
     time_spent_seconds: int | None = strawberry.field(
-        description="Total time spent, in seconds. TalentLMS: `total_time_seconds`, or "
-        "`total_time`."
+        description="Total time spent in the course, in seconds."
     )
     score: float | None = strawberry.field(
-        description=f"The latest or final score. {NO_TALENTLMS_SOURCE}"
+        description="The latest or final score, e.g. the average over graded items; null where "
+        "the LMS records none."
     )
     is_mandatory: bool | None = strawberry.field(
-        description=f"Whether the enrollment is part of a mandatory assignment. "
-        f"{NO_TALENTLMS_SOURCE}"
+        description=f"Whether the enrollment is part of a mandatory assignment. {NOT_RECORDED}"
     )
     attempt_number: int | None = strawberry.field(
-        description=f"The latest attempt's number, where the LMS allows retakes. "
-        f"{NO_TALENTLMS_SOURCE}"
+        description=f"The latest attempt's number, where the LMS allows retakes. {NOT_RECORDED}"
     )
     attempts_count: int | None = strawberry.field(
-        description=f"How many attempts the user made. {NO_TALENTLMS_SOURCE}"
+        description=f"How many attempts the user made. {NOT_RECORDED}"
     )
     created_at: datetime | None = strawberry.field(
-        description=f"{descriptions.CREATED_AT} {NO_TALENTLMS_SOURCE}"
+        description=f"{descriptions.CREATED_AT} {NOT_RECORDED}"
     )
     updated_at: datetime | None = strawberry.field(
-        description=f"{descriptions.UPDATED_AT} TalentLMS: the later of completedAt and "
-        "enrolledAt, as it records no update time."
+        description=f"{descriptions.UPDATED_AT} Where the LMS records no update time, the later "
+        "of completedAt and enrolledAt."
     )
     custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
     remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     # Sync: the value, or an awaitable when a partial row must load its detail.
     @resolver_field(
-        description="The user's lifecycle status in this course. TalentLMS: "
-        f"`completion_status` of the user's record; {_FROM_USER_RECORD}.",
+        description="The user's lifecycle status in this course, from the LMS's completion "
+        f"or progress status (EnrollmentStatus says how). {_FROM_MEMBER}",
         graphql_type=EnrollmentStatus | None,
     )
     def status(
@@ -188,8 +198,8 @@ class CourseEnrollment(Node):
         return with_detail(info, "CourseEnrollment", "status", root, lambda e: e.status)
 
     @resolver_field(
-        description="Enrollment URLs. TalentLMS: the last accessed unit's URL, from the user's "
-        f"record; {_FROM_USER_RECORD}.",
+        description="Enrollment URLs, such as the last accessed item's; empty where the LMS "
+        f"gives none. {_FROM_MEMBER}",
         graphql_type=list[Url],
     )
     def urls(
@@ -199,7 +209,7 @@ class CourseEnrollment(Node):
 
     @resolver_field(
         description="The learner. Selecting only its id or remoteId costs no call; any other "
-        "field loads the user (TalentLMS: `users/id:`).",
+        "field loads the user: one call per user, none when the operation has already read it.",
         graphql_type=_User | None,
     )
     async def user(
@@ -214,8 +224,7 @@ class CourseEnrollment(Node):
         return await course_from_ref(info, root.course)
 
     @resolver_field(
-        description=f"Who assigned the course, where the provider records it. "
-        f"{NO_TALENTLMS_SOURCE}",
+        description=f"Who assigned the course. {NOT_RECORDED}",
         graphql_type=_User | None,
     )
     async def assigned_by(

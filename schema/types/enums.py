@@ -42,7 +42,7 @@ OrderDirection = querying.OrderDirection
 UserOrderField = querying.UserOrderField
 CourseOrderField = querying.CourseOrderField
 
-_NOT_MAPPED: Final = "TalentLMS never sets it."
+_NOT_MAPPED: Final = "No LMS the gateway serves sets it yet."
 _UNMAPPED_VALUE: Final = "A value the gateway cannot map to another member"
 _BY_CREATED_AT: Final = "By `createdAt`, oldest first when ascending."
 _BY_UPDATED_AT: Final = "By `updatedAt`, least recently updated first when ascending."
@@ -65,33 +65,36 @@ _register(
     UserStatus,
     "Lifecycle status of a user.",
     {
-        "ACTIVE": "An active account. TalentLMS: status active.",
-        "INACTIVE": "An account that is not active. TalentLMS: status inactive.",
+        "ACTIVE": "An active account.",
+        "INACTIVE": "An account that is not active: deactivated, or a sign-up awaiting or "
+        "refused approval.",
         "INVITED": f"Invited, not signed up yet. {_NOT_MAPPED}",
-        "SUSPENDED": f"Suspended. {_NOT_MAPPED}",
-        "DELETED": "Deleted. TalentLMS: the user's record says it is no longer available.",
-        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any status but active and inactive.",
+        "SUSPENDED": "Suspended.",
+        "DELETED": "Deleted: the LMS says the user's record is no longer available.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}: any other status, or none recorded.",
     },
 )
 _register(
     UserRole,
-    "Primary role of a user in the LMS.",
+    "Primary role of a user in the LMS, from the LMS's user type or role.",
     {
-        "LEARNER": "Takes courses. TalentLMS: Learner-Type, or a custom type naming learner.",
-        "INSTRUCTOR": "Teaches courses. TalentLMS: Trainer-Type, or a custom type naming "
+        "LEARNER": "Takes courses: a learner or plain user, or a custom type naming learner.",
+        "INSTRUCTOR": "Teaches courses: a trainer or instructor, or a custom type naming "
         "trainer or instructor.",
-        "ADMIN": "Administers the LMS. TalentLMS: SuperAdmin, Admin-Type, or a custom type "
-        "naming admin (checked first).",
-        "MANAGER": "Manages other users. TalentLMS: a custom type naming manager.",
-        "OTHER": "Any other role. TalentLMS: a type that names none of the above, or none.",
+        "ADMIN": "Administers the LMS: a super administrator or administrator, or a custom "
+        "type naming admin (checked first).",
+        "MANAGER": "Manages other users: a custom type naming manager, or a manager of other "
+        "users' seats.",
+        "OTHER": "Any other role, such as a reporter: a type or role that names none of the "
+        "above, or none.",
     },
 )
 _register(
     CourseType,
     "Kind of learning item.",
     {
-        "COURSE": "A course. TalentLMS: every course (its v1 API has no other kind).",
-        "PATH": f"A learning path. {_NOT_MAPPED}",
+        "COURSE": "A course: every item of a course catalog that is not marked as another kind.",
+        "PATH": "A learning path.",
         "CURRICULUM": f"A curriculum. {_NOT_MAPPED}",
         "PROGRAM": f"A program. {_NOT_MAPPED}",
         "MICROLEARNING": f"A microlearning item. {_NOT_MAPPED}",
@@ -102,22 +105,22 @@ _register(
     CourseStatus,
     "Publication status of a course.",
     {
-        "DRAFT": f"Not published yet. {_NOT_MAPPED}",
-        "PUBLISHED": "Published and available. TalentLMS: status active.",
-        "ARCHIVED": "Archived. TalentLMS: status archived.",
-        "DISABLED": "Unavailable. TalentLMS: status inactive.",
-        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other status.",
+        "DRAFT": "Not published yet: a draft, or announced as coming soon.",
+        "PUBLISHED": "Published and available, whether paid, free or private.",
+        "ARCHIVED": "Archived.",
+        "DISABLED": "Unavailable, or closed to new enrollments.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}: any other status.",
     },
 )
 _register(
     CourseLevel,
     "Difficulty level of a course.",
     {
-        "BEGINNER": "For beginners. TalentLMS: level beginner or 1.",
-        "INTERMEDIATE": "Intermediate. TalentLMS: level intermediate or 2.",
-        "ADVANCED": "Advanced. TalentLMS: level advanced or 3.",
-        "MIXED": "Mixed levels. TalentLMS: level mixed.",
-        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other level that is not empty.",
+        "BEGINNER": "For beginners: level beginner, or 1 on a numeric scale.",
+        "INTERMEDIATE": "Intermediate: level intermediate, or 2 on a numeric scale.",
+        "ADVANCED": "Advanced: level advanced, or 3 on a numeric scale.",
+        "MIXED": "Mixed levels.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}: any other level that is not empty.",
     },
 )
 _register(
@@ -125,16 +128,17 @@ _register(
     "A user's lifecycle status in one course.",
     {
         "ASSIGNED": f"Assigned to the user, not enrolled yet. {_NOT_MAPPED}",
-        "ENROLLED": "Enrolled, not started. TalentLMS: not attempted or not started.",
-        "IN_PROGRESS": "Started, not finished. TalentLMS: incomplete, in progress or pending.",
-        "COMPLETED": "Completed. TalentLMS: completed.",
-        "PASSED": "Completed with a pass. TalentLMS: passed.",
-        "FAILED": "Completed with a fail. TalentLMS: failed.",
+        "ENROLLED": "Enrolled, not started: not attempted, not started, or no progress "
+        "recorded yet.",
+        "IN_PROGRESS": "Started, not finished: incomplete, in progress, or pending a grade.",
+        "COMPLETED": "Completed.",
+        "PASSED": "Completed with a pass, where the LMS records passes.",
+        "FAILED": "Completed with a fail, where the LMS records fails.",
         "WITHDRAWN": f"Withdrawn from the course. {_NOT_MAPPED}",
-        "EXPIRED": "Expired before completion. TalentLMS: an expiry date in the past turns "
-        "ENROLLED, IN_PROGRESS or UNKNOWN into it.",
+        "EXPIRED": "Expired before completion: an expiry date in the past turns ENROLLED, "
+        "IN_PROGRESS or UNKNOWN into it.",
         "OVERDUE": f"Not completed by its due date. {_NOT_MAPPED}",
-        "UNKNOWN": f"{_UNMAPPED_VALUE}. TalentLMS: any other completion status.",
+        "UNKNOWN": f"{_UNMAPPED_VALUE}: any other completion status.",
     },
 )
 _register(

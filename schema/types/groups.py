@@ -11,7 +11,7 @@ from gateway.domain import model, querying
 from gateway.domain.pagination import Cursors
 from gateway.execution.context import Info
 from schema.types import descriptions
-from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.descriptions import NOT_RECORDED
 from schema.types.links import courses_from_refs, users_from_refs
 from schema.types.lists import After, Before, First, Last, page_args, to_query
 from schema.types.node import Node, node_id_field, remote_id_field
@@ -30,37 +30,37 @@ _Course = Annotated["Course", strawberry.lazy("schema.types.courses")]
 
 
 @strawberry.type(
-    description="A set of users the LMS manages together, usually with courses in common. "
-    "TalentLMS: a group (its branches are organizations, not groups)."
+    description="A set of users the LMS manages together, usually with courses in common: "
+    "the LMS's groups or user groups (branches are organizations, not groups)."
 )
 class Group(Node):
     id: strawberry.ID = node_id_field("Group")
     remote_id: strawberry.ID = remote_id_field()
     name: str | None = strawberry.field(description="Name.")
     description: str | None = strawberry.field(
-        description="Description, as the provider has it (TalentLMS: kept as sent, HTML included)."
+        description="Description, as the LMS has it: HTML is kept as sent."
     )
     created_at: datetime | None = strawberry.field(
-        description=f"{descriptions.CREATED_AT} {NO_TALENTLMS_SOURCE}"
+        description=f"{descriptions.CREATED_AT} {NOT_RECORDED}"
     )
     updated_at: datetime | None = strawberry.field(
-        description=f"{descriptions.UPDATED_AT} {NO_TALENTLMS_SOURCE}"
+        description=f"{descriptions.UPDATED_AT} {NOT_RECORDED}"
     )
     custom_fields: JSON = strawberry.field(
-        description="Provider extras the unified fields have no place for, as a JSON object "
-        "(TalentLMS: price and currency, owner_id, belongs_to_branch, max_redemptions, "
-        "redemptions_sofar)."
+        description="LMS extras the unified fields have no place for, as a JSON object, such "
+        "as a price and currency, an owner or managers, tags given to members, and limits on "
+        "members or redemptions."
     )
     remote_data: JSON | None = strawberry.field(
-        description=f"{descriptions.REMOTE_DATA} TalentLMS: without the group's `key`, which "
-        "lets whoever holds it join the group."
+        description=f"{descriptions.REMOTE_DATA} A group's join key, which lets whoever holds "
+        "it join the group, is removed too."
     )
 
     @resolver_field(
-        description="The group's members, in the provider's order. TalentLMS: listed by the "
-        "group's `groups/id:` record (one call per group); selecting only their id or "
-        "remoteId costs nothing more, any other field reads each member's `users/id:` record "
-        "on the page, as a course roster's learners do.",
+        description="The group's members, in the LMS's order: one call per group (shared with "
+        "the group's record where it lists them). Selecting only their id or remoteId costs "
+        "nothing more; any other field reads each member's record on the page (one call per "
+        "member not already read, none where the member list holds whole records).",
         graphql_type=Connection[_User] | None,
     )
     async def members(
@@ -80,10 +80,11 @@ class Group(Node):
         )
 
     @resolver_field(
-        description="Courses assigned to the group, in the provider's order. TalentLMS: "
-        "listed by the group's `groups/id:` record (one call per group that came from a "
-        "list); selecting only their id, remoteId or title costs nothing more, any other "
-        "field loads each course on the page (`courses/id:`).",
+        description="Courses assigned to the group, in the LMS's order, as the group's record "
+        "lists them (one call per group that came from a list without them). Selecting only "
+        "their id or remoteId costs nothing more, nor does title where the record names its "
+        "courses; any other field loads each course on the page (one call per course not "
+        "already read).",
         graphql_type=Connection[_Course] | None,
     )
     async def courses(

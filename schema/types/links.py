@@ -34,7 +34,8 @@ _COURSE_REF_FIELDS: Final = frozenset(
 )
 COURSE_REFERENCE: Final = (
     "Selecting only its id, remoteId or title costs no call, and items or enrollments only "
-    "their own; any other field loads the course (TalentLMS: `courses/id:`)."
+    "their own; any other field loads the course: one call per course, none when the "
+    "operation has already read it."
 )
 _USER_REF_FIELDS: Final = frozenset({"id", "remoteId", "__typename"})
 GROUP_REFERENCE_FIELDS: Final = frozenset({"id", "remoteId", "name", "__typename", "members"})
@@ -45,7 +46,10 @@ by its id alone."""
 async def course_from_ref(info: Info, ref: model.CourseRef | None) -> model.Course | None:
     if ref is None:
         return None
-    if selects_only(info, _COURSE_REF_FIELDS):
+    # A reference without its title (a roster read before its course) loads the course for it.
+    if selects_only(info, _COURSE_REF_FIELDS) and (
+        ref.title is not None or "title" not in field_names(info)
+    ):
         return model.Course(id=ref.id, title=ref.title, partial=True)
     return await info.context.loaders.course_by_id.load(ref.id)
 
@@ -53,7 +57,7 @@ async def course_from_ref(info: Info, ref: model.CourseRef | None) -> model.Cour
 async def user_from_ref(
     info: Info, ref: model.UserRef | model.AssignerRef | None
 ) -> model.User | None:
-    # Only the id is trusted: TalentLMS rosters carry shortened names such as "J. Smith".
+    # Only the id is trusted: some LMSs' rosters carry shortened names such as "J. Smith".
     if ref is None:
         return None
     if selects_only(info, _USER_REF_FIELDS):

@@ -3,7 +3,7 @@
 Every record with an ``id`` — users, courses, course items, enrollments, categories,
 organizations and groups — implements ``Node``, and its ``id`` is unique across types and accounts:
 clients' normalized caches (Relay, Apollo Client, urql's Graphcache) key records by it.
-The provider's own id stays readable as ``remoteId``.
+The LMS's own id stays readable as ``remoteId``.
 
 A global id is the unpadded URL-safe base64 of ``{type}:{scope}:{remote id}``. ``scope``
 names the account without spelling it out (the first 8 hex digits of its SHA-256), so an
@@ -103,7 +103,7 @@ def _load(loaders: Loaders, type_name: str, remote_id: str) -> Awaitable[NodeRec
 ID_DESCRIPTION: Final = (
     "Globally unique and opaque: the same record always has the same id, no two records "
     "share one, and an id read under one account finds nothing under another. Not the "
-    "provider's id (that is `remoteId`)."
+    "LMS's own id (that is `remoteId`)."
 )
 
 
@@ -228,9 +228,10 @@ async def load_node(info: Info, value: str, where: str) -> NodeRecord | None:
 
 
 REMOTE_ID_DESCRIPTION: Final = (
-    "The provider's own id of this record (TalentLMS: its numeric id; a course item's is "
-    "`{courseId}:{unitId}`, an enrollment's `{userId}:{courseId}`). Unique only within its "
-    "type and account; root lookups accept it as `remoteId`."
+    "The LMS's own id of this record, as a string (a number, an object id, a slug or a "
+    "category's name, as the LMS keys it); a course item's is `{courseId}:{itemId}`, an "
+    "enrollment's `{userId}:{courseId}`. Unique only within its type and account; root "
+    "lookups accept it as `remoteId`."
 )
 
 

@@ -119,7 +119,7 @@ async def connection_from_provider(
     args: PageArgs,
     fetch: Callable[[int, int], Awaitable[Page[T]]],
 ) -> Connection[T]:
-    """A page the provider cuts upstream (TalentLMS pages ``/users``); no total is known."""
+    """A page the provider cuts upstream (a users list paged by the LMS); no total is known."""
     window = cursors.window(args, None)
     page = await fetch(window.start, window.count)
     return Connection(

@@ -37,9 +37,9 @@ from schema.types.users import User, UserFilter, UserOrder
 
 __all__ = ["Query"]
 
-# What a TalentLMS lookup can be asked for. Narrower than RFC 5322 on purpose: a value
-# with ",", ":", "/", "%" or spaces could only be a mistake or an attempt to reach another
-# record, so it is refused before any call.
+# What a user lookup can be asked for (the value goes into the LMS's URL path). Narrower
+# than RFC 5322 on purpose: a value with ",", ":", "/", "%" or spaces could only be a
+# mistake or an attempt to reach another record, so it is refused before any call.
 _EMAIL = re.compile(r"[A-Za-z0-9._+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
 _MAX_EMAIL = 254
@@ -47,7 +47,7 @@ MAX_NODES = 100
 
 
 def _lookup_value(name: str, value: str) -> str:
-    """An email or username that can name a TalentLMS user; ``BAD_USER_INPUT`` otherwise."""
+    """An email or username that can name an LMS user; ``BAD_USER_INPUT`` otherwise."""
     if name == "email":
         if len(value) > _MAX_EMAIL or not _EMAIL.fullmatch(value):
             raise BadUserInput("email is not an email address")
@@ -72,7 +72,8 @@ LookupRemoteId: TypeAlias = Annotated[
 class Query:
     @resolver_field(
         description="A user by exactly one of id, remoteId, email or username; null if none. "
-        "TalentLMS: one `users/id:` call, or one lookup call by email or username.",
+        "One call for the user's record (none when the operation has already read it), or one "
+        "lookup call by email; by username, as the `username` argument says.",
         graphql_type=User | None,
     )
     async def user(
@@ -84,14 +85,15 @@ class Query:
             str | None,
             strawberry.argument(
                 description=f"An email address, at most {_MAX_EMAIL} characters (anything "
-                "else is BAD_USER_INPUT, before any call). TalentLMS: one `users/email:` call."
+                "else is BAD_USER_INPUT, before any call): one lookup call."
             ),
         ] = None,
         username: Annotated[
             str | None,
             strawberry.argument(
-                description="A login name: 1 to 150 letters, digits or . _ @ + - (anything "
-                "else is BAD_USER_INPUT, before any call). TalentLMS: one `users/username:` call."
+                description="A `username`: 1 to 150 letters, digits or . _ @ + - (anything "
+                "else is BAD_USER_INPUT, before any call). One lookup call where the LMS looks "
+                "users up by username, else one read of the whole user list per operation."
             ),
         ] = None,
     ) -> model.User | None:
@@ -106,9 +108,10 @@ class Query:
         return await loaders.user_by_username.load(_lookup_value("username", username or ""))
 
     @resolver_field(
-        description="Users; by default in the provider's order. TalentLMS: by id, and one "
-        "paged `users` call reads just the page unless `filter`, `orderBy`, `remoteQuery`, "
-        "`totalCount` or `last` without `before` needs more.",
+        description="Users; by default in the LMS's order. Where the LMS pages its user list, "
+        "only the upstream pages that hold the page asked for are read, unless `filter`, "
+        "`orderBy`, `remoteQuery`, `totalCount` or `last` without `before` needs the whole "
+        "list.",
         graphql_type=Connection[User] | None,
     )
     async def users(
@@ -117,16 +120,16 @@ class Query:
         filter: Annotated[
             UserFilter | None,
             strawberry.argument(
-                description="Which users to list, applied in the gateway before paging. "
-                "TalentLMS: with `email` or `username`, one lookup call replaces reading the "
-                "whole list."
+                description="Which users to list, applied in the gateway before paging. With "
+                "`email` (or `username`, where the LMS looks users up by it), one lookup call "
+                "replaces reading the whole list."
             ),
         ] = None,
         order_by: Annotated[
             UserOrder | None,
             strawberry.argument(
                 description="How to sort, in the gateway after reading the whole list; "
-                "without it, the provider's order (TalentLMS: by id)."
+                "without it, the LMS's order."
             ),
         ] = None,
         remote_query: RemoteQuery = None,
@@ -157,8 +160,9 @@ class Query:
         return connection_from_list(cursors, order_records(users, order), args)
 
     @resolver_field(
-        description="A course by exactly one of id or remoteId; null when there is none. "
-        "TalentLMS: one `courses/id:` call, shared with the course's items and roster.",
+        description="A course by exactly one of id or remoteId; null when there is none. One "
+        "call for the course's record (none when the operation has already read it), which on "
+        "some LMSs holds the course's items and roster too.",
         graphql_type=Course | None,
     )
     async def course(
@@ -167,8 +171,8 @@ class Query:
         return await look_up(info, "Course", info.context.loaders.course_by_id, id, remote_id)
 
     @resolver_field(
-        description="Courses; by default in the provider's (catalog) order. TalentLMS: one "
-        "`courses` call reads the whole catalog, paged in the gateway.",
+        description="Courses; by default in the catalog's order. The whole catalog is read "
+        "(one call per upstream page) and paged in the gateway.",
         graphql_type=Connection[Course] | None,
     )
     async def courses(
@@ -177,8 +181,8 @@ class Query:
         filter: Annotated[
             CourseFilter | None,
             strawberry.argument(
-                description="Which courses to list, applied in the gateway before paging. "
-                "TalentLMS: a category given by name adds one `categories` call."
+                description="Which courses to list, applied in the gateway before paging. A "
+                "category given by name can add one call that reads every category's name."
             ),
         ] = None,
         order_by: Annotated[
@@ -213,9 +217,8 @@ class Query:
         return connection_from_list(cursors, order_records(courses, order), args)
 
     @resolver_field(
-        description="A course item by exactly one of id or remoteId (TalentLMS: "
-        "`{courseId}:{unitId}`, read from its course's `courses/id:` call); null when there "
-        "is none.",
+        description="A course item by exactly one of id or remoteId (`{courseId}:{itemId}`), "
+        "read from its course's outline: one call per course; null when there is none.",
         graphql_type=CourseItem | None,
     )
     async def course_item(
@@ -226,9 +229,9 @@ class Query:
         )
 
     @resolver_field(
-        description="An enrollment by exactly one of id or remoteId (TalentLMS: "
-        "`{userId}:{courseId}`, read from its user's `users/id:` call); null when there is "
-        "none.",
+        description="An enrollment by exactly one of id or remoteId (`{userId}:{courseId}`), "
+        "read with its user's enrollments: one or two calls (the user's courses and, where the "
+        "LMS keeps it apart, their progress); null when there is none.",
         graphql_type=CourseEnrollment | None,
     )
     async def course_enrollment(
@@ -240,7 +243,8 @@ class Query:
 
     @resolver_field(
         description="A course category by exactly one of id or remoteId; null when there is "
-        "none. TalentLMS: one call reads every category, once per operation.",
+        "none. One read of every category (or of the catalog that names them), once per "
+        "operation.",
         graphql_type=Category | None,
     )
     async def category(
@@ -249,8 +253,9 @@ class Query:
         return await look_up(info, "Category", info.context.loaders.category_by_id, id, remote_id)
 
     @resolver_field(
-        description="A group by exactly one of id or remoteId; null when there is none. "
-        "TalentLMS: one `groups/id:` call, shared with the group's members and courses.",
+        description="A group by exactly one of id or remoteId; null when there is none. One "
+        "call for the group's record, which lists its courses; its members come with it or "
+        "cost one more call, depending on the LMS.",
         graphql_type=Group | None,
     )
     async def group(
@@ -259,9 +264,9 @@ class Query:
         return await look_up(info, "Group", info.context.loaders.group_by_id, id, remote_id)
 
     @resolver_field(
-        description="Groups of users, in the provider's order. TalentLMS: one `groups` call "
-        "reads every group, paged and searched in the gateway; a group's members and courses "
-        "cost one `groups/id:` call per group on the page.",
+        description="Groups of users, in the LMS's order. The whole group list is read (one "
+        "call per upstream page), paged and searched in the gateway; a group's members, and "
+        "its courses where the list lacks them, cost one call per group on the page.",
         graphql_type=Connection[Group] | None,
     )
     async def groups(
@@ -332,7 +337,7 @@ class Query:
 
     @resolver_field(
         description="Enrollments of a user or of a course (one of userId and courseId is "
-        "required, as TalentLMS has no list of all enrollments), narrowed by the filter.",
+        "required, as the LMSs have no list of all enrollments), narrowed by the filter.",
         graphql_type=Connection[CourseEnrollment] | None,
     )
     async def course_enrollments(
@@ -341,9 +346,10 @@ class Query:
         filter: Annotated[
             CourseEnrollmentFilter,
             strawberry.argument(
-                description="Whose enrollments: `userId` (TalentLMS: the user's `users/id:` "
-                "record) or `courseId` (the course's `courses/id:` roster); the other fields "
-                "narrow that list in the gateway before paging."
+                description="Whose enrollments: `userId` (the user's enrollments, as "
+                "`User.enrollments` reads them) or `courseId` (the course's roster, as "
+                "`Course.enrollments` reads it); the other fields narrow that list in the "
+                "gateway before paging."
             ),
         ],
         remote_query: RemoteQuery = None,

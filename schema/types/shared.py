@@ -55,16 +55,17 @@ def resolver_field(
 class Email:
     email: str = strawberry.field(description="The address.")
     type: str | None = strawberry.field(
-        description="Kind of address, a free string. TalentLMS: always null."
+        description="Kind of address, a free string; null where the LMS does not record it."
     )
     is_primary: bool | None = strawberry.field(
-        description="Whether this is the user's main address. TalentLMS: true, for its one address."
+        description="Whether this is the user's main address: true for the one address of an "
+        "LMS that records one per user."
     )
 
 
 @strawberry.type(description="A phone number of a user.")
 class Phone:
-    number: str = strawberry.field(description="The number, as the provider has it.")
+    number: str = strawberry.field(description="The number, as the LMS has it.")
     extension: str | None = strawberry.field(description="The extension, if any.")
     type: str | None = strawberry.field(description="Kind of number, a free string.")
 
@@ -73,8 +74,8 @@ class Phone:
 class Url:
     url: str = strawberry.field(description="The URL itself.")
     type: str | None = strawberry.field(
-        description="What the URL is for, a free string. TalentLMS: public (a course's shared "
-        "URL), launch (a unit) or last_accessed_unit (an enrollment)."
+        description="What the URL is for, a free string, e.g. public (a course's public page), "
+        "image (a course's image), launch (an item) or last_accessed_unit (an enrollment)."
     )
 
 
@@ -82,7 +83,7 @@ class Url:
 class Organization(Node):
     id: strawberry.ID = node_id_field("Organization")
     remote_id: strawberry.ID = remote_id_field()
-    name: str | None = strawberry.field(description="Name. TalentLMS: the branch's name.")
+    name: str | None = strawberry.field(description="Name, e.g. a branch's name.")
 
 
 @strawberry.type(description="A course category.")
@@ -91,8 +92,8 @@ class Category(Node):
     remote_id: strawberry.ID = remote_id_field()
 
     @resolver_field(
-        description="Name. Courses name only their categories' ids: TalentLMS reads every "
-        "category's name in one `categories` call, once per operation."
+        description="Name. Where courses name only their categories' ids, one call reads "
+        "every category's name, once per operation."
     )
     async def name(root: strawberry.Parent[model.Category], info: Info) -> str | None:
         # Courses name only their category id; the name costs one categories call.

@@ -10,7 +10,7 @@ import strawberry
 from gateway.domain import model, querying
 from gateway.execution.context import Info
 from schema.types import descriptions
-from schema.types.descriptions import NO_TALENTLMS_SOURCE
+from schema.types.descriptions import NOT_RECORDED
 from schema.types.enrollments import (
     USER_ENROLLMENTS_FILTER,
     CourseEnrollmentFilter,
@@ -45,47 +45,51 @@ _Group = Annotated["Group", strawberry.lazy("schema.types.groups")]
 class User(Node):
     id: strawberry.ID = node_id_field("User")
     remote_id: strawberry.ID = remote_id_field()
-    first_name: str | None = strawberry.field(description="First name, as the provider sends it.")
-    last_name: str | None = strawberry.field(description="Last name, as the provider sends it.")
+    first_name: str | None = strawberry.field(description="First name, as the LMS sends it.")
+    last_name: str | None = strawberry.field(description="Last name, as the LMS sends it.")
     name: str | None = strawberry.field(
-        description="Display name. TalentLMS: first and last name joined by a space."
+        description="Display name: the first and last names joined by a space or, when both "
+        "are blank, the LMS's own display name where it records one."
     )
-    username: str | None = strawberry.field(description="Login name (TalentLMS: `login`).")
+    username: str | None = strawberry.field(
+        description="The name the LMS knows the user by: a login name, or a display name where "
+        "the LMS has no login names."
+    )
     emails: list[Email] = strawberry.field(
-        description="Email addresses. TalentLMS: its one address, as the primary one."
+        description="Email addresses; an LMS that records one address per user gives it as the "
+        "primary one."
     )
     status: UserStatus | None = strawberry.field(
-        description="Lifecycle status in the LMS. TalentLMS: ACTIVE, INACTIVE or UNKNOWN from "
-        "its status; DELETED for a user it says is no longer available."
+        description="Lifecycle status in the LMS, mapped from the LMS's own status (UserStatus "
+        "says how); UNKNOWN for a status the gateway cannot map."
     )
     role: UserRole | None = strawberry.field(
-        description="Primary role in the LMS. TalentLMS: from the user type (UserRole says how)."
+        description="Primary role in the LMS, from its user type or role (UserRole says how)."
     )
     phones: list[Phone] = strawberry.field(
-        description="Phone numbers. TalentLMS has none: always empty."
+        description="Phone numbers; empty where the LMS records none."
     )
     locale: str | None = strawberry.field(
-        description="Locale, e.g. en-US. TalentLMS: always null; its `language` (a display "
-        "name) is in customFields."
+        description="Locale, e.g. en-US; null where the LMS records none. A language the LMS "
+        "records as a display name (English) is in customFields."
     )
     timezone: str | None = strawberry.field(
-        description="Time zone, as the provider labels it. TalentLMS: a label such as "
-        '"(GMT -07:00) Pacific Time", not an IANA name.'
+        description="Time zone, as the LMS labels it: not always an IANA name (e.g. "
+        '"(GMT -07:00) Pacific Time"). Null where the LMS does not record it.'
     )
-    job_title: str | None = strawberry.field(description=f"Job title. {NO_TALENTLMS_SOURCE}")
+    job_title: str | None = strawberry.field(description=f"Job title. {NOT_RECORDED}")
     created_at: datetime | None = strawberry.field(
-        description=f"{descriptions.CREATED_AT} TalentLMS: `created_on`, read in the portal's "
-        "date format; null while that format is unknown."
+        description=f"{descriptions.CREATED_AT} {descriptions.DATE_AS_TEXT}"
     )
     updated_at: datetime | None = strawberry.field(
-        description=f"{descriptions.UPDATED_AT} TalentLMS: `last_updated`."
+        description=f"{descriptions.UPDATED_AT} {NOT_RECORDED} {descriptions.DATE_AS_TEXT}"
     )
     custom_fields: JSON = strawberry.field(description=descriptions.CUSTOM_FIELDS)
     remote_data: JSON | None = strawberry.field(description=descriptions.REMOTE_DATA)
 
     @resolver_field(
-        description="Organization or tenant. TalentLMS: the first branch, from the user's "
-        "`users/id:` record (one call for a user that came from a list).",
+        description="Organization or tenant, e.g. the user's first branch; null where the LMS "
+        "has none. For a user that came from a list it can cost one call for the user's record.",
         graphql_type=Organization | None,
     )
     def organization(
@@ -94,7 +98,7 @@ class User(Node):
         return with_detail(info, "User", "organization", root, lambda user: user.organization)
 
     @resolver_field(
-        description=f"The user's manager, where the provider has one. {NO_TALENTLMS_SOURCE}",
+        description=f"The user's manager. {NOT_RECORDED}",
         graphql_type="User | None",
     )
     async def manager(root: strawberry.Parent[model.User], info: Info) -> model.User | None:
@@ -103,8 +107,10 @@ class User(Node):
         return await info.context.loaders.user_by_id.load(root.manager.id)
 
     @resolver_field(
-        description="Courses this user is enrolled in, in the provider's order. TalentLMS: "
-        "they come with the user's `users/id:` record.",
+        description="Courses this user is enrolled in, in the LMS's order: one call per user "
+        "(shared with the user's record where it lists them). Where the LMS keeps progress "
+        "apart, selecting a status, progress, completion, time or score field costs one more "
+        "call per user.",
         graphql_type=Connection[_Enrollment] | None,
     )
     async def enrollments(
@@ -129,9 +135,10 @@ class User(Node):
         )
 
     @resolver_field(
-        description="The groups this user is in, in the provider's order. TalentLMS: their "
-        "ids and names come with the user's `users/id:` record; any other field but `members` "
-        "costs one `groups` call per operation, and `courses` one `groups/id:` call per group.",
+        description="The groups this user is in, in the LMS's order. Their ids and names cost "
+        "one call per user (shared with the user's record where it lists them); any other "
+        "field but `members` costs one read of the group list per operation, and `courses`, "
+        "where that list lacks them, one call per group.",
         graphql_type=list[_Group] | None,
     )
     async def groups(root: strawberry.Parent[model.User], info: Info) -> list[model.Group]:
@@ -149,13 +156,14 @@ class UserFilter(RecordDatesInput):
     role: list[UserRole] | None = strawberry.field(default=None, description=descriptions.ANY_OF)
     email: str | None = strawberry.field(
         default=None,
-        description="One of the user's email addresses, whole, any case. TalentLMS: one "
-        "`users/email:` call instead of reading the whole list.",
+        description="One of the user's email addresses, whole, any case: one lookup call "
+        "instead of reading the whole list.",
     )
     username: str | None = strawberry.field(
         default=None,
-        description="The login name, whole, any case. TalentLMS: one `users/username:` call "
-        "instead of reading the whole list (with `email` too, the email is looked up).",
+        description="The `username`, whole, any case. Where the LMS looks users up by "
+        "username, one lookup call instead of reading the whole list (with `email` too, the "
+        "email is looked up).",
     )
     search: str | None = strawberry.field(
         default=None, description="Part of the name, username or email, any case."
@@ -165,7 +173,7 @@ class UserFilter(RecordDatesInput):
         return to_query(self, querying.UserFilter)
 
 
-@strawberry.input(description="How to sort users; ties keep the provider's order.")
+@strawberry.input(description="How to sort users; ties keep the LMS's order.")
 class UserOrder:
     field: UserOrderField = strawberry.field(description=descriptions.ORDER_FIELD)
     direction: OrderDirection = strawberry.field(

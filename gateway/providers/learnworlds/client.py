@@ -496,6 +496,11 @@ class LearnWorldsClient:
             raise
         return read_list_envelope(body, name)
 
+    def needs_token(self) -> bool:
+        """Whether the next call first makes a token call (no token kept, or one about to
+        expire)."""
+        return self._auth.current() is None
+
     def cached(self, segments: Sequence[str], name: str, params: Params = ()) -> bool:
         """Whether ``get(segments, name, params)`` would now be answered without a call."""
         if self._cache is None or self._fresh or self._cache.ttl(name) <= 0:

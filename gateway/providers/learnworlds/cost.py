@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from gateway.domain.cost import FieldCost
 from gateway.domain.pagination import DEFAULT_PAGE_SIZE, peek_offset
 from gateway.domain.pagination import MAX_PAGE_SIZE as MAX_LIST_SIZE
-from gateway.providers.learnworlds.client import DEFAULT_PAGE_SIZES
+from gateway.providers.learnworlds.client import DEFAULT_PAGE_SIZES, TOKEN_ENDPOINT
 from gateway.providers.learnworlds.mapping import split_course_item_id
 from gateway.providers.learnworlds.school import LearnWorldsSchool
 from gateway.providers.learnworlds.values import is_key
@@ -83,11 +84,18 @@ def _never_cached(segments: Sequence[str], name: str, params: Sequence[tuple[str
 
 class LearnWorldsCostTable:
     """``CostTable`` for one LearnWorlds school; ``cached`` tells whether a GET would now be
-    answered by the upstream cache (``LearnWorldsClient.cached``)."""
+    answered by the upstream cache (``LearnWorldsClient.cached``), ``needs_token`` whether
+    the operation's first call will be preceded by a token call (LearnWorlds counts it)."""
 
-    def __init__(self, school: LearnWorldsSchool, cached: CachedProbe = _never_cached) -> None:
+    def __init__(
+        self,
+        school: LearnWorldsSchool,
+        cached: CachedProbe = _never_cached,
+        needs_token: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._school = school
         self._cached = cached
+        self._needs_token = needs_token
 
     def record_bounds(self) -> Mapping[str, int]:
         return self._school.record_bounds()
@@ -97,6 +105,18 @@ class LearnWorldsCostTable:
         type_name: str,
         field_name: str,
         *,
+        arguments: Mapping[str, Any],
+        selected: frozenset[str],
+    ) -> FieldCost:
+        cost = self._cost(type_name, field_name, arguments, selected)
+        if (cost.calls or cost.detail or cost.once) and self._needs_token():
+            return replace(cost, once=cost.once | {TOKEN_ENDPOINT})
+        return cost
+
+    def _cost(
+        self,
+        type_name: str,
+        field_name: str,
         arguments: Mapping[str, Any],
         selected: frozenset[str],
     ) -> FieldCost:

@@ -13,9 +13,9 @@ page where the API takes ``items_per_page``; docs/learnworlds-mapping.md § Call
 * a course → ``/courses/{slug}`` unless an enrollment row or the catalog carried it; when
   the operation selects nothing of courses but their id, title and items, the outline call
   answers it instead; its items → ``/courses/{slug}/contents``;
-* a course's roster → ``/courses/{slug}/users`` (whole Users); when the operation selects
-  progress or enrollment dates on enrollments, each member's course progress
-  (``/users/{uid}/courses/{slug}/progress``) and course rows (``/users/{uid}/courses``);
+* a course's roster → ``/courses/{slug}/users`` (whole Users, *partial* enrollments); the
+  schema completes the rows of the page it answers when their progress, dates or status are
+  selected or filtered on, through ``get_enrollments``;
 * an enrollment by id ``{uid}:{slug}`` → the user's ``/courses`` rows and the course's
   progress (or the user's whole progress when it is read anyway);
 * courses list → ``/courses`` (``access`` filter for a status filter); categories → the
@@ -113,9 +113,10 @@ class LearnWorldsProvider:
     """One operation's view of one LearnWorlds school (see the module docstring)."""
 
     name = PROVIDER
-    # A roster row, or an enrollment read without its progress, has no status: status
-    # filters and resolvers load the whole enrollment (``get_enrollments``).
-    detail_only_fields: Final = {"CourseEnrollment": frozenset({"status"})}
+    # A roster row lacks its /courses row and its progress, an enrollment read without its
+    # progress the progress: the schema loads the whole enrollment (``get_enrollments``) for
+    # the rows it answers when one of these is selected or filtered on.
+    detail_only_fields: Final = {"CourseEnrollment": PROGRESS_FIELDS | ENROLLMENT_ROW_FIELDS}
     # LearnWorlds's own list parameters a client may pass through (``remoteQuery``).
     remote_query_keys: Final = {
         "users": frozenset({"tags", "status", "registration_after", "registration_before"}),
@@ -133,14 +134,13 @@ class LearnWorldsProvider:
         self._once = self._calls.once
         self._omit: dict[str, frozenset[str]] = {}
         # Until ``prepare`` says otherwise, everything is read.
-        self._progress = True  # enrollments need their progress
-        self._roster_rows = True  # roster enrollments need their /courses rows
+        self._progress = True  # a user's enrollments need their progress
         self._outline_only = False  # courses need nothing but id, title and items
         # Whole objects this operation has read, by id: a later lookup needs no call.
         self._users: dict[str, Raw] = {}
         self._courses: dict[str, Raw] = {}
         self._groups: dict[str, Raw] = {}
-        self.cost_table = LearnWorldsCostTable(school, client.cached)
+        self.cost_table = LearnWorldsCostTable(school, client.cached, client.needs_token)
 
     def close(self) -> None:
         self._calls.close()
@@ -159,7 +159,6 @@ class LearnWorldsProvider:
         }
         course = {field for type_name, field in selected_fields if type_name == "Course"}
         self._progress = not PROGRESS_FIELDS.isdisjoint(enrollment)
-        self._roster_rows = not ENROLLMENT_ROW_FIELDS.isdisjoint(enrollment)
         self._outline_only = bool(course) and course <= OUTLINE_COURSE_FIELDS
 
     def _skip(self, type_name: str) -> frozenset[str]:
@@ -234,8 +233,11 @@ class LearnWorldsProvider:
         return await fetch_each(ids, self._course_record)
 
     async def get_categories(self, ids: Sequence[str]) -> list[Result[Category]]:
-        # A category is a name the catalog's courses carry; its id is that name.
-        names = {c.id for c in map_categories(await self._course_list(()))}
+        # A category is a name the catalog's courses carry; its id is that name. Courses this
+        # operation has read name theirs already: the catalog is read only for other names.
+        names = {c.id for c in map_categories(self._courses.values())}
+        if not names.issuperset(ids):
+            names.update(c.id for c in map_categories(await self._course_list(())))
         return [map_category(i) if i in names else None for i in ids]
 
     async def get_organizations(self, ids: Sequence[str]) -> list[Result[Organization]]:
@@ -310,7 +312,7 @@ class LearnWorldsProvider:
         async def fetch(user_id: str) -> list[CourseEnrollment] | None:
             if not is_key(user_id):
                 return None
-            return await self._enrollments_of(user_id, wanted[user_id], row=True, progress=True)
+            return await self._enrollments_of(user_id, wanted[user_id])
 
         by_user = dict(zip(user_ids, await fetch_each(user_ids, fetch), strict=True))
         return [
@@ -537,45 +539,39 @@ class LearnWorldsProvider:
         (slug,) = slugs
         return {slug: await self._course_progress(user_id, slug)}
 
-    async def _enrollments_of(
-        self, user_id: str, slugs: set[str], *, row: bool, progress: bool
-    ) -> list[CourseEnrollment] | None:
-        """The user's enrollments in ``slugs``, with their ``/courses`` rows (``row``) and
-        their progress (``progress``) as asked; ``None`` for a user LearnWorlds does not know.
-        Without ``row``, an enrollment is built for every slug (a roster's member is enrolled)."""
+    async def _enrollments_of(self, user_id: str, slugs: set[str]) -> list[CourseEnrollment] | None:
+        """The user's whole enrollments in ``slugs`` (their ``/courses`` rows and progress);
+        ``None`` for a user LearnWorlds does not know."""
         # Both calls at once: the progress does not wait for the rows.
-        progress_call = (
-            asyncio.ensure_future(self._progress_in(user_id, slugs)) if progress else None
-        )
-        rows: dict[str, Raw] | None = None
+        progress_call = asyncio.ensure_future(self._progress_in(user_id, slugs))
         try:
-            if row:
-                listed = await self._user_courses(user_id)
-                if listed is None:
-                    return None
-                rows = rows_by_course(listed)
-            progresses = await progress_call if progress_call is not None else {}
+            listed = await self._user_courses(user_id)
+            if listed is None:
+                return None
+            progresses = await progress_call
         finally:
-            if progress_call is not None and not progress_call.done():
+            if not progress_call.done():
                 progress_call.cancel()
+        rows = rows_by_course(listed)
         omit = self._skip("CourseEnrollment")
         return [
             map_enrollment(
                 user_id,
-                rows.get(slug) if rows is not None else None,
+                rows[slug],
                 progresses.get(slug),
                 now=self._now,
                 course_id=slug,
                 user_raw=self._users.get(user_id),
-                progress_read=progress,
                 omit=omit,
             )
             for slug in sorted(slugs)
-            if rows is None or slug in rows
+            if slug in rows
         ]
 
     async def _roster(self, slug: str) -> list[CourseEnrollment] | None:
-        """A course's enrollments: its members, each completed with what is selected."""
+        """A course's enrollments as its members list them: *partial* (no row, no progress).
+        The schema completes the rows of the page it answers (``get_enrollments``), so a
+        long roster costs its members' calls only for the page asked for."""
         if not is_key(slug):
             return None
         try:
@@ -586,31 +582,13 @@ class LearnWorldsProvider:
             return None
         self._keep_users(members)
         self._school.observe("roster", len(members))
-        member_ids = [i for m in members if (i := text(m.get("id"))) is not None]
         title = text(self._courses[slug].get("title")) if slug in self._courses else None
         omit = self._skip("CourseEnrollment")
-        if not (self._progress or self._roster_rows):
-            return [
-                map_roster_enrollment(slug, member, course_title=title, omit=omit)
-                for member in members
-                if text(member.get("id")) is not None
-            ]
-        completed = await fetch_each(
-            member_ids,
-            lambda user_id: self._enrollments_of(
-                user_id, {slug}, row=self._roster_rows, progress=self._progress
-            ),
-        )
-        roster: list[CourseEnrollment] = []
-        for member_id, found in zip(member_ids, completed, strict=True):
-            if isinstance(found, BaseException):
-                raise found  # the roster is one answer: one member's failure is the field's
-            if found:
-                roster.append(found[0])
-            else:  # LearnWorlds lists the member but not the enrollment: keep what we know
-                member = self._users[member_id]
-                roster.append(map_roster_enrollment(slug, member, course_title=title, omit=omit))
-        return roster
+        return [
+            map_roster_enrollment(slug, member, course_title=title, omit=omit)
+            for member in members
+            if text(member.get("id")) is not None
+        ]
 
     # --- groups -----------------------------------------------------------------------
 

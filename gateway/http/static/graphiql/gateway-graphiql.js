@@ -25,6 +25,16 @@
       '# turn on "Persist headers" in the settings.',
     );
   }
+  // Demo mode: other accounts are reached with the X-LMS-Account header.
+  (config.accounts || []).forEach(function (account) {
+    welcome.push(
+      "#",
+      '# Account "' + account.id + '" is a ' + account.description,
+      "# school. To query it, write in the Headers",
+      "# tab below",
+      '#   {"X-LMS-Account": "' + account.id + '"}',
+    );
+  });
   var defaultQuery =
     welcome.join("\n") + "\n\n{\n  users(first: 5) {\n    totalCount\n    nodes { id name role }\n  }\n}\n";
 
