@@ -830,7 +830,7 @@ async def test_a_429_burst_is_a_coded_error_on_the_affected_paths_only(
         "users/{id}": 2,
         "users/{id}/courses": 2,
         "users/{id}/progress": 2 * attempts,
-        "courses/{id}/contents": 1,
+        "courses/{id}": 1,
     }
     assert answer.upstream["retries"] == 2 * (attempts - 1)
     assert faults["faults"][0]["times"] == 0  # the burst is spent
@@ -1064,4 +1064,80 @@ async def test_a_category_named_beside_a_status_filter_costs_no_catalog_call(
     assert [n["categories"] for n in nodes] == [
         [{"id": gid("Category", name, ACCOUNT), "name": name} for name in c.categories]
         for c in wanted
+    ]
+
+
+# --- groups -------------------------------------------------------------------------------
+
+GROUPS = """
+query Groups {
+  groups(first: 10) {
+    nodes {
+      remoteId name description
+      members(first: 50) { nodes { remoteId name emails { email } } }
+      courses(first: 20) { nodes { remoteId title } }
+    }
+  }
+}
+"""
+
+USER_GROUPS = """
+query UserGroups($id: ID!) {
+  user(remoteId: $id) { name groups { remoteId name description } }
+}
+"""
+
+
+async def test_groups_with_members_and_courses_use_the_group_calls_only(
+    demo_settings: Settings, school: School
+):
+    async with demo_gateway(demo_settings) as gateway:
+        answer = await gateway.run(GROUPS)
+    assert not answer.errors, answer.errors
+    groups = school.groups
+    with_members = [g for g in groups if school.group_members(g.id)]
+    # /user_groups lists every group with its course slugs; each group's members are one
+    # /user_groups/{id}/users call (whole Users: their names cost nothing more); the courses'
+    # titles one /courses/{slug} per distinct course, as no catalog was read.
+    slugs = {slug for g in groups for slug in g.course_ids}
+    assert answer.calls == {
+        TOKEN: 1,
+        "user_groups": 1,
+        "user_groups/{id}/users": len(groups),
+        **({"courses/{id}": len(slugs)} if slugs else {}),
+    }
+    assert answer.cost["estimatedCalls"] >= answer.cost["actualCalls"]
+    assert with_members, "the demo school has groups with members"
+    nodes = answer.data["groups"]["nodes"]
+    assert [n["remoteId"] for n in nodes] == [g.id for g in groups]
+    for node, group in zip(nodes, groups, strict=True):
+        assert (node["name"], node["description"]) == (group.title, group.description)
+        members = school.group_members(group.id)
+        assert [m["remoteId"] for m in node["members"]["nodes"]] == [u.id for u in members]
+        assert [m["name"] for m in node["members"]["nodes"]] == [name_of(u) for u in members]
+        titles = {c.id: c.title for c in school.courses}
+        assert [(c["remoteId"], c["title"]) for c in node["courses"]["nodes"]] == [
+            (slug, titles[slug]) for slug in group.course_ids
+        ]
+
+
+async def test_a_user_s_groups_are_one_call_and_their_descriptions_one_list(
+    demo_settings: Settings, school: School
+):
+    member = next(u for u in school.users if school.user_groups(u.id))
+    async with demo_gateway(demo_settings) as gateway:
+        answer = await gateway.run(USER_GROUPS, {"id": member.id})
+    assert not answer.errors, answer.errors
+    # The user, their /user-groups (ids and titles), and the group list once for the
+    # descriptions: never one call per group.
+    assert answer.calls == {
+        TOKEN: 1,
+        "users/{id}": 1,
+        "users/{id}/user-groups": 1,
+        "user_groups": 1,
+    }
+    assert answer.cost["estimatedCalls"] >= answer.cost["actualCalls"]
+    assert answer.data["user"]["groups"] == [
+        {"remoteId": g.id, "name": g.title, "description": g.description}
+        for g in school.user_groups(member.id)
     ]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "PASSTHROUGH_FIELDS",
     "AssignerRef",
     "Category",
     "Course",
@@ -42,6 +43,10 @@ __all__ = [
     "UserRole",
     "UserStatus",
 ]
+
+# The models' provider passthrough (``customFields``, ``remoteData`` in GraphQL): the largest
+# part of a record, which a provider may leave out when an operation selects neither.
+PASSTHROUGH_FIELDS: frozenset[str] = frozenset({"custom_fields", "remote_data"})
 
 
 class UserStatus(enum.Enum):

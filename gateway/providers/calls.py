@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from gateway.providers.base import Result
 
-__all__ = ["OperationCalls", "fetch_each", "find", "per_key"]
+__all__ = ["OperationCalls", "fetch_each", "find", "find_in_parents", "per_key"]
 
 P = ParamSpec("P")  # an upstream call's parameters
 R = TypeVar("R")  # and its answer
@@ -97,3 +97,20 @@ def find(records: Result[list[M]], record_id: str) -> Result[M]:
     if isinstance(records, BaseException):
         return records
     return next((record for record in records or () if record.id == record_id), None)
+
+
+async def find_in_parents(
+    ids: Sequence[str],
+    split: Callable[[str], tuple[str, str] | None],
+    load: Callable[[Sequence[str]], Awaitable[list[Result[list[M]]]]],
+) -> list[Result[M]]:
+    """Records whose ids name their parent (``split``: ``"{course}:{item}"`` → the pair, or
+    ``None`` for an id that names nothing), found in their parents' lists, which ``load``
+    gives in one batch."""
+    pairs = [split(i) for i in ids]
+    parents = sorted({pair[0] for pair in pairs if pair})
+    by_parent = dict(zip(parents, await load(parents), strict=True))
+    return [
+        find(by_parent.get(pair[0]) if pair else None, record_id)
+        for record_id, pair in zip(ids, pairs, strict=True)
+    ]

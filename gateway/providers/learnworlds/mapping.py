@@ -47,6 +47,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from gateway.domain.model import (
+    PASSTHROUGH_FIELDS,
     Category,
     Course,
     CourseEnrollment,
@@ -110,8 +111,6 @@ __all__ = [
 
 Raw = Mapping[str, Any]
 
-# Model fields a mapper skips when asked to ``omit`` them; nothing else reads them.
-PASSTHROUGH_FIELDS: frozenset[str] = frozenset({"custom_fields", "remote_data"})
 _NOTHING: frozenset[str] = frozenset()
 
 

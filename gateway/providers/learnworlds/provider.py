@@ -52,7 +52,7 @@ from gateway.domain.model import (
 from gateway.domain.querying import CourseFilter, Order, UserFilter
 from gateway.errors import UpstreamNotFound
 from gateway.providers.base import LmsProvider, Page, Result
-from gateway.providers.calls import OperationCalls, fetch_each, find, per_key
+from gateway.providers.calls import OperationCalls, fetch_each, find, find_in_parents, per_key
 from gateway.providers.learnworlds.client import (
     DEFAULT_PAGE_SIZES,
     PROVIDER,
@@ -85,12 +85,11 @@ from gateway.providers.learnworlds.mapping import (
 )
 from gateway.providers.learnworlds.school import LearnWorldsSchool
 from gateway.providers.learnworlds.values import is_key, text
+from gateway.providers.selection import unselected_passthrough
 
 __all__ = ["COURSE_ACCESS", "USER_ROLE_FILTERS", "LearnWorldsProvider"]
 
 Raw = Mapping[str, Any]
-_MAPPED_TYPES: Final = ("User", "Course", "CourseItem", "CourseEnrollment", "Group")
-_GRAPHQL_NAMES: Final = {"custom_fields": "customFields", "remote_data": "remoteData"}
 _WITH_SUSPENDED: Final = (("include_suspended", "true"),)
 
 # ``role`` values of /v2/users for a filter on one unified role (reference: ``user``,
@@ -146,20 +145,14 @@ class LearnWorldsProvider:
         self._calls.close()
 
     def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
-        self._omit = {
-            type_name: frozenset(
-                field
-                for field in PASSTHROUGH_FIELDS
-                if (type_name, _GRAPHQL_NAMES[field]) not in selected_fields
-            )
-            for type_name in _MAPPED_TYPES
-        }
+        self._omit = unselected_passthrough(selected_fields)
         enrollment = {
             field for type_name, field in selected_fields if type_name == "CourseEnrollment"
         }
         course = {field for type_name, field in selected_fields if type_name == "Course"}
         self._progress = not PROGRESS_FIELDS.isdisjoint(enrollment)
-        self._outline_only = bool(course) and course <= OUTLINE_COURSE_FIELDS
+        # Courses whose items are read anyway, and of which nothing else is asked but their title.
+        self._outline_only = "items" in course and course <= OUTLINE_COURSE_FIELDS
 
     def _skip(self, type_name: str) -> frozenset[str]:
         return self._omit.get(type_name, frozenset())
@@ -252,13 +245,7 @@ class LearnWorldsProvider:
         )
 
     async def get_course_items_by_id(self, ids: Sequence[str]) -> list[Result[CourseItem]]:
-        pairs = [split_course_item_id(i) for i in ids]
-        slugs = sorted({pair[0] for pair in pairs if pair})
-        by_course = dict(zip(slugs, await self.get_course_items(slugs), strict=True))
-        return [
-            find(by_course.get(pair[0]) if pair else None, item_id)
-            for item_id, pair in zip(ids, pairs, strict=True)
-        ]
+        return await find_in_parents(ids, split_course_item_id, self.get_course_items)
 
     async def get_user_enrollments(
         self, user_ids: Sequence[str]

@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
 from gateway.domain.model import (
+    PASSTHROUGH_FIELDS,
     Category,
     Course,
     CourseEnrollment,
@@ -116,8 +117,6 @@ class PortalConventions:
 
 R = TypeVar("R", UserRef, CourseRef, GroupRef)
 
-# Model fields a mapper skips when asked to ``omit`` them; nothing else reads them.
-PASSTHROUGH_FIELDS: frozenset[str] = frozenset({"custom_fields", "remote_data"})
 _NOTHING: frozenset[str] = frozenset()
 
 

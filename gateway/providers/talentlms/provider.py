@@ -48,7 +48,8 @@ from gateway.domain.querying import (
 )
 from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
 from gateway.providers.base import LmsProvider, Page, Result
-from gateway.providers.calls import OperationCalls, find, per_key
+from gateway.providers.calls import OperationCalls, find, find_in_parents, per_key
+from gateway.providers.selection import unselected_passthrough
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
@@ -79,8 +80,6 @@ __all__ = ["TalentLmsProvider"]
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
 Raw = dict[str, Any]
-_MAPPED_TYPES: Final = ("User", "Course", "CourseItem", "CourseEnrollment", "Group")
-_GRAPHQL_NAMES: Final = {"custom_fields": "customFields", "remote_data": "remoteData"}
 
 
 class TalentLmsProvider:
@@ -117,14 +116,7 @@ class TalentLmsProvider:
 
     def prepare(self, selected_fields: AbstractSet[tuple[str, str]]) -> None:
         self._needs_portal_dates = not PORTAL_DATE_FIELDS.isdisjoint(selected_fields)
-        self._omit = {
-            type_name: frozenset(
-                field
-                for field in PASSTHROUGH_FIELDS
-                if (type_name, _GRAPHQL_NAMES[field]) not in selected_fields
-            )
-            for type_name in _MAPPED_TYPES
-        }
+        self._omit = unselected_passthrough(selected_fields)
         # Calls that depend on nothing else start now, beside the first list or record call,
         # instead of one round trip after it.
         if self._needs_portal_dates and self._portal.needs_site_info:
@@ -277,13 +269,7 @@ class TalentLmsProvider:
         )
 
     async def get_course_items_by_id(self, ids: Sequence[str]) -> list[Result[CourseItem]]:
-        pairs = [split_course_item_id(i) for i in ids]
-        course_ids = sorted({pair[0] for pair in pairs if pair})
-        by_course = dict(zip(course_ids, await self.get_course_items(course_ids), strict=True))
-        return [
-            find(by_course.get(pair[0]) if pair else None, item_id)
-            for item_id, pair in zip(ids, pairs, strict=True)
-        ]
+        return await find_in_parents(ids, split_course_item_id, self.get_course_items)
 
     async def get_user_enrollments(
         self, user_ids: Sequence[str], only_courses: Mapping[str, set[str]] | None = None
