@@ -310,3 +310,41 @@ async def test_the_runtime_wires_a_learnworlds_account_to_its_client_and_provide
     assert first.by_endpoint == {"oauth2/access_token": 1, "courses/{id}/contents": 1}
     assert second.by_endpoint == {} and second.cache_hits == {"courses/{id}/contents": 1}
     assert stats(app) == {"oauth2/access_token": 1, "courses/{id}/contents": 1, "courses": 1}
+
+
+@pytest.mark.parametrize("credential", ["client_secret", "static_token"])
+def test_a_school_from_the_environment_alone_is_served_over_http(
+    clean_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, credential: str
+) -> None:
+    from gateway.app import create_app
+
+    query = "{ users(first: 3) { nodes { remoteId name enrollments { nodes { status } } } } }"
+    with served(rate_limit=0) as (school_app, api_url):
+        monkeypatch.setenv("LMS_GATEWAY_LEARNWORLDS_URL", api_url)
+        monkeypatch.setenv("LMS_GATEWAY_LEARNWORLDS_CLIENT_ID", CONFIG.client_id)
+        if credential == "client_secret":
+            monkeypatch.setenv("LMS_GATEWAY_LEARNWORLDS_CLIENT_SECRET", CONFIG.client_secret)
+        else:
+            assert CONFIG.static_token is not None
+            monkeypatch.setenv("LMS_GATEWAY_LEARNWORLDS_ACCESS_TOKEN", CONFIG.static_token)
+        with serve_over_http(create_app(Settings())) as gateway:
+            response = httpx.post(f"{gateway}/graphql", json={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    users = school_app.state.school.users[:3]
+    nodes = body["data"]["users"]["nodes"]
+    assert [n["remoteId"] for n in nodes] == [u.id for u in users]
+    for node, user in zip(nodes, users, strict=True):
+        enrolled = school_app.state.school.user_enrollments(user.id)
+        assert len(node["enrollments"]["nodes"]) == len(enrolled)
+    # One users page, each user's courses, the progress of those enrolled somewhere; a token
+    # call only with the client secret (a static token is used as it is).
+    with_courses = sum(1 for u in users if school_app.state.school.user_enrollments(u.id))
+    expected = {"users": 1, "users/{id}/courses": 3}
+    if with_courses:
+        expected["users/{id}/progress"] = with_courses
+    if credential == "client_secret":
+        expected["oauth2/access_token"] = 1
+    assert stats(school_app) == expected
+    assert body["extensions"]["upstream"]["byEndpoint"] == expected

@@ -195,7 +195,7 @@ class LearnWorldsCostTable:
                 return self._roster(arguments.get("filter") or {}, base_calls=1)
             case ("CourseEnrollment", field) if field in PROGRESS_FIELDS | ENROLLMENT_ROW_FIELDS:
                 # A roster row lacks them: its member's progress and /courses row (at most).
-                return FieldCost(detail=True, detail_calls=2, detail_key=_USERS)
+                return FieldCost(detail=True, detail_calls=2)
             case ("CourseEnrollment", "user" | "course"):
                 # The learner is a roster's member or the user whose list it is (whole objects
                 # in hand); the course is embedded in the user's /courses row or the roster's.

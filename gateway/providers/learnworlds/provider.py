@@ -9,17 +9,18 @@ page where the API takes ``items_per_page``; docs/learnworlds-mapping.md § Call
 * a user → ``/users/{id}?include_suspended=true``, unless a list, roster or group already
   carried the whole User object in this operation; by e-mail → ``/users/{e-mail}``;
 * a user's enrollments → ``/users/{id}/courses`` (each row embeds its whole course), and,
-  when a progress field is selected, ``/users/{id}/progress`` (every course at once);
+  when a progress field is selected and the user is enrolled somewhere, ``/users/{id}/progress``
+  (every course at once);
 * a course → ``/courses/{slug}`` unless an enrollment row or the catalog carried it; when
-  the operation selects nothing of courses but their id, title and items, the outline call
-  answers it instead; its items → ``/courses/{slug}/contents``;
+  the operation reads courses' items and asks nothing else of them but their id and title,
+  the outline call answers it instead; its items → ``/courses/{slug}/contents``;
 * a course's roster → ``/courses/{slug}/users`` (whole Users, *partial* enrollments); the
   schema completes the rows of the page it answers when their progress, dates or status are
   selected or filtered on, through ``get_enrollments``;
 * an enrollment by id ``{uid}:{slug}`` → the user's ``/courses`` rows and the course's
   progress (or the user's whole progress when it is read anyway);
 * courses list → ``/courses`` (``access`` filter for a status filter); categories → the
-  catalog's course rows (LearnWorlds has no category endpoint);
+  courses already read, else the catalog (LearnWorlds has no category endpoint);
 * groups → ``/user_groups``; a group → ``/user_groups/{id}``; its members →
   ``/user_groups/{id}/users``; a user's groups → ``/users/{id}/user-groups``.
 
