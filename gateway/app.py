@@ -25,6 +25,7 @@ from gateway.http.graphiql import graphiql_routes
 from gateway.http.graphql_over_http import error_response, http_error_code, response_media_type
 from gateway.http.guard import RequestGuard
 from gateway.http.health import Readiness
+from gateway.http.idempotency import IdempotentMutations
 from gateway.observability.logs import OperationLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.telemetry import RequestTelemetry
@@ -42,7 +43,7 @@ from gateway.runtime import (
 )
 from gateway.simulator import create_learnworlds_app, create_simulator_app
 from gateway.tenancy.accounts import load_tenancy
-from gateway.upstream.cache import UpstreamCache
+from gateway.upstream.cache import MemoryCacheStore, UpstreamCache
 from gateway.upstream.transport import upstream_http_client
 from schema import build_schema
 from schema.validation.limits import OperationLimits
@@ -187,7 +188,14 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     view = GraphQLView(runtime) if tracing is None else TracedGraphQLView(runtime)
-    graphql: ASGIApp = RequestGuard(view, runtime)
+    idempotent = IdempotentMutations(
+        view,
+        MemoryCacheStore(settings.execution.idempotency_max_entries),
+        ttl=settings.execution.idempotency_ttl_seconds,
+        persisted=runtime.persisted,
+        observer=runtime.telemetry,
+    )
+    graphql: ASGIApp = RequestGuard(idempotent, runtime)
     if tracing is not None:
         graphql = tracing.middleware(graphql)
     readiness = Readiness(runtime)

@@ -542,6 +542,14 @@ class ExecutionSettings(_Group):
     upstream_extension: bool = Field(
         default=True, description="Report upstream calls in extensions.upstream."
     )
+    idempotency_ttl_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How long a mutation's answer is kept for its Idempotency-Key.",
+    )
+    idempotency_max_entries: int = Field(
+        default=100_000, ge=1, description="Idempotency records kept in process at most."
+    )
 
 
 class LimitsSettings(_Group):
@@ -553,6 +561,9 @@ class LimitsSettings(_Group):
     max_aliases: int = Field(default=15, ge=0)
     max_directives: int = Field(default=20, ge=0)
     max_root_fields: int = Field(default=10, ge=1)
+    max_mutations: int = Field(
+        default=5, ge=0, description="Mutations one operation may run (0: none)."
+    )
     max_tokens: int = Field(default=2000, ge=10)
     introspection: bool = Field(default=True)
     hide_suggestions: bool = Field(default=False)

@@ -16,6 +16,10 @@ The hierarchy, with the code each class puts in ``extensions.code`` and when it 
     ├── PersistedQueryError       PERSISTED_QUERY_*      APQ or allow-list refusal, or
     │                             BAD_REQUEST (400)      a malformed persistedQuery extension
     ├── TooComplex                COST_LIMIT_EXCEEDED    more fields than an estimate may visit
+    ├── NotPermitted              FORBIDDEN              a mutation its key has no scope for
+    ├── WriteRejected             none: data             an expected failure of a write (already
+    │                                                    enrolled, no such user): the mutation's
+    │                                                    payload lists it in ``userErrors``
     └── UpstreamError             UPSTREAM_ERROR         the provider failed in a way not below
         ├── UpstreamUnavailable   UPSTREAM_UNAVAILABLE   connect/read failure, timeout
         │   └── CircuitOpen       UPSTREAM_UNAVAILABLE   the breaker is open: no call was made
@@ -35,7 +39,8 @@ The hierarchy, with the code each class puts in ``extensions.code`` and when it 
     └── TracingUnavailable                               tracing on, its packages missing
 
 Who raises them: ``AccessDenied`` gateway.tenancy.authorization (answered by the request
-guard); ``PersistedQueryError`` gateway.persisted.queries; ``TooComplex``
+guard); ``NotPermitted`` and ``WriteRejected`` the mutations (schema.types.mutations) and
+the providers' writes; ``PersistedQueryError`` gateway.persisted.queries; ``TooComplex``
 schema.validation.cost, which reports it as a validation error; ``CircuitOpen`` and
 ``PacingTimeout`` the upstream guard (gateway.upstream.breaker, .pacer) before any call;
 the other upstream errors the provider's client; ``BadUserInput`` and ``RecordNotFound``
@@ -78,6 +83,7 @@ __all__ = [
     "ErrorCode",
     "GatewayError",
     "ManifestError",
+    "NotPermitted",
     "PacingTimeout",
     "PersistedQueryError",
     "RecordNotFound",
@@ -93,6 +99,8 @@ __all__ = [
     "UpstreamRejected",
     "UpstreamTokenRejected",
     "UpstreamUnavailable",
+    "UserErrorCode",
+    "WriteRejected",
     "retry_after_seconds",
 ]
 
@@ -130,6 +138,8 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+    # Idempotent mutations (gateway.http.idempotency).
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # Anything else, masked; and the outcome of a request its client gave up on.
     INTERNAL = "INTERNAL"
     CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST"
@@ -199,6 +209,39 @@ class TooComplex(GatewayError):
         super().__init__(
             f"This query expands to more than {max_visits} fields; its cost cannot be bounded."
         )
+
+
+class NotPermitted(GatewayError):
+    """The request's gateway key lacks the scope an operation needs (``write``, ``launch``);
+    refused before any upstream call."""
+
+    code = ErrorCode.FORBIDDEN
+
+
+class UserErrorCode(StrEnum):
+    """Expected failures of a write, sent as data in a mutation payload's ``userErrors``
+    (docs/api.md § Mutations), never as errors."""
+
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
+    ALREADY_ENROLLED = "ALREADY_ENROLLED"
+    NOT_ENROLLED = "NOT_ENROLLED"
+    UNSUPPORTED_ROLE = "UNSUPPORTED_ROLE"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+
+
+class WriteRejected(GatewayError):
+    """A write the LMS refused, or would refuse, for a reason the client can act on.
+
+    ``field`` is the path of the input field at fault (``("userId",)``), or ``None``.
+    """
+
+    def __init__(
+        self, code: UserErrorCode, message: str, field: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.user_error_code = code
+        self.field = field
 
 
 class UpstreamError(GatewayError):

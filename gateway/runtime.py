@@ -212,4 +212,5 @@ class Runtime:
             guard=guard,
             admission=admission,
             shares_calls=self.cache is not None and not fresh,
+            observer=self.telemetry,
         )

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 from gateway.errors import GatewayError, UpstreamError
 from schema.incremental import IncrementalDelivery
 from schema.resolution import direct_resolvers, plain_attribute_resolvers
+from schema.types.mutations import Mutation
 from schema.types.query import Query
 from schema.types.scalars import scalar_overrides
 from schema.validation.extensions import (
@@ -114,7 +115,11 @@ def build_schema(
         )
     else:
         built = GatewaySchema(
-            query=Query, scalar_overrides=scalar_overrides, extensions=extensions, config=config
+            query=Query,
+            mutation=Mutation,
+            scalar_overrides=scalar_overrides,
+            extensions=extensions,
+            config=config,
         )
     plain_attribute_resolvers(built._schema)  # private: tests/test_strawberry_internals.py
     direct_resolvers(built)

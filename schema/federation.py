@@ -54,6 +54,7 @@ from schema.types.course_items import CourseItem
 from schema.types.courses import Course
 from schema.types.enrollments import CourseEnrollment
 from schema.types.groups import Group
+from schema.types.mutations import Mutation
 from schema.types.node import reference_id
 from schema.types.query import Query
 from schema.types.shared import resolver_field
@@ -204,7 +205,9 @@ class SubgraphQuery(Query):
 # Strawberry prints `schema @link(…) { query: Query }`; Apollo's subgraph libraries print
 # `extend schema @link(…)`, which says the same with the default root type names.
 # (tests/test_strawberry_internals.py checks Strawberry's form.)
-_SCHEMA_DEFINITION = re.compile(r"\Aschema (@link\(.*?\)) \{\n  query: Query\n\}\n", re.S)
+_SCHEMA_DEFINITION = re.compile(
+    r"\Aschema (@link\(.*?\)) \{\n  query: Query\n  mutation: Mutation\n\}\n", re.S
+)
 
 
 # @defer and @stream as Strawberry prints their definitions. The subgraph runs them for clients
@@ -227,6 +230,7 @@ class SubgraphSchema(GatewaySchema, FederationSchema):
     ) -> None:
         super().__init__(
             query=SubgraphQuery,
+            mutation=Mutation,
             # Registered before any field is converted, so every reference to the entity
             # types finds the keyed copy (module docstring; tests/test_strawberry_internals.py).
             # The federation Schema declares classes only; the Schema it passes them to takes

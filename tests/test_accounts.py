@@ -26,7 +26,7 @@ from gateway.config import (
     UsersPaging,
 )
 from gateway.errors import AccessDenied, AccountsError, ConfigError
-from gateway.tenancy.accounts import ApiKey, Tenancy, load_tenancy
+from gateway.tenancy.accounts import SCOPES, ApiKey, Tenancy, load_tenancy
 from gateway.tenancy.authorization import Access, authorize, hash_key
 
 pytestmark = pytest.mark.unit
@@ -177,7 +177,7 @@ def test_demo_mode_without_a_file_is_the_simulator_account():
     )
     assert tenancy.api_keys == () and not tenancy.requires_keys
     access = authorize(tenancy, None, None)
-    assert access == Access(account=default, key_name=None)
+    assert access == Access(account=default, key_name=None, scopes=frozenset(SCOPES))
     assert authorize(tenancy, "Bearer anything-at-all", "default").key_name is None
 
 
@@ -814,8 +814,10 @@ def test_reprs_show_no_secret(tmp_path):
         assert key.sha256.hex() not in shown.lower()
     # They still say what they are about.
     assert "'acme'" in repr(tenancy) and "'ops'" in repr(tenancy)
-    assert repr(access) == "Access(account='acme', key_name='ops')"
-    assert repr(tenancy.api_keys[0]) == "ApiKey(name='acme-frontend', accounts=frozenset({'acme'}))"
+    assert repr(access) == "Access(account='acme', key_name='ops', scopes=['read'])"
+    assert repr(tenancy.api_keys[0]) == (
+        "ApiKey(name='acme-frontend', accounts=frozenset({'acme'}), scopes=frozenset({'read'}))"
+    )
 
 
 def test_tenancy_repr_drops_credentials_from_urls():

@@ -389,6 +389,7 @@ def test_the_rule_is_only_there_when_introspection_is_disabled():
         "MaxAliasesRule",
         "MaxDirectivesRule",
         "MaxRootFieldsRule",
+        "MaxMutationsRule",
     ]
     assert names(limit_rules(NO_INTROSPECTION))[-1] == "NoIntrospectionRule"
 

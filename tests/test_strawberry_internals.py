@@ -95,6 +95,13 @@ class EntityQuery:
         return Item(id="1", display_name="One")
 
 
+@strawberry.type(name="Mutation")
+class EntityMutation:
+    @strawberry.mutation
+    def touch(self) -> int:
+        return 0
+
+
 class Colour(enum.Enum):
     """A plain enum, as the domain's are, marked as a GraphQL enum afterwards."""
 
@@ -341,7 +348,7 @@ def _object_definition() -> None:
 
 @internal(
     "federation.Schema(types=[a definition's copy]) uses the copy for its class; the "
-    "printed schema starts `schema @link(...) { query: Query }`",
+    "printed schema starts `schema @link(...) { query: Query mutation: Mutation }`",
     "schema/federation.py",
 )
 def _keyed_copies() -> None:
@@ -357,7 +364,9 @@ def _keyed_copies() -> None:
     )
     definition = get_object_definition(Item, strict=True)
     keyed = dataclasses.replace(definition, directives=[Key(fields=FieldSet("id"))])
-    printed = FederationSchema(query=EntityQuery, types=[keyed], federation_version="2.0").as_str()
+    printed = FederationSchema(
+        query=EntityQuery, mutation=EntityMutation, types=[keyed], federation_version="2.0"
+    ).as_str()
     assert 'type Item @key(fields: "id"' in printed, printed
     assert _SCHEMA_DEFINITION.match(printed), printed[:200]
 

@@ -30,6 +30,7 @@ __all__ = [
     "CourseStatus",
     "CourseType",
     "Email",
+    "EnrollmentRole",
     "EnrollmentStatus",
     "Group",
     "GroupRef",
@@ -56,6 +57,13 @@ class UserStatus(enum.Enum):
     SUSPENDED = "suspended"
     DELETED = "deleted"
     UNKNOWN = "unknown"
+
+
+class EnrollmentRole(enum.Enum):
+    """The part a user takes in a course they are enrolled in (a write's choice)."""
+
+    LEARNER = "learner"
+    INSTRUCTOR = "instructor"
 
 
 class UserRole(enum.Enum):

@@ -9,6 +9,7 @@ from strawberry.types.info import Info as _Info
 
 from gateway.domain.cost import CostEstimate
 from gateway.execution.loaders import Loaders
+from gateway.observability.telemetry import Observer
 from gateway.providers.base import LmsProvider
 from gateway.upstream.guard import UpstreamGuard
 from gateway.upstream.pacer import Admission
@@ -35,6 +36,11 @@ class Context:
     incremental: bool = False
     # Demand control's estimate of the operation's upstream calls, once validation made it.
     cost: CostEstimate | None = None
+    # What the request may do (gateway.tenancy.accounts.SCOPES) and the key that allowed it
+    # (None: anonymous), set by the HTTP layer from the request's access.
+    scopes: frozenset[str] = frozenset({"read"})
+    key_name: str | None = None
+    observer: Observer | None = None  # telemetry, for the audit of mutations
     # Set by the schema once the document is parsed; for logs and metrics.
     operation_name: str | None = None
     operation_type: str = "unknown"

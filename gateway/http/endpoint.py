@@ -63,6 +63,7 @@ from gateway.persisted.queries import (
     refusal,
 )
 from gateway.runtime import Runtime
+from gateway.tenancy.authorization import Access
 from schema.validation.extensions import operation_extensions, with_code
 
 __all__ = [
@@ -181,7 +182,9 @@ class GraphQLView(GraphQL[Context, None]):
         account: AccountConfig | None = request.scope["state"]["account"]
         if account is None:  # the GraphiQL page itself: no operation, no upstream call
             account = next(iter(self._runtime.tenancy.accounts.values()))
-        context = self._runtime.context_for(account, fresh=_wants_fresh(request))
+        context = _with_access(
+            self._runtime.context_for(account, fresh=_wants_fresh(request)), request
+        )
         context.incremental = incremental_format(request.headers.get("accept")) is not None
         return context
 
@@ -260,7 +263,9 @@ class GraphQLView(GraphQL[Context, None]):
                     sub_response=sub_response,
                     context=context
                     if index == 0
-                    else self._runtime.context_for(account, fresh=_wants_fresh(request)),
+                    else _with_access(
+                        self._runtime.context_for(account, fresh=_wants_fresh(request)), request
+                    ),
                     root_value=root_value,
                     request_data=data,
                 )
@@ -486,3 +491,12 @@ def _other_accounts(runtime: Runtime) -> list[tuple[str, str]]:
         for account in tenancy.accounts.values()
         if account is not fallback
     ]
+
+
+def _with_access(context: Context, request: Request | WebSocket) -> Context:
+    """``context`` with what the request's access allows (the guard's ``Access``)."""
+    access: Access | None = request.scope["state"].get("access")
+    if access is not None:
+        context.scopes = access.scopes
+        context.key_name = access.key_name
+    return context

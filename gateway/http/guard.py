@@ -21,7 +21,7 @@ from gateway.observability.telemetry import client_left, mark_client_left
 from gateway.runtime import Runtime
 from gateway.tenancy.authorization import authorize
 
-__all__ = ["RequestGuard"]
+__all__ = ["RequestGuard", "replay_body"]
 
 
 class RequestGuard:
@@ -78,8 +78,10 @@ class RequestGuard:
                 denied.status, denied.code, denied.message, media_type=media_type, **headers
             )(scope, receive, send)
             return
-        scope.setdefault("state", {})["account"] = access.account
-        await _serve_while_connected(self._app, scope, _replay(body, receive), receive, send)
+        state = scope.setdefault("state", {})
+        state["account"] = access.account
+        state["access"] = access
+        await _serve_while_connected(self._app, scope, replay_body(body, receive), receive, send)
 
 
 def _wants_ide(request: Request) -> bool:
@@ -112,7 +114,7 @@ async def _read_body(request: Request, receive: Receive, limit: int) -> bytes | 
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """The body already read, then the server's own messages (a real ``http.disconnect``)."""
     sent = False
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from gateway.observability.telemetry import (
+    MutationRecord,
     Observer,
     OperationRecord,
     RequestRecord,
@@ -137,12 +138,13 @@ def _name(value: str | None) -> str | None:
 
 
 class OperationLog(Observer):
-    """Writes the per-operation line (``gateway.operation``) and the access line
-    (``gateway.access``) from telemetry events. Upstream calls are counted in the operation's
-    line: a line per call would drown it."""
+    """Writes the per-operation line (``gateway.operation``), the audit line of each mutation
+    (``gateway.audit``) and the access line (``gateway.access``) from telemetry events.
+    Upstream calls are counted in the operation's line: a line per call would drown it."""
 
     def __init__(self, *, access_log: bool = True) -> None:
         self._operations = logging.getLogger("gateway.operation")
+        self._audit = logging.getLogger("gateway.audit")
         self._access = logging.getLogger("gateway.access")
         self._access_log = access_log
 
@@ -163,6 +165,19 @@ class OperationLog(Observer):
             "retries": record.retries,
         }
         self._operations.info("graphql operation", extra={"fields": fields})
+
+    def mutation_finished(self, record: MutationRecord) -> None:
+        # Ids and codes only: the record carries no input values, links or keys.
+        fields = {
+            "account": record.account_id,
+            "key": record.key_name,
+            "mutation": record.mutation,
+            "targets": dict(record.targets),
+            "outcome": record.outcome,
+            "upstream_calls": record.upstream_calls,
+            "replayed": record.replayed,
+        }
+        self._audit.info("mutation", extra={"fields": fields})
 
     def request_finished(self, record: RequestRecord) -> None:
         if not self._access_log or not self._access.isEnabledFor(logging.INFO):

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.errors import ErrorCode
 from gateway.observability.telemetry import (
     CacheLookup,
+    MutationRecord,
     Observer,
     OperationRecord,
     RequestRecord,
@@ -137,6 +138,13 @@ class GatewayMetrics(Observer):
             ["account", "endpoint"],
             registry=r,
         )
+        self.mutations = Counter(
+            "gateway_mutations",
+            "Mutations run, by account, mutation and outcome (ok, a userErrors code or an "
+            "error code), replays of an idempotency key included.",
+            ["account", "mutation", "outcome"],
+            registry=r,
+        )
         self.cache_lookups = Counter(
             "gateway_cache_lookups",
             "Reads of the shared upstream cache; result is hit (no call of its own) or miss.",
@@ -180,6 +188,10 @@ class GatewayMetrics(Observer):
     def cache_lookup(self, lookup: CacheLookup) -> None:
         result = "hit" if lookup.hit else "miss"
         self.cache_lookups.labels(lookup.account_id, lookup.endpoint, result).inc()
+
+    def mutation_finished(self, record: MutationRecord) -> None:
+        # Both label values come from closed sets: the schema's fields and codes.
+        self.mutations.labels(record.account_id, record.mutation, record.outcome).inc()
 
     # --- exposition ----------------------------------------------------------------------
 

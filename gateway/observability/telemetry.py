@@ -33,6 +33,7 @@ from gateway.upstream.usage import UpstreamUsage
 __all__ = [
     "CLIENT_CLOSED_STATUS",
     "CacheLookup",
+    "MutationRecord",
     "Observer",
     "OperationRecord",
     "RequestRecord",
@@ -135,6 +136,20 @@ class OperationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MutationRecord:
+    """One mutation field, after it ran: who asked for what, and what came of it. Ids and
+    codes only: never a password, a launch link or a key."""
+
+    account_id: str
+    key_name: str | None  # the gateway key that allowed it (None: anonymous)
+    mutation: str  # the field: "enrollUser"
+    targets: Mapping[str, str]  # the provider's ids it acted on: {"user": "8", "course": "101"}
+    outcome: str  # "ok", a userErrors code, or the error's extensions.code
+    upstream_calls: int  # calls the operation had made when it ended (reads included)
+    replayed: bool = False  # answered from an idempotency record, without running
+
+
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One HTTP request the gateway answered."""
 
@@ -166,6 +181,9 @@ class Observer:
     def cache_lookup(self, lookup: CacheLookup) -> None:
         pass
 
+    def mutation_finished(self, record: MutationRecord) -> None:
+        pass
+
 
 class Telemetry(Observer):
     """Fans events out to the subscribed observers; one per app, shared by every request."""
@@ -190,6 +208,9 @@ class Telemetry(Observer):
 
     def cache_lookup(self, lookup: CacheLookup) -> None:
         self._emit("cache_lookup", lookup)
+
+    def mutation_finished(self, record: MutationRecord) -> None:
+        self._emit("mutation_finished", record)
 
     def _emit(self, event: str, *args: Any) -> None:
         for observer in self._observers:

@@ -11,6 +11,11 @@ reference (``GroupRef``: id and name, as a user's groups list them), the list fo
 lacks fields of ``detail_only_fields["Group"]``) and the full record (``get_groups``). A
 group's members are references (``get_group_members``); a provider whose member list carries
 whole user records keeps them for its ``get_users`` of the same operation.
+
+Writes (``enroll_user``, ``unenroll_user``) make their call once: a provider never retries
+one, and drops the cached reads it makes stale. A failure the client can act on (no such
+user, already enrolled) is ``WriteRejected`` with its ``UserErrorCode``, checked before the
+call where the provider can tell, else read from the LMS's answer.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from gateway.domain.model import (
     Course,
     CourseEnrollment,
     CourseItem,
+    EnrollmentRole,
     Group,
     GroupRef,
     Organization,
@@ -120,3 +126,14 @@ class LmsProvider(Protocol):
 
     async def get_user_groups(self, user_ids: Sequence[str]) -> list[Result[list[GroupRef]]]:
         """The groups each user is a member of, in the provider's order."""
+
+    # --- writes: each sent once, never retried; expected failures raise WriteRejected ---
+
+    async def enroll_user(
+        self, user_id: str, course_id: str, role: EnrollmentRole
+    ) -> CourseEnrollment | None:
+        """Enroll the user in the course; the enrollment as the LMS now has it (``None`` if
+        it does not show it yet)."""
+
+    async def unenroll_user(self, user_id: str, course_id: str) -> None:
+        """Remove the user's enrollment in the course."""

@@ -62,6 +62,10 @@ class OperationCalls:
             done.set_result(value)
             self._calls[key] = done
 
+    def forget(self, key: Hashable) -> None:
+        """Drop the answer kept for ``key`` (a write changed it): the next ``once`` calls again."""
+        self._calls.pop(key, None)
+
     def close(self) -> None:
         """End the operation: cancel calls still in flight (after a deadline, say)."""
         for future in self._calls.values():

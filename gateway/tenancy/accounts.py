@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +70,8 @@ from gateway.errors import AccountsError
 from gateway.providers.talentlms.values import DateFormat
 
 __all__ = [
+    "DEFAULT_SCOPES",
+    "SCOPES",
     "ApiKey",
     "Tenancy",
     "load_tenancy",
@@ -102,12 +104,17 @@ _PROVIDER_FIELDS: dict[str, frozenset[str]] = {
     ),
 }
 _ACCOUNT_FIELDS = _COMMON_FIELDS.union(*_PROVIDER_FIELDS.values())
-_API_KEY_FIELDS = frozenset({"name", "sha256", "accounts"})
+_API_KEY_FIELDS = frozenset({"name", "sha256", "accounts", "scopes"})
 _TOP_LEVEL_FIELDS = frozenset({"accounts", "api_keys"})
 _INLINE_SECRET_FIELDS = frozenset(
     {"api_key", "apikey", "key", "secret", "password", "token", "api_secret", "api_token"}
 )
 _PROVIDERS = tuple(_PROVIDER_FIELDS)
+# What a gateway key may do: read (queries), write (mutations that change the LMS), launch
+# (get a learner's launch link, which logs the learner in: a credential). A key without
+# ``scopes`` reads only.
+SCOPES: Final = ("read", "write", "launch")
+DEFAULT_SCOPES: Final = frozenset({"read"})
 _DEFAULT_PROVIDER = "talentlms"
 
 
@@ -122,6 +129,7 @@ class ApiKey:
     name: str
     sha256: bytes = field(repr=False)
     accounts: frozenset[str]
+    scopes: frozenset[str] = DEFAULT_SCOPES  # what the key may do: SCOPES
 
     def __post_init__(self) -> None:
         if not isinstance(self.sha256, bytes) or len(self.sha256) != 32:
@@ -620,5 +628,14 @@ def _api_keys(
                 f"accounts lists unknown account {_names(unknown)}; "
                 f"configured accounts: {_names(accounts)}",
             )
-        keys.append(ApiKey(name=name, sha256=sha256, accounts=frozenset(scope)))
+        scopes = entry.get("scopes", list(DEFAULT_SCOPES))
+        if (
+            not isinstance(scopes, list)
+            or not scopes
+            or not all(isinstance(item, str) and item in SCOPES for item in scopes)
+        ):
+            source.fail(where, f"scopes must be a non-empty list of {_names(SCOPES)}")
+        keys.append(
+            ApiKey(name=name, sha256=sha256, accounts=frozenset(scope), scopes=frozenset(scopes))
+        )
     return tuple(keys)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from gateway.config import AccountConfig
 from gateway.errors import AccessDenied, ErrorCode
-from gateway.tenancy.accounts import ApiKey, Tenancy
+from gateway.tenancy.accounts import DEFAULT_SCOPES, SCOPES, ApiKey, Tenancy
 
 __all__ = ["Access", "authorize", "hash_key"]
 
@@ -31,9 +31,15 @@ class Access:
 
     account: AccountConfig
     key_name: str | None  # None: no keys are configured (anonymous; the caller decides)
+    # What the request may do (``SCOPES``): its key's scopes; without keys, everything on the
+    # demo simulators and reading only on a real LMS (writes need a key with ``write``).
+    scopes: frozenset[str] = DEFAULT_SCOPES
 
     def __repr__(self) -> str:
-        return f"Access(account={self.account.id!r}, key_name={self.key_name!r})"
+        return (
+            f"Access(account={self.account.id!r}, key_name={self.key_name!r}, "
+            f"scopes={sorted(self.scopes)!r})"
+        )
 
 
 def hash_key(key: str) -> str:
@@ -51,6 +57,14 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
     """
     key = _authenticate(tenancy, authorization) if tenancy.requires_keys else None
     key_name = key.name if key else None
+
+    def access(account: AccountConfig) -> Access:
+        if key is not None:
+            scopes = key.scopes
+        else:
+            scopes = frozenset(SCOPES) if account.demo else DEFAULT_SCOPES
+        return Access(account=account, key_name=key_name, scopes=scopes)
+
     allowed = [a for a in tenancy.accounts.values() if key is None or key.allows(a.id)]
     requested = (account_header or "").strip()
     if requested:
@@ -63,12 +77,12 @@ def authorize(tenancy: Tenancy, authorization: str | None, account_header: str |
             raise AccessDenied(
                 403, ErrorCode.FORBIDDEN, f"the account in X-LMS-Account is not allowed{scope}"
             )
-        return Access(account=account, key_name=key_name)
+        return access(account)
     if len(allowed) == 1:
-        return Access(account=allowed[0], key_name=key_name)
+        return access(allowed[0])
     fallback = tenancy.accounts.get(tenancy.fallback_account or "")
     if fallback is not None and fallback in allowed:
-        return Access(account=fallback, key_name=key_name)
+        return access(fallback)
     if not allowed:
         raise AccessDenied(403, ErrorCode.FORBIDDEN, "no account is allowed for this key")
     raise AccessDenied(

@@ -16,6 +16,7 @@ import strawberry
 # Private Strawberry API: tests/test_strawberry_internals.py.
 from strawberry.types.enum import has_enum_definition
 
+from gateway import errors
 from gateway.domain import model, querying
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "CourseOrderField",
     "CourseStatus",
     "CourseType",
+    "EnrollmentRole",
     "EnrollmentStatus",
     "OrderDirection",
+    "UserErrorCode",
     "UserOrderField",
     "UserRole",
     "UserStatus",
@@ -165,5 +168,28 @@ _register(
         "TITLE": "By title, ignoring case.",
         "CREATED_AT": _BY_CREATED_AT,
         "UPDATED_AT": _BY_UPDATED_AT,
+    },
+)
+
+EnrollmentRole = model.EnrollmentRole
+UserErrorCode = errors.UserErrorCode
+_register(
+    EnrollmentRole,
+    "The part a user takes in a course they are enrolled in.",
+    {
+        "LEARNER": "Takes the course.",
+        "INSTRUCTOR": "Teaches the course (where the LMS has instructors per course).",
+    },
+)
+_register(
+    UserErrorCode,
+    "Why a mutation did not do what it was asked, in a way the client can act on.",
+    {
+        "USER_NOT_FOUND": "No user has this id in the account.",
+        "COURSE_NOT_FOUND": "No course has this id in the account.",
+        "ALREADY_ENROLLED": "The user is already enrolled in the course.",
+        "NOT_ENROLLED": "The user is not enrolled in the course.",
+        "UNSUPPORTED_ROLE": "The LMS has no such role for an enrollment.",
+        "NOT_SUPPORTED": "The account's LMS has no call for this mutation.",
     },
 )

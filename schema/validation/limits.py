@@ -38,6 +38,7 @@ from graphql import (
     InlineFragmentNode,
     Node,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
@@ -78,6 +79,9 @@ class OperationLimits:
       schema has only ``@skip``/``@include``, so 20 is plenty and cuts directive floods.
     * ``max_root_fields`` — top-level fields (each one is a separate upstream lookup or
       list); 10 covers a dashboard and refuses alias batching of lookups.
+    * ``max_mutations`` — top-level fields of a mutation, each one a write the LMS acts on,
+      run one after the other in document order (the GraphQL spec): 5 covers a screen's
+      actions and bounds what one request can change.
     * ``max_tokens`` — tokens of the document, comments included: graphql-core's parser
       stops there (``parse(..., max_tokens=…)``). Our example queries have under 100 and
       GraphiQL's full introspection query 163; 2000 (Armor: 1000) leaves room for the
@@ -95,6 +99,7 @@ class OperationLimits:
     max_aliases: int = 15
     max_directives: int = 20
     max_root_fields: int = 10
+    max_mutations: int = 5
     max_tokens: int = 2000
     introspection: bool = True
     hide_suggestions: bool = False
@@ -115,6 +120,7 @@ class OperationLimits:
             max_aliases=settings.max_aliases,
             max_directives=settings.max_directives,
             max_root_fields=settings.max_root_fields,
+            max_mutations=settings.max_mutations,
             max_tokens=settings.max_tokens,
             introspection=settings.introspection,
             hide_suggestions=settings.hide_suggestions,
@@ -126,6 +132,7 @@ _MESSAGES = {
     "aliases": "Query alias count exceeds the maximum of {maximum}",
     "directives": "Query directive count exceeds the maximum of {maximum}",
     "root_fields": "Query root field count exceeds the maximum of {maximum}",
+    "mutations": "Mutation count exceeds the maximum of {maximum} per operation",
     "tokens": "Query token count exceeds the maximum of {maximum}",
 }
 
@@ -374,6 +381,23 @@ class MaxRootFieldsRule(_OperationRule):
         return 1  # what a root field selects does not matter here
 
 
+class MaxMutationsRule(MaxRootFieldsRule):
+    """Top-level fields of a mutation operation, counted as ``MaxRootFieldsRule`` counts."""
+
+    limit = "mutations"
+
+    @property
+    def maximum(self) -> int:
+        return self.limits.max_mutations
+
+    def enter_operation_definition(
+        self, node: OperationDefinitionNode, *args: object
+    ) -> VisitorAction:
+        if node.operation is not OperationType.MUTATION:
+            return SKIP
+        return super().enter_operation_definition(node, *args)
+
+
 class NoIntrospectionRule(ValidationRule):
     """Refuses every ``__schema`` and ``__type`` field an operation uses, also in fragments.
 
@@ -438,6 +462,7 @@ def limit_rules(limits: OperationLimits) -> list[type[ASTValidationRule]]:
         _configured(MaxAliasesRule, limits),
         _configured(MaxDirectivesRule, limits),
         _configured(MaxRootFieldsRule, limits),
+        _configured(MaxMutationsRule, limits),
     ]
     if not limits.introspection:
         rules.append(NoIntrospectionRule)

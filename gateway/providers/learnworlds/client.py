@@ -269,6 +269,15 @@ def read_list_envelope(body: Any, name: str = "") -> ListPage:
     return ListPage(list(rows), meta)
 
 
+def _template(segments: Sequence[str]) -> str:
+    """An endpoint's name from its path: ids in the places the API takes them become
+    ``{id}`` (``users/{id}/enrollment``)."""
+    names = list(segments)
+    for index in range(1, len(names), 2):
+        names[index] = "{id}" if index == 1 else "{" + names[index - 1].rstrip("s") + "}"
+    return "/".join(names)
+
+
 def _row_key(row: object) -> str | None:
     """What identifies a list row, for dropping a row a shifted page repeats."""
     if not isinstance(row, dict):
@@ -427,6 +436,49 @@ class LearnWorldsClient:
             ("user_groups", group, "users"), "user_groups/{id}/users", parent_exists=group_exists
         )
 
+    # --- writes (sent once: the guard never retries them) -------------------------------------
+
+    async def enroll(self, user: str, product: str, *, product_type: str = "course") -> Any:
+        """``POST /v2/users/{id}/enrollment``: the user gets the product (a course's slug),
+        free, with a justification the school's records show."""
+        body = {
+            "productId": product,
+            "productType": product_type,
+            "justification": "Enrolled through the LMS gateway",
+            "price": 0,
+        }
+        try:
+            return await self.write("POST", ("users", user, "enrollment"), body)
+        finally:
+            await self._forget_enrollment(user, product)
+
+    async def unenroll(self, user: str, product: str, *, product_type: str = "course") -> Any:
+        """``DELETE /v2/users/{id}/enrollment`` with the product in a JSON body."""
+        body = {"productId": product, "productType": product_type}
+        try:
+            return await self.write("DELETE", ("users", user, "enrollment"), body)
+        finally:
+            await self._forget_enrollment(user, product)
+
+    async def write(self, method: str, segments: Sequence[str], body: Mapping[str, Any]) -> Any:
+        """A write below ``/v2``; its name in usage and metrics is ``{METHOD} {template}``
+        (``POST users/{id}/enrollment``)."""
+        name = f"{method} {_template(segments)}"
+        return await self._send(method, self._url(segments), name, "", body)
+
+    async def _forget_enrollment(self, user: str, course: str) -> None:
+        """Drop the cached reads a changed enrollment makes stale, even when the write
+        failed: it may have happened before the error."""
+        if self._cache is None:
+            return
+        for segments in (
+            ("users", user, "courses"),
+            ("users", user, "progress"),
+            ("users", user, "courses", course, "progress"),
+            ("courses", course, "users"),
+        ):
+            await self._cache.invalidate(self._cache_key(segments, ()))
+
     # --- reading -----------------------------------------------------------------------------
 
     async def read_all(
@@ -540,11 +592,14 @@ class LearnWorldsClient:
 
     # --- sending --------------------------------------------------------------------------
 
-    async def _send(self, method: str, url: str, name: str, query: str) -> Any:
-        """The call with the account's token; a 401 gets one renewal and one retry."""
+    async def _send(
+        self, method: str, url: str, name: str, query: str, body: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The call with the account's token; a 401 gets one renewal and one retry (a write
+        too: a 401 means the school did not act on it)."""
         token = await self._auth.token(self._issue_token)
         try:
-            return await self._guarded(method, url, name, query, token)
+            return await self._guarded(method, url, name, query, token, body)
         except UpstreamTokenRejected as rejected:
             where = _where(name, rejected.status_code)
             if self._auth.static:
@@ -555,7 +610,7 @@ class LearnWorldsClient:
                 ) from None
         token = await self._auth.renew(token, self._issue_token)
         try:
-            return await self._guarded(method, url, name, query, token)
+            return await self._guarded(method, url, name, query, token, body)
         except UpstreamTokenRejected as rejected:
             raise UpstreamAuthFailed(
                 "LearnWorlds refused a token it had just issued; check the account's API "
@@ -563,7 +618,15 @@ class LearnWorldsClient:
                 **_where(name, rejected.status_code),
             ) from None
 
-    async def _guarded(self, method: str, url: str, name: str, query: str, token: str) -> Any:
+    async def _guarded(
+        self,
+        method: str,
+        url: str,
+        name: str,
+        query: str,
+        token: str,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
         headers = self._headers.copy()
         headers["Authorization"] = f"Bearer {token}"
 
@@ -572,6 +635,7 @@ class LearnWorldsClient:
                 method,
                 f"{url}?{query}" if query else url,
                 headers=headers,
+                json=body,
                 extensions={"timeout": self._timeout},
             )
             return await self._exchange(built, name, decode_response)

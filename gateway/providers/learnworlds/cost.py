@@ -121,6 +121,10 @@ class LearnWorldsCostTable:
         selected: frozenset[str],
     ) -> FieldCost:
         match (type_name, field_name):
+            case ("Mutation", "enrollUser"):  # the write, then the row and progress read back
+                return FieldCost(calls=3, result_full=True)
+            case ("Mutation", "unenrollUser"):
+                return FieldCost(calls=1)
             case ("Query", "user"):
                 if arguments.get("username") is not None:  # no lookup: the whole user list
                     return FieldCost(calls=self._pages("users"), result_full=True)

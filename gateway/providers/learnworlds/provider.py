@@ -42,6 +42,7 @@ from gateway.domain.model import (
     CourseEnrollment,
     CourseItem,
     CourseStatus,
+    EnrollmentRole,
     Group,
     GroupRef,
     Organization,
@@ -51,7 +52,13 @@ from gateway.domain.model import (
     UserStatus,
 )
 from gateway.domain.querying import CourseFilter, Order, UserFilter
-from gateway.errors import UpstreamNotFound
+from gateway.errors import (
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRejected,
+    UserErrorCode,
+    WriteRejected,
+)
 from gateway.providers.base import LmsProvider, Page, Result
 from gateway.providers.calls import OperationCalls, fetch_each, find, find_in_parents, per_key
 from gateway.providers.learnworlds.client import (
@@ -68,6 +75,7 @@ from gateway.providers.learnworlds.cost import (
 )
 from gateway.providers.learnworlds.mapping import (
     PASSTHROUGH_FIELDS,
+    enrollment_id,
     map_categories,
     map_category,
     map_course,
@@ -623,6 +631,47 @@ class LearnWorldsProvider:
         omit = PASSTHROUGH_FIELDS
         return [user_ref(map_user(row, omit=omit)) for row in rows if text(row.get("id"))]
 
+    # --- writes -------------------------------------------------------------------------
+
+    async def enroll_user(
+        self, user_id: str, course_id: str, role: EnrollmentRole
+    ) -> CourseEnrollment | None:
+        _check_ids(user_id, course_id)
+        if role is not EnrollmentRole.LEARNER:
+            # A school's instructors are a user role, not a part in one course.
+            raise WriteRejected(
+                UserErrorCode.UNSUPPORTED_ROLE,
+                "LearnWorlds enrolls learners only; make the user an instructor instead",
+                ("role",),
+            )
+        try:
+            await self._client.enroll(user_id, course_id)
+        except UpstreamError as error:
+            raise _rejected(error) or error from None
+        self._wrote(user_id, course_id)
+        (enrollment,) = await self.get_enrollments([enrollment_id(user_id, course_id)])
+        if isinstance(enrollment, BaseException):
+            raise enrollment
+        return enrollment
+
+    async def unenroll_user(self, user_id: str, course_id: str) -> None:
+        _check_ids(user_id, course_id)
+        try:
+            await self._client.unenroll(user_id, course_id)
+        except UpstreamError as error:
+            raise _rejected(error) or error from None
+        self._wrote(user_id, course_id)
+
+    def _wrote(self, user_id: str, course_id: str) -> None:
+        """This operation's reads of the user's enrollments and the roster are stale now."""
+        for key in (
+            ("users/{id}/courses", user_id),
+            ("users/{id}/progress", user_id),
+            ("users/{id}/courses/{course}/progress", user_id, course_id),
+            ("courses/{id}/users", course_id),
+        ):
+            self._calls.forget(key)
+
 
 # Checked by mypy: the class has everything of the protocol the loaders and resolvers call.
 _IMPLEMENTS: type[LmsProvider] = LearnWorldsProvider
@@ -676,3 +725,36 @@ def _course_params(
         params = [(k, v) for k, v in params if k not in remote_query]
         params += sorted(remote_query.items())
     return tuple(params)
+
+
+def _check_ids(user_id: str, course_id: str) -> None:
+    """Ids LearnWorlds cannot have name nobody: refused before any call."""
+    if not is_key(user_id):
+        raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
+    if not is_key(course_id):
+        raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
+
+
+# Words of LearnWorlds's error messages for a write's expected failures, by what they mean.
+# The messages are not documented word for word (docs/learnworlds-mapping.md): the markers
+# are the phrases the public sources and the simulator share, read case-insensitively.
+_REJECTIONS: Final = (
+    ("already enrolled", UserErrorCode.ALREADY_ENROLLED, None),
+    ("not enrolled", UserErrorCode.NOT_ENROLLED, None),
+    ("user not found", UserErrorCode.USER_NOT_FOUND, ("userId",)),
+    ("course not found", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
+    ("product not found", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
+)
+
+
+def _rejected(error: UpstreamError) -> WriteRejected | None:
+    """The expected failure a LearnWorlds error message names, if it names one."""
+    if not isinstance(error, UpstreamNotFound | UpstreamRejected):
+        return None
+    message = error.message.lower()
+    for marker, code, field in _REJECTIONS:
+        if marker in message:
+            return WriteRejected(code, error.message, field)
+    if isinstance(error, UpstreamNotFound):  # a 404 of the user's path: no such user
+        return WriteRejected(UserErrorCode.USER_NOT_FOUND, error.message, ("userId",))
+    return None

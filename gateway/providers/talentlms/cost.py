@@ -81,6 +81,10 @@ class TalentLmsCostTable:
         if key in PORTAL_DATE_FIELDS:
             return FieldCost(once=frozenset({"siteinfo"} if self._portal.needs_site_info else ()))
         match key:
+            case ("Mutation", "enrollUser"):  # the write, then the learner's record read back
+                return FieldCost(calls=2, result_full=True)
+            case ("Mutation", "unenrollUser"):
+                return FieldCost(calls=1)
             case ("Query", "user" | "course" | "courseItem" | "courseEnrollment" | "group"):
                 lookup = self._root_lookup(field_name, arguments)
                 return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))

@@ -32,6 +32,7 @@ from gateway.domain.model import (
     Course,
     CourseEnrollment,
     CourseItem,
+    EnrollmentRole,
     Group,
     GroupRef,
     Organization,
@@ -46,7 +47,15 @@ from gateway.domain.querying import (
     UserFilter,
     UserOrderField,
 )
-from gateway.errors import UpstreamBadResponse, UpstreamGone, UpstreamNotFound
+from gateway.errors import (
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamGone,
+    UpstreamNotFound,
+    UpstreamRejected,
+    UserErrorCode,
+    WriteRejected,
+)
 from gateway.providers.base import LmsProvider, Page, Result
 from gateway.providers.calls import OperationCalls, find, find_in_parents, per_key
 from gateway.providers.selection import unselected_passthrough
@@ -55,6 +64,7 @@ from gateway.providers.talentlms.cost import TalentLmsCostTable
 from gateway.providers.talentlms.mapping import (
     PASSTHROUGH_FIELDS,
     PortalConventions,
+    enrollment_id,
     map_category,
     map_course,
     map_course_items,
@@ -439,6 +449,38 @@ class TalentLmsProvider:
         self._portal.observe("group_courses", len(_entries(group, "courses")))
         return group
 
+    # --- writes -------------------------------------------------------------------------
+
+    async def enroll_user(
+        self, user_id: str, course_id: str, role: EnrollmentRole
+    ) -> CourseEnrollment | None:
+        _check_ids(user_id, course_id)
+        try:
+            await self._client.add_user_to_course(
+                user_id=user_id, course_id=course_id, role=role.value
+            )
+        except UpstreamError as error:
+            raise _rejected(error) or error from None
+        self._wrote(user_id, course_id)
+        (enrollment,) = await self.get_enrollments([enrollment_id(user_id, course_id)])
+        if isinstance(enrollment, BaseException):
+            raise enrollment
+        return enrollment
+
+    async def unenroll_user(self, user_id: str, course_id: str) -> None:
+        _check_ids(user_id, course_id)
+        try:
+            await self._client.remove_user_from_course(user_id=user_id, course_id=course_id)
+        except UpstreamError as error:
+            raise _rejected(error) or error from None
+        self._wrote(user_id, course_id)
+
+    def _wrote(self, user_id: str, course_id: str) -> None:
+        """This operation's reads of the user and the course are stale now (the client
+        dropped the cached ones)."""
+        self._calls.forget(("users/id", user_id))
+        self._calls.forget(("courses/id", course_id))
+
 
 # Checked by mypy: the class has everything of the protocol the loaders and resolvers call.
 _IMPLEMENTS: type[LmsProvider] = TalentLmsProvider
@@ -468,3 +510,35 @@ def _record(body: Any, endpoint: str) -> Raw:
 def _entries(raw: Raw, key: str) -> list[Raw]:
     value = raw.get(key)
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _check_ids(user_id: str, course_id: str) -> None:
+    """Ids TalentLMS cannot have name nobody: refused before any call."""
+    if not is_id(user_id):
+        raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
+    if not is_id(course_id):
+        raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
+
+
+# TalentLMS's messages for a write's expected failures (reference § 11.2), by what they mean.
+_REJECTIONS: Final = (
+    ("requested user does not exist", UserErrorCode.USER_NOT_FOUND, ("userId",)),
+    ("requested user is no longer available", UserErrorCode.USER_NOT_FOUND, ("userId",)),
+    ("requested course does not exist", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
+    ("already enrolled", UserErrorCode.ALREADY_ENROLLED, None),
+    ("not enrolled", UserErrorCode.NOT_ENROLLED, None),
+)
+
+
+def _rejected(error: UpstreamError) -> WriteRejected | None:
+    """The expected failure a TalentLMS error message names, if it names one."""
+    if not isinstance(error, UpstreamNotFound | UpstreamRejected):
+        return None
+    message = error.message.lower()
+    for marker, code, field in _REJECTIONS:
+        if marker in message:
+            return WriteRejected(code, error.message.removeprefix(_REFUSED).strip(), field)
+    return None
+
+
+_REFUSED: Final = "TalentLMS refused the request:"
