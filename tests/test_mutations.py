@@ -20,7 +20,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app, generate_portal
 from gateway.tenancy.authorization import hash_key
-from tests.support import Captured, codes, gateway_client, gid, replaced, serve_over_http
+from tests.support import ROOT, Captured, codes, gateway_client, gid, replaced, serve_over_http
 
 pytestmark = pytest.mark.http
 
@@ -390,3 +390,140 @@ def _remote(global_id: str) -> str:
 
     text = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
     return text.rsplit(":", 1)[1]
+
+
+# --- the example mutations of queries/mutations/, on both providers ----------------------
+
+MUTATIONS = ROOT / "queries" / "mutations"
+SCHOOL = "learnworlds"
+
+
+def school_data() -> Any:
+    from gateway.runtime import demo_learnworlds_config
+    from gateway.simulator import generate_school
+
+    return generate_school(demo_learnworlds_config(Settings()))
+
+
+def example_variables(account: str) -> dict[str, dict[str, Any]]:
+    """Variables for each example mutation on the demo account's data."""
+    if account == SCHOOL:
+        school = school_data()
+        learner = next(u for u in school.users if school.user_enrollments(u.id))
+        enrolled = {e.course_id for e in school.user_enrollments(learner.id)}
+        user_id, new_course = learner.id, next(c.id for c in school.courses if c.id not in enrolled)
+        old_course = school.user_enrollments(learner.id)[0].course_id
+    else:
+        user_id, new_course = "8", not_enrolled("8")
+        old_course = PORTAL.user_detail("8")["courses"][0]["id"]
+    user = gid("User", user_id, account)
+    return {
+        "enroll_user": {"userId": user, "courseId": gid("Course", new_course, account)},
+        "unenroll_user": {"userId": user, "courseId": gid("Course", old_course, account)},
+        "create_user": {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada.lovelace@example.org",
+            "username": "ada.lovelace",
+            "password": SECRET_PASSWORD,
+        },
+        "update_user": {"userId": user, "firstName": "Augusta"},
+        "set_user_status": {"userId": user, "status": "INACTIVE"},
+        "launch_course": {
+            "userId": user,
+            "courseId": gid("Course", old_course, account),
+            "returnUrl": "https://app.example.org/dashboard",
+        },
+    }
+
+
+SECRET_PASSWORD = "Corr3ct-Horse-Battery-Staple"
+# Upstream calls of each example, per provider: the write, and what is read back.
+EXPECTED_CALLS = {
+    "default": {
+        "enroll_user": {"addusertocourse": 1, "users/id": 1},
+        "unenroll_user": {"removeuserfromcourse": 1},
+        "create_user": {"usersignup": 1},
+        "update_user": {"edituser": 1, "users/id": 1},
+        "set_user_status": {"usersetstatus": 1, "users/id": 1},
+        "launch_course": {"gotocourse": 1},
+    },
+    SCHOOL: {
+        "enroll_user": {
+            "POST users/{id}/enrollment": 1,
+            "users/{id}/courses": 1,
+            "users/{id}/courses/{course}/progress": 1,
+        },
+        "unenroll_user": {"DELETE users/{id}/enrollment": 1},
+        "create_user": {"POST users": 1},
+        "update_user": {"PUT users/{id}": 1},
+        "set_user_status": {"PUT users/{id}/suspend": 1},
+        "launch_course": {},
+    },
+}
+
+
+def test_every_example_mutation_has_its_expected_calls():
+    names = {path.stem for path in MUTATIONS.glob("*.graphql")}
+    assert names == set(EXPECTED_CALLS["default"]) == set(EXPECTED_CALLS[SCHOOL])
+
+
+@pytest.mark.parametrize("account", ["default", SCHOOL])
+async def test_the_example_mutations_run_on_both_providers(demo_settings: Settings, account: str):
+    variables = example_variables(account)
+    headers = {} if account == "default" else {"X-LMS-Account": account}
+    async with gateway_client(demo_settings) as client:
+        # The school's token comes first, and once: take it outside the counts.
+        await client.post(
+            "/graphql", json={"query": "{ users(first: 1) { nodes { id } } }"}, headers=headers
+        )
+        for name in sorted(EXPECTED_CALLS[account]):
+            text = (MUTATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+            response = await client.post(
+                "/graphql", json={"query": text, "variables": variables[name]}, headers=headers
+            )
+            body = response.json()
+            assert "errors" not in body, (name, body["errors"])
+            (payload,) = body["data"].values()
+            upstream = body["extensions"]["upstream"]
+            assert upstream["byEndpoint"] == EXPECTED_CALLS[account][name], name
+            assert body["extensions"]["cost"]["estimatedCalls"] >= upstream["calls"], name
+            if account == SCHOOL and name == "launch_course":
+                assert [e["code"] for e in payload["userErrors"]] == ["NOT_SUPPORTED"]
+                assert payload["launchUrl"] is None
+            else:
+                assert payload["userErrors"] == [], (name, payload)
+
+
+async def test_no_password_and_no_launch_link_in_any_log_line(
+    demo_settings: Settings, logs: Captured
+):
+    variables = example_variables("default")
+    weak = {**variables["create_user"], "username": "weak", "email": "weak@example.org"}
+    weak["password"] = "short"
+    async with gateway_client(demo_settings) as client:
+        answers = [
+            (
+                await client.post(
+                    "/graphql",
+                    json={
+                        "query": (MUTATIONS / f"{name}.graphql").read_text(encoding="utf-8"),
+                        "variables": values,
+                    },
+                )
+            ).json()
+            for name, values in (
+                ("create_user", variables["create_user"]),
+                ("create_user", weak),
+                ("launch_course", variables["launch_course"]),
+            )
+        ]
+    created, refused, launched = (answer["data"] for answer in answers)
+    assert created["createUser"]["userErrors"] == []
+    assert [e["code"] for e in refused["createUser"]["userErrors"]] == ["WEAK_PASSWORD"]
+    link = launched["launchCourse"]["launchUrl"]
+    assert link and "autologin" in link
+    audit = [line for line in logs.lines if line.get("logger") == "gateway.audit"]
+    assert [line["outcome"] for line in audit] == ["ok", "WEAK_PASSWORD", "ok"]
+    for secret in (SECRET_PASSWORD, "short", link, link.split("key:")[1][:20]):
+        assert secret not in logs.text, secret

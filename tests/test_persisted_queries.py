@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -305,13 +306,18 @@ def allowlist(settings: Settings, manifest_path: Path) -> Settings:
 def test_the_cli_writes_one_entry_per_operation_in_queries(manifest_path):
     data = json.loads(manifest_path.read_text(encoding="utf-8"))
     assert (data["format"], data["version"]) == ("apollo-persisted-query-manifest", 1)
-    files = sorted(QUERIES.glob("*.graphql"))
-    assert [op["body"] for op in data["operations"]] == [
+    files = sorted(QUERIES.rglob("*.graphql"))
+    assert sorted(op["body"] for op in data["operations"]) == sorted(
         f.read_text(encoding="utf-8") for f in files
-    ]
+    )
     assert all(op["id"] == sha(op["body"]) for op in data["operations"])
-    assert all(op["type"] == "query" for op in data["operations"])
-    assert "LearnerDashboard" in [op["name"] for op in data["operations"]]
+    # The example mutations (queries/mutations/) are in the manifest too: an allow-list
+    # built from queries/ lets exactly these mutations run.
+    types = {op["name"]: op["type"] for op in data["operations"]}
+    assert types["LearnerDashboard"] == "query" and types["EnrollUser"] == "mutation"
+    assert {f.parent.name for f in files if types[_operation_name(f)] == "mutation"} == {
+        "mutations"
+    }
 
 
 @pytest.mark.unit
@@ -580,3 +586,9 @@ async def test_refusals_keep_their_status_under_the_graphql_response_media_type(
         assert "data" not in mismatch.json()
         code = mismatch.json()["errors"][0]["extensions"]["code"]
         assert code == "PERSISTED_QUERY_HASH_MISMATCH"
+
+
+def _operation_name(path: Path) -> str:
+    match = re.search(r"^(?:query|mutation)\s+(\w+)", path.read_text(encoding="utf-8"), re.M)
+    assert match is not None, path
+    return match.group(1)

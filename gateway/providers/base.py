@@ -12,7 +12,7 @@ lacks fields of ``detail_only_fields["Group"]``) and the full record (``get_grou
 group's members are references (``get_group_members``); a provider whose member list carries
 whole user records keeps them for its ``get_users`` of the same operation.
 
-Writes (``enroll_user``, ``unenroll_user``) make their call once: a provider never retries
+Writes (``enroll_user``, ``create_user``, …) make their call once: a provider never retries
 one, and drops the cached reads it makes stale. A failure the client can act on (no such
 user, already enrolled) is ``WriteRejected`` with its ``UserErrorCode``, checked before the
 call where the provider can tell, else read from the LMS's answer.
@@ -39,6 +39,7 @@ from gateway.domain.model import (
     UserRef,
 )
 from gateway.domain.querying import CourseFilter, Order, UserFilter
+from gateway.domain.writes import NewUser, UserChanges
 
 __all__ = ["LmsProvider", "Page", "Result"]
 
@@ -137,3 +138,16 @@ class LmsProvider(Protocol):
 
     async def unenroll_user(self, user_id: str, course_id: str) -> None:
         """Remove the user's enrollment in the course."""
+
+    async def create_user(self, new: NewUser) -> User:
+        """A new user, as the LMS now has it."""
+
+    async def update_user(self, user_id: str, changes: UserChanges) -> User | None:
+        """The user with ``changes``, as the LMS now has it."""
+
+    async def set_user_status(self, user_id: str, *, active: bool) -> User | None:
+        """Activate or deactivate (suspend) the user; the user as the LMS now has it."""
+
+    async def launch_url(self, user_id: str, course_id: str, return_url: str | None) -> str:
+        """A link that logs the user in and opens the course (a credential: never logged);
+        ``return_url`` is where the LMS sends the learner back."""

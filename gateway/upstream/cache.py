@@ -64,6 +64,10 @@ class CacheStore(Protocol):
         """Drop every entry whose key starts with ``prefix``; how many were dropped."""
         ...
 
+    async def delete(self, key: str) -> None:
+        """Drop the entry of ``key``, if any."""
+        ...
+
 
 class MemoryCacheStore:
     """An in-process LRU of at most ``max_entries`` entries, each with its own expiry."""
@@ -97,6 +101,9 @@ class MemoryCacheStore:
         """Whether a fresh answer for ``key`` is stored, without touching the LRU order."""
         entry = self._entries.get(key)
         return entry is not None and entry[0] > self._clock()
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
 
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [key for key in self._entries if key.startswith(prefix)]
@@ -176,4 +183,9 @@ class UpstreamCache:
             del self._in_flight[key]
 
     async def invalidate(self, prefix: str) -> int:
+        """Drop every answer whose key starts with ``prefix``; how many were dropped."""
         return await self._store.delete_prefix(prefix)
+
+    async def invalidate_exact(self, key: str) -> None:
+        """Drop the answer stored under ``key`` exactly (not the keys it is a prefix of)."""
+        await self._store.delete(key)

@@ -190,6 +190,11 @@ _register(
         "ALREADY_ENROLLED": "The user is already enrolled in the course.",
         "NOT_ENROLLED": "The user is not enrolled in the course.",
         "UNSUPPORTED_ROLE": "The LMS has no such role for an enrollment.",
+        "DUPLICATE_EMAIL": "Another user has this e-mail address.",
+        "DUPLICATE_USERNAME": "Another user has this username.",
+        "INVALID_EMAIL": "The e-mail address is not one.",
+        "WEAK_PASSWORD": "The password is not strong enough for the LMS (its message says why).",
+        "INVALID_INPUT": "The LMS refused the input as invalid (its message says why).",
         "NOT_SUPPORTED": "The account's LMS has no call for this mutation.",
     },
 )

@@ -460,7 +460,39 @@ class LearnWorldsClient:
         finally:
             await self._forget_enrollment(user, product)
 
-    async def write(self, method: str, segments: Sequence[str], body: Mapping[str, Any]) -> Any:
+    async def create_user(self, body: Mapping[str, Any]) -> Any:
+        """``POST /v2/users``: the new User (201)."""
+        try:
+            return await self.write("POST", ("users",), body)
+        finally:
+            await self._forget_users()
+
+    async def update_user(self, user: str, body: Mapping[str, Any]) -> Any:
+        """``PUT /v2/users/{id}``: the changed User."""
+        try:
+            return await self.write("PUT", ("users", user), body)
+        finally:
+            await self._forget_users()
+
+    async def suspend(self, user: str, *, suspended: bool) -> Any:
+        """``PUT /v2/users/{id}/suspend`` or ``/unsuspend`` (no body): the User."""
+        action = "suspend" if suspended else "unsuspend"
+        try:
+            return await self.write("PUT", ("users", user, action), None)
+        finally:
+            await self._forget_users()
+
+    async def _forget_users(self) -> None:
+        """Drop every cached read of the school's users: a user was added or changed, and
+        lists, lookups by id or e-mail and rosters may show them."""
+        if self._cache is None:
+            return
+        await self._cache.invalidate(self._cache_key(("users",), ()))
+        await self._cache.invalidate(self._cache_key(("courses",), ()) + "/")
+
+    async def write(
+        self, method: str, segments: Sequence[str], body: Mapping[str, Any] | None
+    ) -> Any:
         """A write below ``/v2``; its name in usage and metrics is ``{METHOD} {template}``
         (``POST users/{id}/enrollment``)."""
         name = f"{method} {_template(segments)}"

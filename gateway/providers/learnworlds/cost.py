@@ -123,8 +123,10 @@ class LearnWorldsCostTable:
         match (type_name, field_name):
             case ("Mutation", "enrollUser"):  # the write, then the row and progress read back
                 return FieldCost(calls=3, result_full=True)
-            case ("Mutation", "unenrollUser"):
-                return FieldCost(calls=1)
+            case ("Mutation", "unenrollUser" | "createUser" | "updateUser" | "setUserStatus"):
+                return FieldCost(calls=1, result_full=True)  # user writes answer the User
+            case ("Mutation", "launchCourse"):
+                return _FREE  # LearnWorlds has no launch link: refused without a call
             case ("Query", "user"):
                 if arguments.get("username") is not None:  # no lookup: the whole user list
                     return FieldCost(calls=self._pages("users"), result_full=True)

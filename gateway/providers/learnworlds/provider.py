@@ -34,7 +34,7 @@ import math
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from gateway.domain.model import (
     Category,
@@ -52,7 +52,9 @@ from gateway.domain.model import (
     UserStatus,
 )
 from gateway.domain.querying import CourseFilter, Order, UserFilter
+from gateway.domain.writes import NewUser, UserChanges
 from gateway.errors import (
+    UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
     UpstreamRejected,
@@ -97,6 +99,8 @@ from gateway.providers.learnworlds.values import is_key, text
 from gateway.providers.selection import unselected_passthrough
 
 __all__ = ["COURSE_ACCESS", "USER_ROLE_FILTERS", "LearnWorldsProvider"]
+
+T = TypeVar("T")
 
 Raw = Mapping[str, Any]
 _WITH_SUSPENDED: Final = (("include_suspended", "true"),)
@@ -644,10 +648,7 @@ class LearnWorldsProvider:
                 "LearnWorlds enrolls learners only; make the user an instructor instead",
                 ("role",),
             )
-        try:
-            await self._client.enroll(user_id, course_id)
-        except UpstreamError as error:
-            raise _rejected(error) or error from None
+        await self._written(self._client.enroll(user_id, course_id), course_id)
         self._wrote(user_id, course_id)
         (enrollment,) = await self.get_enrollments([enrollment_id(user_id, course_id)])
         if isinstance(enrollment, BaseException):
@@ -656,11 +657,85 @@ class LearnWorldsProvider:
 
     async def unenroll_user(self, user_id: str, course_id: str) -> None:
         _check_ids(user_id, course_id)
-        try:
-            await self._client.unenroll(user_id, course_id)
-        except UpstreamError as error:
-            raise _rejected(error) or error from None
+        await self._written(self._client.unenroll(user_id, course_id), course_id)
         self._wrote(user_id, course_id)
+
+    async def create_user(self, new: NewUser) -> User:
+        body: dict[str, Any] = {
+            "email": new.email,
+            "username": new.username,
+            "first_name": new.first_name,
+            "last_name": new.last_name,
+        }
+        if new.password:
+            body["password"] = new.password
+        raw = await self._written(self._client.create_user(body))
+        return self._user_answer(raw, "POST users")
+
+    async def update_user(self, user_id: str, changes: UserChanges) -> User | None:
+        _check_user(user_id)
+        if changes.password is not None:  # LearnWorlds's user update takes no password
+            raise WriteRejected(
+                UserErrorCode.NOT_SUPPORTED,
+                "LearnWorlds does not change a user's password through its API",
+                ("password",),
+            )
+        body = {
+            key: value
+            for key, value in (
+                ("first_name", changes.first_name),
+                ("last_name", changes.last_name),
+                ("email", changes.email),
+                ("username", changes.username),
+            )
+            if value is not None
+        }
+        raw = await self._written(self._client.update_user(user_id, body))
+        return self._user_answer(raw, "PUT users/{id}")
+
+    async def set_user_status(self, user_id: str, *, active: bool) -> User | None:
+        _check_user(user_id)
+        raw = await self._written(self._client.suspend(user_id, suspended=not active))
+        return self._user_answer(raw, "PUT users/{id}/suspend")
+
+    async def launch_url(self, user_id: str, course_id: str, return_url: str | None) -> str:
+        raise WriteRejected(
+            UserErrorCode.NOT_SUPPORTED,
+            "LearnWorlds's API has no launch link for a learner; send learners to the course "
+            "page of the school",
+        )
+
+    def _user_answer(self, raw: object, endpoint: str) -> User:
+        """The User a write answered with, kept for this operation's reads."""
+        if not isinstance(raw, Mapping) or text(raw.get("id")) is None:
+            raise UpstreamBadResponse(
+                "LearnWorlds answered a user write without the user",
+                provider=PROVIDER,
+                endpoint=endpoint,
+            )
+        user_id = str(text(raw.get("id")))
+        self._users[user_id] = raw
+        self._calls.forget(("users/{id}", user_id))
+        return map_user(raw, omit=self._skip("User"))
+
+    async def _written(self, write: Awaitable[T], course_id: str | None = None) -> T:
+        """The write's answer; a refusal LearnWorlds explains is ``WriteRejected``. Its 404s
+        say only "does not exist": with a course involved, one read of the course tells
+        whether it is the course or the user that is missing."""
+        try:
+            return await write
+        except UpstreamError as error:
+            rejected = _rejected(error)
+            if rejected is None and isinstance(error, UpstreamNotFound):
+                if course_id is not None and await self._course_record(course_id) is None:
+                    rejected = WriteRejected(
+                        UserErrorCode.COURSE_NOT_FOUND, error.message, ("courseId",)
+                    )
+                else:
+                    rejected = WriteRejected(
+                        UserErrorCode.USER_NOT_FOUND, error.message, ("userId",)
+                    )
+            raise rejected or error from None
 
     def _wrote(self, user_id: str, course_id: str) -> None:
         """This operation's reads of the user's enrollments and the roster are stale now."""
@@ -727,10 +802,15 @@ def _course_params(
     return tuple(params)
 
 
-def _check_ids(user_id: str, course_id: str) -> None:
-    """Ids LearnWorlds cannot have name nobody: refused before any call."""
+def _check_user(user_id: str) -> None:
+    """An id LearnWorlds cannot have names nobody: refused before any call."""
     if not is_key(user_id):
         raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
+
+
+def _check_ids(user_id: str, course_id: str) -> None:
+    """Ids LearnWorlds cannot have name nobody: refused before any call."""
+    _check_user(user_id)
     if not is_key(course_id):
         raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
 
@@ -739,11 +819,15 @@ def _check_ids(user_id: str, course_id: str) -> None:
 # The messages are not documented word for word (docs/learnworlds-mapping.md): the markers
 # are the phrases the public sources and the simulator share, read case-insensitively.
 _REJECTIONS: Final = (
+    ("already owned", UserErrorCode.ALREADY_ENROLLED, None),  # a working client's reading
     ("already enrolled", UserErrorCode.ALREADY_ENROLLED, None),
     ("not enrolled", UserErrorCode.NOT_ENROLLED, None),
     ("user not found", UserErrorCode.USER_NOT_FOUND, ("userId",)),
     ("course not found", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
     ("product not found", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
+    ("email already exists", UserErrorCode.DUPLICATE_EMAIL, ("email",)),
+    ("username already exists", UserErrorCode.DUPLICATE_USERNAME, ("username",)),
+    ("validation failed", UserErrorCode.INVALID_INPUT, None),
 )
 
 
@@ -754,7 +838,8 @@ def _rejected(error: UpstreamError) -> WriteRejected | None:
     message = error.message.lower()
     for marker, code, field in _REJECTIONS:
         if marker in message:
-            return WriteRejected(code, error.message, field)
-    if isinstance(error, UpstreamNotFound):  # a 404 of the user's path: no such user
-        return WriteRejected(UserErrorCode.USER_NOT_FOUND, error.message, ("userId",))
+            return WriteRejected(code, error.message.removeprefix(_REFUSED).strip(), field)
     return None
+
+
+_REFUSED: Final = "LearnWorlds refused the request:"

@@ -176,6 +176,55 @@ class TalentLmsClient:
         finally:
             await self._forget_enrollment(user_id, course_id)
 
+    async def user_signup(self, form: Mapping[str, object]) -> Any:
+        """``POST usersignup``: a new user (``first_name``, ``last_name``, ``email``,
+        ``login``, ``password``)."""
+        try:
+            return await self.post("usersignup", form)
+        finally:
+            await self._forget_users()
+
+    async def edit_user(self, form: Mapping[str, object]) -> Any:
+        """``POST edituser``: ``user_id`` and the fields to change."""
+        try:
+            return await self.post("edituser", form)
+        finally:
+            await self._forget_user(str(form["user_id"]))
+
+    async def set_user_status(self, *, user_id: str, status: str) -> Any:
+        """``usersetstatus/user_id:,status:`` (``active`` or ``inactive``)."""
+        try:
+            return await self.get("usersetstatus", [("user_id", user_id), ("status", status)])
+        finally:
+            await self._forget_user(user_id)
+
+    async def go_to_course(
+        self, *, user_id: str, course_id: str, return_url: str | None = None
+    ) -> Any:
+        """``gotocourse``: a link that logs the user in and opens the course; the learner
+        comes back to ``return_url`` on logout and when the course is completed."""
+        params: list[tuple[str, object]] = [("user_id", user_id), ("course_id", course_id)]
+        if return_url:
+            params += [("logout_redirect", return_url), ("course_completed_redirect", return_url)]
+        return await self.get("gotocourse", params)
+
+    async def _forget_user(self, user_id: str) -> None:
+        """Drop the cached reads of a changed user: their record, lookups and the lists."""
+        if self._cache is None:
+            return
+        await self._cache.invalidate(self._scope + path_for("users", [("id", user_id)]))
+        await self._forget_users()
+
+    async def _forget_users(self) -> None:
+        """Drop the cached user lists and lookups by e-mail or username (a user was added or
+        changed: a list page or a lookup may now be stale)."""
+        if self._cache is None:
+            return
+        for prefix in ("/users/email:", "/users/username:", "/users/page_size:"):
+            await self._cache.invalidate(self._scope + prefix)
+        await self._cache.invalidate_exact(self._scope + path_for("users"))
+        await self._cache.invalidate(self._scope + path_for("getusersbycustomfield") + "/")
+
     async def _forget_enrollment(self, user_id: str, course_id: str) -> None:
         """Drop the cached reads a changed enrollment makes stale, even when the write
         failed: it may have happened before the error."""

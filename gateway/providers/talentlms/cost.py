@@ -83,8 +83,10 @@ class TalentLmsCostTable:
         match key:
             case ("Mutation", "enrollUser"):  # the write, then the learner's record read back
                 return FieldCost(calls=2, result_full=True)
-            case ("Mutation", "unenrollUser"):
-                return FieldCost(calls=1)
+            case ("Mutation", "unenrollUser" | "launchCourse" | "createUser"):
+                return FieldCost(calls=1, result_full=False)
+            case ("Mutation", "updateUser" | "setUserStatus"):  # the write, the user read back
+                return FieldCost(calls=2, result_full=True)
             case ("Query", "user" | "course" | "courseItem" | "courseEnrollment" | "group"):
                 lookup = self._root_lookup(field_name, arguments)
                 return FieldCost(calls=1, result_full=True, cached=self._cached_count([lookup]))

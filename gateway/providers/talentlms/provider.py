@@ -21,10 +21,10 @@ a *partial* enrollment is read from the learner's ``users/id:`` record when sele
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from gateway.config import UsersPaging
 from gateway.domain.model import (
@@ -47,6 +47,7 @@ from gateway.domain.querying import (
     UserFilter,
     UserOrderField,
 )
+from gateway.domain.writes import NewUser, UserChanges
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamError,
@@ -86,6 +87,8 @@ from gateway.providers.talentlms.portal import (
 from gateway.providers.talentlms.values import is_id, text
 
 __all__ = ["TalentLmsProvider"]
+
+R = TypeVar("R")
 
 
 _GONE: Final = object()  # a deleted user: "The requested user is no longer available"
@@ -455,12 +458,9 @@ class TalentLmsProvider:
         self, user_id: str, course_id: str, role: EnrollmentRole
     ) -> CourseEnrollment | None:
         _check_ids(user_id, course_id)
-        try:
-            await self._client.add_user_to_course(
-                user_id=user_id, course_id=course_id, role=role.value
-            )
-        except UpstreamError as error:
-            raise _rejected(error) or error from None
+        await _written(
+            self._client.add_user_to_course(user_id=user_id, course_id=course_id, role=role.value)
+        )
         self._wrote(user_id, course_id)
         (enrollment,) = await self.get_enrollments([enrollment_id(user_id, course_id)])
         if isinstance(enrollment, BaseException):
@@ -469,11 +469,73 @@ class TalentLmsProvider:
 
     async def unenroll_user(self, user_id: str, course_id: str) -> None:
         _check_ids(user_id, course_id)
-        try:
-            await self._client.remove_user_from_course(user_id=user_id, course_id=course_id)
-        except UpstreamError as error:
-            raise _rejected(error) or error from None
+        await _written(self._client.remove_user_from_course(user_id=user_id, course_id=course_id))
         self._wrote(user_id, course_id)
+
+    async def create_user(self, new: NewUser) -> User:
+        if not new.password:
+            raise WriteRejected(
+                UserErrorCode.INVALID_INPUT,
+                "TalentLMS needs a password for a new user",
+                ("password",),
+            )
+        form = {
+            "first_name": new.first_name,
+            "last_name": new.last_name,
+            "email": new.email,
+            "login": new.username,
+            "password": new.password,
+        }
+        raw = await _written(self._client.user_signup(form))
+        conventions = await self._conventions()
+        # The sign-up answer is the user's record, without the lists a users/id: read adds.
+        return map_user(
+            _record(raw, "usersignup"), conventions, partial=True, omit=self._skip("User")
+        )
+
+    async def update_user(self, user_id: str, changes: UserChanges) -> User | None:
+        _check_user(user_id)
+        form: dict[str, object] = {"user_id": user_id}
+        for field, value in (
+            ("first_name", changes.first_name),
+            ("last_name", changes.last_name),
+            ("email", changes.email),
+            ("login", changes.username),
+            ("password", changes.password),
+        ):
+            if value is not None:
+                form[field] = value
+        await _written(self._client.edit_user(form))
+        self._calls.forget(("users/id", user_id))
+        return await self._user_now(user_id)
+
+    async def set_user_status(self, user_id: str, *, active: bool) -> User | None:
+        _check_user(user_id)
+        status = "active" if active else "inactive"
+        await _written(self._client.set_user_status(user_id=user_id, status=status))
+        self._calls.forget(("users/id", user_id))
+        return await self._user_now(user_id)
+
+    async def launch_url(self, user_id: str, course_id: str, return_url: str | None) -> str:
+        _check_ids(user_id, course_id)
+        body = await _written(
+            self._client.go_to_course(user_id=user_id, course_id=course_id, return_url=return_url)
+        )
+        url = _record(body, "gotocourse").get("goto_url")
+        if not isinstance(url, str) or not url:
+            raise UpstreamBadResponse(
+                "TalentLMS gotocourse did not return a goto_url",
+                provider=PROVIDER,
+                endpoint="gotocourse",
+            )
+        return url
+
+    async def _user_now(self, user_id: str) -> User | None:
+        """The user as the portal has it after a write (the cached record was dropped)."""
+        (user,) = await self.get_users([user_id])
+        if isinstance(user, BaseException):
+            raise user
+        return user
 
     def _wrote(self, user_id: str, course_id: str) -> None:
         """This operation's reads of the user and the course are stale now (the client
@@ -512,10 +574,23 @@ def _entries(raw: Raw, key: str) -> list[Raw]:
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
-def _check_ids(user_id: str, course_id: str) -> None:
-    """Ids TalentLMS cannot have name nobody: refused before any call."""
+async def _written(write: Awaitable[R]) -> R:
+    """The write's answer; a refusal TalentLMS explains is ``WriteRejected``."""
+    try:
+        return await write
+    except UpstreamError as error:
+        raise _rejected(error) or error from None
+
+
+def _check_user(user_id: str) -> None:
+    """An id TalentLMS cannot have names nobody: refused before any call."""
     if not is_id(user_id):
         raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
+
+
+def _check_ids(user_id: str, course_id: str) -> None:
+    """Ids TalentLMS cannot have name nobody: refused before any call."""
+    _check_user(user_id)
     if not is_id(course_id):
         raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
 
@@ -527,6 +602,10 @@ _REJECTIONS: Final = (
     ("requested course does not exist", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
     ("already enrolled", UserErrorCode.ALREADY_ENROLLED, None),
     ("not enrolled", UserErrorCode.NOT_ENROLLED, None),
+    ("same email address already exists", UserErrorCode.DUPLICATE_EMAIL, ("email",)),
+    ("same login already exists", UserErrorCode.DUPLICATE_USERNAME, ("username",)),
+    ("password is not strong enough", UserErrorCode.WEAK_PASSWORD, ("password",)),
+    ("invalid arguments provided", UserErrorCode.INVALID_INPUT, None),
 )
 
 

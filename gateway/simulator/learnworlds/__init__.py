@@ -1,6 +1,7 @@
 """The LearnWorlds API v2 simulator: a generated school behind a Starlette app
-(``/admin/api``), with an OAuth2 token endpoint, the reads the gateway makes, the rate limit
-and the shared fault injection; see ``create_learnworlds_app``.
+(``/admin/api``), with an OAuth2 token endpoint, the reads the gateway makes, its writes
+(enroll, unenroll, create, update, suspend and unsuspend a user), the rate limit and the shared
+fault injection; see ``create_learnworlds_app`` and ``app.py``'s docstring.
 """
 
 from __future__ import annotations

@@ -4,11 +4,40 @@ What it reproduces follows ``shared/reference/learnworlds-api.md`` §1–§7 and
 client-credentials token endpoint with its three body encodings and ``tokenData`` envelope, a
 pre-issued static token, ``Lw-Client`` plus Bearer on every call, the ``{data, meta}`` envelope
 with each endpoint's page size, newest-first lists, ids as 24-hex strings and course slugs,
-Unix-second timestamps (floats, ints where the reference says ints), the two error body shapes
-(shape 1 for authentication, shape 2 ``{"error": …}`` for the rest) and the rate limit of 30
-calls per 10 seconds per client with ``429 {"error": "Too many requests"}``.
+Unix-second timestamps (floats, ints where the reference says ints), the error body shapes
+(shape 1 for authentication, shape 2 ``{"error": …}`` for the rest, shape 3 for a write's body
+that fails validation) and the rate limit of 30 calls per 10 seconds per client with
+``429 {"error": "Too many requests"}``.
 
-Read-only: it serves the reads the gateway makes, not the writes.
+It serves the reads the gateway makes and these writes (request and answer shapes from the
+spec snapshots O1–O3 and the clients of ``docs/learnworlds-mapping.md``):
+
+* ``POST /v2/users/{id}/enrollment`` ``{productId, productType, price, justification?,
+  send_enrollment_email?, duration?, duration_type?}`` → ``200 {"success": true}``; the new
+  enrollment is ``not_started`` with 0 % progress. The school sells courses only: a bundle or
+  subscription id is unknown to it (404). Already enrolled: ``400 {"error": "Product is
+  already owned"}``.
+* ``DELETE /v2/users/{id}/enrollment`` ``{productId, productType}`` → 204, no body; not
+  enrolled: ``400 {"error": …}``.
+* ``POST /v2/users`` ``{email, username, password?, first_name?, last_name?, is_admin?,
+  subscribed_for_marketing_emails?, send_registration_email?, fields?, tags?, utms?}`` → 201
+  and the User; a taken e-mail or username (any case) is a 400.
+* ``PUT /v2/users/{id}`` (the same keys, none required) → 200 and the User.
+* ``PUT /v2/users/{id}/suspend`` and ``/unsuspend``, no body → 200 and the User.
+
+A body that is not a JSON object is a 400 in shape 2; a missing, mistyped or (on the
+enrollment calls) unknown key is a 422 in the spec's validation shape (shape 3:
+``{"statusCode": 422, "error": "Validation Failed", "message", "errors": {key: [{"0": …}]}}``);
+an unknown user or course is the usual 404. Writes need the same ``Lw-Client`` and Bearer as
+reads, spend the same rate limit, meet the same faults (a fault that answers in place of the
+call leaves the school unchanged) and each runs whole under one lock, so concurrent writes
+never interleave. What they change stays for the life of the app and every read shows it.
+
+Call statistics and fault rules name a call by its path template without ``v2/``; a call with
+a method other than GET is prefixed with it: ``users/{id}`` (the read), ``PUT users/{id}``,
+``POST users``, ``POST users/{id}/enrollment``, ``DELETE users/{id}/enrollment``, ``PUT
+users/{id}/suspend``, ``PUT users/{id}/unsuspend``. The token call is ``oauth2/access_token``
+whatever its method.
 """
 
 from __future__ import annotations
@@ -16,11 +45,12 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -45,8 +75,11 @@ from .data import (
     FAULT_KINDS,
     MSG_NOT_FOUND,
     MSG_USERS_NOT_FOUND,
+    PROFILE_KEYS,
     ROLE_LEVELS,
+    UTM_KEYS,
     ApiError,
+    Course,
     LearnWorldsConfig,
     School,
     generate_school,
@@ -81,6 +114,9 @@ MSG_BAD_GRANT = "The authorization grant type is not supported by the authorizat
 MSG_TOO_MANY = "Too many requests"
 MSG_SERVER_ERROR = "Server Error"
 MSG_NOT_ALLOWED = "Method Not Allowed"
+MSG_BAD_BODY = "The request body must be a JSON object."
+# Body shape 3: the spec's reusable 422 (O1, O2), the one validation body it documents.
+MSG_VALIDATION = "Your input had some validation errors."
 
 STATUS_FILTERS = ("paying", "non_paying", "suspended", "never_logged_in")
 ROLE_FILTERS = (*ROLE_LEVELS, "license_reporter")
@@ -95,6 +131,26 @@ def shape1(status: int, context: str | None, message: str) -> JSONResponse:
 
 def shape2(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def shape3(errors: dict[str, str]) -> JSONResponse:
+    """The spec's validation answer: ``{"statusCode": 422, "error": "Validation Failed",
+    "message", "errors": {"field": [{"0": "…"}]}}``, one entry per offending key."""
+    body = {
+        "statusCode": 422,
+        "error": "Validation Failed",
+        "message": MSG_VALIDATION,
+        "errors": {key: [{"0": message}] for key, message in errors.items()},
+    }
+    return JSONResponse(body, status_code=422)
+
+
+class Invalid(Exception):
+    """A request body that fails validation: a 422 in body shape 3."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +284,12 @@ class Simulator:
     monotonic: Clock
     _limiters: dict[str, BurstLimiter]
     _lock: threading.Lock
+    clock: Clock = time.time  # wall time: when writes happen
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> float:
+        """The time a write records: the wall clock, never before the school's "now"."""
+        return max(float(self.school.now), self.clock())
 
     def limiter(self, client_id: str) -> BurstLimiter:
         """The rate-limit window of one client (the limit's scope is per ``Lw-Client``)."""
@@ -431,41 +493,319 @@ async def _user_group_users(sim: Simulator, params: Params, request: Request) ->
     return _paged(rows, _int_param(request, "page", 1, 1, None), _per_page(request, 20, False))
 
 
-# (path below /admin/api, handler); "{x}" is one path segment, percent-decoded. The CallStats
-# name of a call is its template without "v2/": "users/{id}/courses".
-ENDPOINTS: tuple[tuple[str, Handler], ...] = (
-    ("v2/users", _users),
-    ("v2/users/{id}", _user),
-    ("v2/users/{id}/courses", _user_courses),
-    ("v2/users/{id}/progress", _user_progress),
-    ("v2/users/{id}/courses/{course}/progress", _user_course_progress),
-    ("v2/users/{id}/user-groups", _user_user_groups),
-    ("v2/courses", _courses),
-    ("v2/courses/{id}", _course),
-    ("v2/courses/{id}/contents", _course_contents),
-    ("v2/courses/{id}/users", _course_users),
-    ("v2/user_groups", _user_groups),
-    ("v2/user_groups/{id}", _user_group),
-    ("v2/user_groups/{id}/users", _user_group_users),
+# ---------------------------------------------------------------------------------------------
+# Write handlers: request bodies
+# ---------------------------------------------------------------------------------------------
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+PRODUCT_TYPES = ("course", "bundle", "subscription")
+DURATION_TYPES = ("months", "weeks", "days")
+PRICE = re.compile(r"^\d+(\.\d+)?$")
+# The enrollment body's keys (O1–O3); a live client saw any other key refused with a 422 (C13).
+ENROLL_KEYS = (
+    "productId",
+    "productType",
+    "justification",
+    "price",
+    "duration_type",
+    "duration",
+    "send_enrollment_email",
 )
-_TEMPLATES = [(template.split("/"), handler) for template, handler in ENDPOINTS]
+UNENROLL_KEYS = ("productId", "productType")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """The JSON object of a write; an empty body is an empty object (its keys are missing)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, MSG_BAD_BODY) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, MSG_BAD_BODY)
+    return data
+
+
+class _Check:
+    """Reads a body's keys, collecting every problem for one 422 (``done``)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.errors: dict[str, str] = {}
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, message)
+
+    def done(self) -> None:
+        if self.errors:
+            raise Invalid(self.errors)
+
+    def only(self, allowed: tuple[str, ...]) -> None:
+        for key in self.body:
+            if key not in allowed:
+                self.fail(key, f"The '{key}' field is not allowed.")
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A string, trimmed; ``required``: present, not null and not blank."""
+        value = self.body.get(key)
+        if value is None:
+            if required:
+                self.fail(key, f"The '{key}' field is required.")
+            return None
+        if not isinstance(value, str):
+            self.fail(key, f"The '{key}' field must be a string.")
+            return None
+        if required and not value.strip():
+            self.fail(key, f"The '{key}' field is required.")
+            return None
+        return value.strip()
+
+    def email(self, *, required: bool) -> str | None:
+        value = self.text("email", required=required)
+        if value is not None and not EMAIL.match(value):
+            self.fail("email", "The 'email' field must be a valid email address.")
+            return None
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        value = self.body.get(key)
+        if value is not None and not isinstance(value, bool):
+            self.fail(key, f"The '{key}' field must be true or false.")
+            return None
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+        value = self.text(key, required=required)
+        if value is not None and value not in allowed:
+            listed = ", ".join(f"'{item}'" for item in allowed)
+            self.fail(key, f"The '{key}' field must be one of {listed}.")
+            return None
+        return value
+
+    def price(self) -> float | None:
+        """Required; a number, or a numeric string as in one spec example (``'100.23'``)."""
+        value = self.body.get("price")
+        if value is None:
+            self.fail("price", "The 'price' field is required.")
+            return None
+        if isinstance(value, str) and PRICE.match(value.strip()):
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail("price", "The 'price' field must be a number.")
+            return None
+        if not math.isfinite(value) or value < 0:
+            self.fail("price", "The 'price' field must be a number from 0.")
+            return None
+        return float(value)
+
+    def duration(self) -> int | None:
+        value = self.body.get("duration")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail("duration", "The 'duration' field must be an integer from 1.")
+            return None
+        return value
+
+    def tags(self) -> list[str] | None:
+        """A list of strings: trimmed, blanks and repeats dropped, order kept."""
+        value = self.body.get("tags")
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+            self.fail("tags", "The 'tags' field must be an array of strings.")
+            return None
+        return list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+
+    def mapping(self, key: str, known: Callable[[str], bool]) -> dict[str, Any] | None:
+        """An object of strings or nulls whose keys ``known`` accepts."""
+        value = self.body.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(key, f"The '{key}' field must be an object.")
+            return None
+        for name, item in value.items():
+            if not known(name):
+                self.fail(f"{key}.{name}", f"The '{key}.{name}' field does not exist.")
+            elif item is not None and not isinstance(item, str):
+                self.fail(f"{key}.{name}", f"The '{key}.{name}' field must be a string.")
+        return dict(value)
+
+
+def _user_fields(check: _Check, *, creating: bool) -> dict[str, Any]:
+    """The keys of ``UserRequestModel`` (create) and ``UserRequestPutModel`` (update) the school
+    keeps, as ``School.create_user``/``update_user`` take them; only the keys sent. Also
+    ``first_name`` and ``last_name``, which a live client sends on create and gets a 201 (C13)
+    though the request models do not list them. Any other key is ignored (our choice: only the
+    enrollment body is known to refuse extra keys). ``password``, ``send_registration_email``
+    and ``signup_validation_rules`` are checked and dropped: nothing of theirs is ever shown."""
+    body = check.body
+    email = check.email(required=creating or "email" in body)
+    username = check.text("username", required=creating or "username" in body)
+    if creating:
+        check.text("password")
+        check.flag("send_registration_email")
+    check.flag("signup_validation_rules")
+    names: dict[str, str] = {
+        key: check.text(key) or "" for key in ("first_name", "last_name") if key in body
+    }
+    marketing = check.flag("subscribed_for_marketing_emails")
+    given = {
+        "email": email,
+        "username": username,
+        "is_admin": check.flag("is_admin"),
+        "fields": check.mapping("fields", lambda k: k in PROFILE_KEYS or k.startswith("cf_")),
+        "utms": check.mapping("utms", lambda k: k in UTM_KEYS),
+        "tags": check.tags(),
+    }
+    check.done()
+    found: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
+    found.update(names)
+    if "subscribed_for_marketing_emails" in body:  # null is a value of its own
+        found["marketing"] = marketing
+    return found
+
+
+def _product(sim: Simulator, product_id: str, product_type: str) -> Course:
+    """The course a ``productId`` names. The simulated school sells no bundles and no
+    subscriptions, so such an id is unknown to it, as to a real school without them."""
+    if product_type != "course":
+        raise ApiError(404, MSG_NOT_FOUND)
+    return sim.school.course(product_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Write handlers
+# ---------------------------------------------------------------------------------------------
+
+
+async def _enroll(sim: Simulator, params: Params, request: Request) -> Any:
+    """``POST /v2/users/{id}/enrollment`` → ``{"success": true}``."""
+    check = _Check(await _body(request))
+    check.only(ENROLL_KEYS)
+    product_id = check.text("productId", required=True)
+    product_type = check.choice("productType", PRODUCT_TYPES, required=True)
+    price = check.price()
+    check.text("justification")
+    check.flag("send_enrollment_email")
+    check.duration()
+    check.choice("duration_type", DURATION_TYPES)
+    check.done()
+    assert product_id is not None and product_type is not None and price is not None
+    with sim.write_lock:
+        user = sim.school.user(params["id"])
+        course = _product(sim, product_id, product_type)
+        sim.school.enroll(user, course, now=sim.now(), price=price)
+    return {"success": True}
+
+
+async def _unenroll(sim: Simulator, params: Params, request: Request) -> Any:
+    """``DELETE /v2/users/{id}/enrollment`` with ``{productId, productType}`` → 204."""
+    check = _Check(await _body(request))
+    check.only(UNENROLL_KEYS)
+    product_id = check.text("productId", required=True)
+    product_type = check.choice("productType", PRODUCT_TYPES, required=True)
+    check.done()
+    assert product_id is not None and product_type is not None
+    with sim.write_lock:
+        user = sim.school.user(params["id"])
+        sim.school.unenroll(user, _product(sim, product_id, product_type))
+    return Response(status_code=204)
+
+
+async def _create_user(sim: Simulator, _params: Params, request: Request) -> Any:
+    """``POST /v2/users`` → 201 and the new User."""
+    found = _user_fields(_Check(await _body(request)), creating=True)
+    with sim.write_lock:
+        user = sim.school.create_user(now=sim.now(), **found)
+        body = sim.school.render_user(user)
+    return JSONResponse(body, status_code=201)
+
+
+async def _update_user(sim: Simulator, params: Params, request: Request) -> Any:
+    """``PUT /v2/users/{id}`` → 200 and the updated User (a suspended one too)."""
+    changes = _user_fields(_Check(await _body(request)), creating=False)
+    with sim.write_lock:
+        user = sim.school.update_user(sim.school.user(params["id"]), changes)
+        return sim.school.render_user(user)
+
+
+async def _suspend(sim: Simulator, params: Params, _request: Request) -> Any:
+    """``PUT /v2/users/{id}/suspend``, no body → the suspended User (C1 sends none)."""
+    with sim.write_lock:
+        user = sim.school.set_suspended(sim.school.user(params["id"]), True)
+        return sim.school.render_user(user)
+
+
+async def _unsuspend(sim: Simulator, params: Params, _request: Request) -> Any:
+    with sim.write_lock:
+        user = sim.school.set_suspended(sim.school.user(params["id"]), False)
+        return sim.school.render_user(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing
+# ---------------------------------------------------------------------------------------------
+
+# (method, path below /admin/api, handler); "{x}" is one path segment, percent-decoded. The
+# CallStats name of a call is its template without "v2/" ("users/{id}/courses"), prefixed by
+# its method unless that is GET ("POST users/{id}/enrollment").
+ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", "v2/users", _users),
+    ("POST", "v2/users", _create_user),
+    ("GET", "v2/users/{id}", _user),
+    ("PUT", "v2/users/{id}", _update_user),
+    ("PUT", "v2/users/{id}/suspend", _suspend),
+    ("PUT", "v2/users/{id}/unsuspend", _unsuspend),
+    ("POST", "v2/users/{id}/enrollment", _enroll),
+    ("DELETE", "v2/users/{id}/enrollment", _unenroll),
+    ("GET", "v2/users/{id}/courses", _user_courses),
+    ("GET", "v2/users/{id}/progress", _user_progress),
+    ("GET", "v2/users/{id}/courses/{course}/progress", _user_course_progress),
+    ("GET", "v2/users/{id}/user-groups", _user_user_groups),
+    ("GET", "v2/courses", _courses),
+    ("GET", "v2/courses/{id}", _course),
+    ("GET", "v2/courses/{id}/contents", _course_contents),
+    ("GET", "v2/courses/{id}/users", _course_users),
+    ("GET", "v2/user_groups", _user_groups),
+    ("GET", "v2/user_groups/{id}", _user_group),
+    ("GET", "v2/user_groups/{id}/users", _user_group_users),
+)
+
+
+def _templates() -> list[tuple[list[str], dict[str, Handler]]]:
+    """Each path template once, with its handler per method, in the table's order."""
+    found: dict[str, dict[str, Handler]] = {}
+    for method, template, handler in ENDPOINTS:
+        found.setdefault(template, {})[method] = handler
+    return [(template.split("/"), handlers) for template, handlers in found.items()]
+
+
+_TEMPLATES = _templates()
 
 
 @dataclass(frozen=True)
 class _Match:
     name: str
-    handler: Handler | None  # None: the token endpoint or no endpoint at all
+    handler: Handler | None  # None: the token endpoint, no endpoint, or not for this method
     params: Params
-    known: bool
+    known: bool  # the path is an endpoint's (for some method)
 
 
-def _match(path: str) -> _Match:
-    """Route a raw path (still percent-encoded) below ``/admin/api``."""
+def _named(method: str, name: str) -> str:
+    return name if method.upper() == "GET" else f"{method.upper()} {name}"
+
+
+def _match(path: str, method: str = "GET") -> _Match:
+    """Route a raw path (still percent-encoded) below ``/admin/api`` for ``method``."""
     rest = path[path.find(API_PREFIX) + len(API_PREFIX) :] if API_PREFIX in path else path
     segments = rest.strip("/").split("/")
     if segments == TOKEN_ENDPOINT.split("/"):
         return _Match(TOKEN_ENDPOINT, None, {}, known=True)
-    for template, handler in _TEMPLATES:
+    for template, handlers in _TEMPLATES:
         if len(template) != len(segments):
             continue
         params: Params = {}
@@ -477,14 +817,16 @@ def _match(path: str) -> _Match:
             elif part != segment:
                 break
         else:
-            return _Match("/".join(template[1:]), handler, params, known=True)
+            name = _named(method, "/".join(template[1:]))
+            return _Match(name, handlers.get(method.upper()), params, known=True)
     name = "/".join(segments[1:] if segments[0] == "v2" else segments)
-    return _Match(name or "(root)", None, {}, known=False)
+    return _Match(_named(method, name or "(root)"), None, {}, known=False)
 
 
-def endpoint_name(path: str) -> str:
-    """The ``CallStats`` (and fault rule) name of a request path: ``users/{id}/progress``."""
-    return _match(path).name
+def endpoint_name(path: str, method: str = "GET") -> str:
+    """The ``CallStats`` (and fault rule) name of a request: ``users/{id}/progress``,
+    ``POST users/{id}/enrollment``."""
+    return _match(path, method).name
 
 
 def _bearer(request: Request) -> str | None:
@@ -568,7 +910,7 @@ async def _access_token(sim: Simulator, request: Request) -> Response:
 async def _api(request: Request) -> Response:
     """Every ``/admin/api`` request: count, delay, inject faults, then answer."""
     sim: Simulator = request.app.state.simulator
-    match = _match(raw_path(request.scope))
+    match = _match(raw_path(request.scope), request.method)
     sim.stats.record(match.name)
     await simulate_latency(sim.config.latency_ms)
     return await sim.faults.intercept(match.name, request, lambda: _answer(sim, match, request))
@@ -586,15 +928,17 @@ async def _answer(sim: Simulator, match: _Match, request: Request) -> Response:
     wait = sim.limiter(sim.tokens.client_id).admit()
     if wait is not None:
         return _too_many(sim, wait)
-    if match.handler is None:
+    if not match.known:
         return shape2(404, MSG_NOT_FOUND)
-    if request.method != "GET":
+    if match.handler is None:
         return shape2(405, MSG_NOT_ALLOWED)
     try:
         body = await match.handler(sim, match.params, request)
     except ApiError as exc:
         return shape2(exc.status, exc.message)
-    return JSONResponse(body)
+    except Invalid as exc:
+        return shape3(exc.errors)
+    return body if isinstance(body, Response) else JSONResponse(body)
 
 
 def _fault_style(tokens: TokenStore) -> FaultStyle:
@@ -602,7 +946,7 @@ def _fault_style(tokens: TokenStore) -> FaultStyle:
     expires on the call."""
 
     async def revoked_key(request: Request, _answer: Answer) -> Response:
-        if endpoint_name(raw_path(request.scope)) == TOKEN_ENDPOINT:
+        if endpoint_name(raw_path(request.scope), request.method) == TOKEN_ENDPOINT:
             return shape1(401, "invalid_client", MSG_INVALID_CLIENT)
         return shape1(401, "access_denied", MSG_DENIED)
 
@@ -685,7 +1029,9 @@ def create_learnworlds_app(
     faults = FaultInjector(
         config.faults, seed=config.seed, style=_fault_style(tokens), simulator="LearnWorlds"
     )
-    simulator = Simulator(config, data, stats, faults, tokens, monotonic, {}, threading.Lock())
+    simulator = Simulator(
+        config, data, stats, faults, tokens, monotonic, {}, threading.Lock(), clock
+    )
     app.state.simulator = simulator
     app.state.stats = stats
     app.state.faults = faults

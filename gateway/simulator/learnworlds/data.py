@@ -23,13 +23,20 @@ from typing import Any
 from ..faults import COMMON_FAULT_KINDS, FaultRule, fault_rules
 
 __all__ = [
+    "CUSTOM_FIELDS",
     "DEFAULT_NOW",
     "FAULT_KINDS",
+    "MSG_ALREADY_OWNED",
+    "MSG_EMAIL_TAKEN",
+    "MSG_NOT_ENROLLED",
     "MSG_NOT_FOUND",
+    "MSG_USERNAME_TAKEN",
     "MSG_USERS_NOT_FOUND",
+    "PROFILE_KEYS",
     "PROGRESS_STATUSES",
     "ROLE_LEVELS",
     "UNIT_TYPES",
+    "UTM_KEYS",
     "ApiError",
     "Course",
     "Enrollment",
@@ -72,6 +79,13 @@ SCORED_TYPES = ("assessmentV2", "scorm")  # units with a score_on_unit
 # The spec's own wording (reference §5): one generic not-found body, and the group members' one.
 MSG_NOT_FOUND = "Sorry the resource your trying to access does not exist."
 MSG_USERS_NOT_FOUND = "Users not found"
+# Refusals of writes, body shape 2 with a 400. A production client treats an enrollment answer
+# containing "Product is already owned" as "already enrolled" (docs/learnworlds-mapping.md,
+# C16); the other three are ours: no source records LearnWorlds's words for them.
+MSG_ALREADY_OWNED = "Product is already owned"
+MSG_NOT_ENROLLED = "The user is not enrolled in this product"
+MSG_EMAIL_TAKEN = "A user with this email already exists"
+MSG_USERNAME_TAKEN = "A user with this username already exists"
 
 
 class ApiError(Exception):
@@ -153,9 +167,10 @@ class User:
     suspended: bool = False
     tags: list[str] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
-    marketing: bool = False
+    marketing: bool | None = False
     eu_customer: bool | None = None
     nps_score: int | None = None
+    utms: dict[str, Any] | None = None  # None: the school's default (only writes set one)
 
 
 @dataclass
@@ -267,6 +282,7 @@ PROFILE_KEYS = (
     "dribbble", "github", "phone", "address", "country", "birthday", "company", "company_size",
     "university", "graduation_year",
 )  # fmt: skip
+CUSTOM_FIELDS = ("cf_team", "cf_employee_id")  # the school's own sign-up fields
 # (slug, title, categories, access, original price, discount price)
 COURSES = (
     ("intro-to-statistics", "Intro to Statistics", ["data"], "paid", 49, 39),
@@ -332,6 +348,20 @@ def _slug(text: str) -> str:
 def _ascii_words(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLIT))
     return "".join(ch for ch in folded if ch.isascii())
+
+
+def default_utms() -> dict[str, Any]:
+    """The UTM values of a user nobody gave any: every key, landing pages ``/``."""
+    return {key: ("/" if key.endswith("_landing") else None) for key in UTM_KEYS}
+
+
+def access_end(course: Course, created: int) -> int | None:
+    """When access bought at ``created`` ends: the course's access period (``expires`` in
+    ``expiresType`` units, a month counted as 30 days as the generator does), or never."""
+    if course.expires is None:
+        return None
+    unit = {"days": DAY, "weeks": 7 * DAY, "months": 30 * DAY}.get(course.expires_type, DAY)
+    return created + course.expires * unit
 
 
 def number(value: float) -> float | int:
@@ -707,6 +737,7 @@ class School:
         self._courses = {c.id: c for c in sorted(courses, key=lambda c: -c.created)}
         self._groups = {g.id: g for g in sorted(groups, key=lambda g: -g.created)}
         self._enrollments = {(e.user_id, e.course_id): e for e in enrollments}
+        self._minted = 0  # ids handed out to records created through the API
 
     def copy(self, config: LearnWorldsConfig | None = None) -> School:
         """An independent deep copy (apps never share state), optionally re-configured."""
@@ -846,6 +877,132 @@ class School:
             if (not wanted or wanted & set(c.categories)) and (not accesses or c.access in accesses)
         ]
 
+    # -- writes ------------------------------------------------------------------------------
+    #
+    # What the API's writes change (the app validates the bodies and runs each write whole
+    # under its lock). Refusals raise ``ApiError`` before anything is changed, so a write is
+    # applied entirely or not at all. ``now`` is Unix seconds, never before the school's "now".
+
+    def mint_id(self, moment: float) -> str:
+        """A new 24-hex id as MongoDB makes them: 4 bytes of creation time, 5 bytes fixed per
+        school (drawn from the seed, so a rerun gives the same ids) and a 3-byte counter."""
+        salt = random.Random(self.config.seed * 1_000_003 + 17).getrandbits(40)
+        taken = {*self._users, *self._groups}
+        while True:
+            self._minted += 1
+            value = f"{int(moment) & 0xFFFFFFFF:08x}{salt:010x}{self._minted & 0xFFFFFF:06x}"
+            if value not in taken:
+                return value
+
+    def _check_unique(self, email: str | None, username: str | None, itself: User | None) -> None:
+        """A new e-mail or username must be no other user's, in any case (the help centre speaks
+        of "unique usernames", docs/learnworlds-mapping.md H2; the case rule is ours). The
+        generated school has a few learners sharing a name; writes never add such a pair."""
+        others = [user for user in self._users.values() if user is not itself]
+        if email is not None and any(u.email.lower() == email.lower() for u in others):
+            raise ApiError(400, MSG_EMAIL_TAKEN)
+        if username is not None and any(u.username.lower() == username.lower() for u in others):
+            raise ApiError(400, MSG_USERNAME_TAKEN)
+
+    def create_user(
+        self,
+        *,
+        email: str,
+        username: str,
+        now: float,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        is_admin: bool | None = None,
+        fields: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        marketing: bool | None = None,
+        utms: dict[str, Any] | None = None,
+    ) -> User:
+        """``POST /v2/users``: a learner (an admin with ``is_admin``) who never logged in, the
+        newest of the school. Without names, the whole username is the last name and the first
+        is empty, as in the spec's examples."""
+        self._check_unique(email, username, None)
+        newest = max((u.created for u in self._users.values()), default=0.0)
+        created = round(max(now, newest + 0.000001), 6)
+        level = "admin" if is_admin else "user"
+        if first_name is None and last_name is None:
+            first_name, last_name = "", username
+        user = User(
+            id=self.mint_id(created),
+            email=email,
+            username=username,
+            first_name=first_name or "",
+            last_name=last_name or "",
+            level=level,
+            role_name=ROLE_NAMES[level],
+            created=created,
+            last_login=None,
+            tags=list(tags or []),
+            fields={
+                **dict.fromkeys(PROFILE_KEYS),
+                **dict.fromkeys(CUSTOM_FIELDS),
+                **(fields or {}),
+            },
+            marketing=marketing,
+            utms={**default_utms(), **utms} if utms else None,
+        )
+        self._users = {user.id: user, **self._users}  # newest first
+        return user
+
+    def update_user(self, user: User, changes: dict[str, Any]) -> User:
+        """``PUT /v2/users/{id}``: the keys given (``email``, ``username``, ``first_name``,
+        ``last_name``, ``is_admin``, ``fields`` and ``utms`` merged, ``tags`` replaced,
+        ``marketing``). A name derived from the username follows a new username."""
+        email, username = changes.get("email"), changes.get("username")
+        same_email = email is not None and email.lower() == user.email.lower()
+        same_name = username is not None and username.lower() == user.username.lower()
+        self._check_unique(
+            None if same_email else email, None if same_name else username, itself=user
+        )
+        if username is not None:
+            derived = user.first_name == "" and user.last_name == user.username
+            if derived and "first_name" not in changes and "last_name" not in changes:
+                user.last_name = username
+            user.username = username
+        if email is not None:
+            user.email = email
+        for key in ("first_name", "last_name"):
+            if key in changes:
+                setattr(user, key, changes[key] or "")
+        if changes.get("is_admin") is True and user.level != "admin":
+            user.level, user.role_name = "admin", ROLE_NAMES["admin"]
+        elif changes.get("is_admin") is False and user.level == "admin":
+            user.level, user.role_name = "user", ROLE_NAMES["user"]
+        if "fields" in changes:
+            user.fields.update(changes["fields"])
+        if "utms" in changes:
+            user.utms = {**(user.utms or default_utms()), **changes["utms"]}
+        if "tags" in changes:
+            user.tags = list(changes["tags"])
+        if "marketing" in changes:
+            user.marketing = changes["marketing"]
+        return user
+
+    def set_suspended(self, user: User, suspended: bool) -> User:
+        """``PUT /v2/users/{id}/suspend`` and ``/unsuspend``; doing it twice changes nothing."""
+        user.suspended = suspended
+        return user
+
+    def enroll(self, user: User, course: Course, *, now: float, price: float) -> Enrollment:
+        """``POST /v2/users/{id}/enrollment`` for a course: enrolled now, the course's access
+        period from now, no progress yet (``not_started``, 0 %)."""
+        if (user.id, course.id) in self._enrollments:
+            raise ApiError(400, MSG_ALREADY_OWNED)
+        created = int(now)
+        enrollment = Enrollment(user.id, course.id, created, access_end(course, created), price)
+        self._enrollments[(user.id, course.id)] = enrollment
+        return enrollment
+
+    def unenroll(self, user: User, course: Course) -> None:
+        """``DELETE /v2/users/{id}/enrollment`` for a course: the enrollment and its progress go."""
+        if self._enrollments.pop((user.id, course.id), None) is None:
+            raise ApiError(400, MSG_NOT_ENROLLED)
+
     # -- rendering ---------------------------------------------------------------------------
 
     def render_user(self, user: User) -> dict[str, Any]:
@@ -870,7 +1027,7 @@ class School:
             "signup_approval_status": None if user.level == "admin" else "passed",
             "fields": dict(user.fields),
             "tags": list(user.tags),
-            "utms": {key: ("/" if key.endswith("_landing") else None) for key in UTM_KEYS},
+            "utms": dict(user.utms) if user.utms is not None else default_utms(),
             "billing_info": None,
             "nps_score": user.nps_score,
             "nps_comment": None,

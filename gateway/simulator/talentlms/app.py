@@ -4,6 +4,12 @@ Faithfulness matters more than convenience here: the gateway's adapter is tested
 app, so it reproduces the quirks of the real API (reference ``talentlms-api.md`` §17.3) —
 parameters in the path, the two 401 forms, string-typed numbers, Title-case vs lower-case
 statuses, one-element arrays, exact error strings, a ``/ratelimit`` that does not count itself.
+
+The write endpoints (reference §3: ``addusertocourse``, ``removeuserfromcourse``,
+``resetuserprogress``, ``usersignup``, ``edituser``, ``usersetstatus``, ``gotocourse``) change
+the app's portal for as long as the app lives, and every read shows the change. They are
+counted, rate-limited and fault-injected like any call; each one checks and changes the portal
+under the app's write lock with no ``await`` in between, so concurrent writes never interleave.
 """
 
 from __future__ import annotations
@@ -12,14 +18,15 @@ import base64
 import binascii
 import hmac
 import math
+import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, unquote, unquote_plus
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,6 +53,15 @@ from .data import (
     SimulatorConfig,
     format_datetime,
     generate_portal,
+)
+from .forms import (
+    EDIT_FIELDS,
+    SIGNUP_OPTIONAL,
+    SIGNUP_REQUIRED,
+    decode_redirect,
+    edit_changes,
+    hidden_options,
+    signup_profile,
 )
 
 __all__ = [
@@ -321,6 +337,9 @@ class Simulator:
     clock: Clock
     faults: FaultInjector
     burst: BurstLimiter
+    # Held while a write checks and changes the portal (never across an ``await``): on the
+    # event loop that already makes writes atomic; the lock keeps them so for other threads.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> int:
         """Timestamp for mutations: real time, but never before the generated data's "now"."""
@@ -397,30 +416,38 @@ async def _rate_limit(sim: Simulator, params: dict[str, str], _r: Request) -> An
     }
 
 
-async def _add_user_to_course(sim: Simulator, params: dict[str, str], request: Request) -> Any:
-    """POST form ``user_id, course_id[, role]`` → a one-element array (reference §3)."""
+async def _post_form(params: dict[str, str], request: Request) -> dict[str, str]:
+    """The form of a POST endpoint; path parameters or another method are argument errors."""
     if params or request.method != "POST":
         raise ApiError(400, MSG_INVALID_ARGS)
-    form = _require(await read_form(request), ("user_id", "course_id"), ("role",))
+    return await read_form(request)
+
+
+async def _add_user_to_course(sim: Simulator, params: dict[str, str], request: Request) -> Any:
+    """POST form ``user_id, course_id[, role]`` → a one-element array (reference §3)."""
+    form = _require(await _post_form(params, request), ("user_id", "course_id"), ("role",))
     role = form.get("role", "learner").lower()
     if role not in ("learner", "instructor"):
         raise ApiError(400, MSG_INVALID_ARGS)
     user_id, course_id = _numeric_id(form["user_id"]), _numeric_id(form["course_id"])
-    sim.portal.enroll(user_id, course_id, role, sim.now())
+    with sim.lock:
+        sim.portal.enroll(user_id, course_id, role, sim.now())
     return [{"user_id": user_id, "course_id": course_id, "role": role}]
 
 
 async def _remove_user_from_course(sim: Simulator, params: dict[str, str], _r: Request) -> Any:
     _require(params, ("user_id", "course_id"))
     user_id, course_id = _numeric_id(params["user_id"]), _numeric_id(params["course_id"])
-    course = sim.portal.unenroll(user_id, course_id)
+    with sim.lock:
+        course = sim.portal.unenroll(user_id, course_id)
     return {"user_id": user_id, "course_id": course_id, "course_name": course.name}
 
 
 async def _reset_user_progress(sim: Simulator, params: dict[str, str], _r: Request) -> Any:
     _require(params, ("course_id", "user_id"), ("remove_certification",))
     user_id, course_id = _numeric_id(params["user_id"]), _numeric_id(params["course_id"])
-    sim.portal.reset_progress(user_id, course_id)
+    with sim.lock:
+        sim.portal.reset_progress(user_id, course_id)
     return {"message": "Operation completed successfully"}
 
 
@@ -428,8 +455,63 @@ async def _user_set_status(sim: Simulator, params: dict[str, str], _r: Request) 
     _require(params, ("user_id", "status"))
     if params["status"] not in ("active", "inactive"):
         raise ApiError(400, MSG_INVALID_ARGS)
-    user = sim.portal.set_user_status(_numeric_id(params["user_id"]), params["status"], sim.now())
-    return {"user_id": user.id, "status": user.status}
+    user_id = _numeric_id(params["user_id"])
+    with sim.lock:
+        user = sim.portal.set_user_status(user_id, params["status"], sim.now())
+        return {"user_id": user.id, "status": user.status}
+
+
+async def _user_signup(sim: Simulator, params: dict[str, str], request: Request) -> Any:
+    """POST form → the new user in the single-user shape, but with ``id`` and
+    ``last_updated_timestamp`` as JSON numbers (reference §3, §8.1)."""
+    form = _require(await _post_form(params, request), SIGNUP_REQUIRED, SIGNUP_OPTIONAL)
+    profile = signup_profile(form)
+    with sim.lock:
+        user = sim.portal.sign_up(profile, sim.now())
+        detail = sim.portal.user_detail(user.id)
+    detail["id"] = int(detail["id"])
+    detail["last_updated_timestamp"] = int(detail["last_updated_timestamp"])
+    return detail
+
+
+async def _edit_user(sim: Simulator, params: dict[str, str], request: Request) -> Any:
+    """POST form ``user_id`` plus the fields to set → the updated user, its
+    ``last_updated_timestamp`` a number as in the source's example (reference §3, S3)."""
+    form = _require(await _post_form(params, request), ("user_id",), EDIT_FIELDS)
+    user_id = _numeric_id(form["user_id"])
+    changes, password = edit_changes(form)
+    with sim.lock:
+        sim.portal.edit_user(user_id, changes, password, sim.now())
+        detail = sim.portal.user_detail(user_id)
+    detail["last_updated_timestamp"] = int(detail["last_updated_timestamp"])
+    return detail
+
+
+GOTO_REDIRECTS = ("logout_redirect", "course_completed_redirect")
+
+
+async def _goto_course(sim: Simulator, params: dict[str, str], _r: Request) -> Any:
+    """``{"goto_url"}``: a one-time autologin link into the course for an enrolled user.
+
+    The link carries a fresh random key, ``course_id:{id}`` (which clients check, reference
+    §3, S5) and the redirects when given, base64 again as the portal's links carry them.
+    """
+    _require(params, ("user_id", "course_id"), (*GOTO_REDIRECTS, "header_hidden_options"))
+    user_id, course_id = _numeric_id(params["user_id"]), _numeric_id(params["course_id"])
+    parts = [f"course_id:{course_id}"]
+    for name in GOTO_REDIRECTS:
+        if name in params:
+            url = decode_redirect(params[name])
+            encoded = base64.b64encode(url.encode("utf-8")).decode("ascii")
+            parts.append(f"{name}:{quote(encoded, safe='')}")
+    if "header_hidden_options" in params:
+        options = hidden_options(params["header_hidden_options"])
+        parts.append(f"header_hidden_options:{quote(options, safe=';')}")
+    with sim.lock:
+        sim.portal.require_enrollment(user_id, course_id)
+    key = secrets.token_hex(20)
+    base = f"https://{sim.portal.config.domain}/index/autologin/key:{key}"
+    return {"goto_url": "/".join([base, *parts])}
 
 
 async def _category_leafs(sim: Simulator, params: dict[str, str], _r: Request) -> Any:
@@ -471,6 +553,9 @@ HANDLERS: dict[str, Handler] = {
     "removeuserfromcourse": _remove_user_from_course,
     "resetuserprogress": _reset_user_progress,
     "usersetstatus": _user_set_status,
+    "usersignup": _user_signup,
+    "edituser": _edit_user,
+    "gotocourse": _goto_course,
     "categoryleafsandcourses": _category_leafs,
     "getcustomregistrationfields": _custom_fields_users,
     "getcustomcoursefields": _custom_fields_courses,

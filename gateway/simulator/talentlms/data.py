@@ -2,18 +2,21 @@
 
 The generator keeps a small internal model (users, courses, units, enrollments with per-unit
 progress) and renders TalentLMS v1 response bodies from it on demand. Rendering on demand keeps
-the mutating endpoints (enroll, unenroll, reset progress) consistent across every view of the
-same record: ``users/id:`` → ``courses[]``, ``courses/id:`` → ``users[]`` and
-``getuserstatusincourse`` all read the same enrollment.
+the mutating endpoints (enroll, unenroll, reset progress, sign up, edit, set status) consistent
+across every view of the same record: ``users/id:`` → ``courses[]``, ``courses/id:`` →
+``users[]`` and ``getuserstatusincourse`` all read the same enrollment.
 
-Everything is driven by ``random.Random(config.seed)`` and ``config.now``, never by the global
-random generator or the wall clock, so the same config always yields byte-identical JSON.
+Generation is driven by ``random.Random(config.seed)`` and ``config.now``, never by the global
+random generator or the wall clock, so the same config always yields byte-identical JSON. Writes
+are not: like a portal's, they are stamped with the app's clock and get fresh random keys.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import random
+import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -29,12 +32,16 @@ __all__ = [
     "ENROLLMENT_STATES",
     "FAULT_KINDS",
     "LOOKUP_ENDPOINTS",
+    "MSG_EMAIL_TAKEN",
+    "MSG_LOGIN_TAKEN",
+    "USER_EDIT_FIELDS",
     "ApiError",
     "Branch",
     "Category",
     "Course",
     "Enrollment",
     "Group",
+    "NewUser",
     "Portal",
     "SimulatorConfig",
     "Unit",
@@ -44,6 +51,7 @@ __all__ = [
     "format_datetime",
     "format_duration",
     "generate_portal",
+    "password_digest",
 ]
 
 # The fault kinds this simulator knows: every common one and TalentLMS's own.
@@ -75,6 +83,29 @@ DAY = 86_400
 YEAR = 365 * DAY
 
 MSG_INVALID_ARGS = "Invalid arguments provided"
+MSG_EMAIL_TAKEN = "A user with the same email address already exists"
+MSG_LOGIN_TAKEN = "A user with the same login already exists"
+
+# ``edituser`` form fields (reference §3) → the ``User`` attribute each one sets; the two
+# custom fields are the ones ``getcustomregistrationfields`` defines.
+USER_EDIT_FIELDS = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "login": "login",
+    "bio": "bio",
+    "timezone": "timezone",
+    "credits": "credits",
+    "custom_field_1": "company",
+    "custom_field_2": "newsletter",
+}
+# Legacy ``usersignup.user_type`` names (reference §9) → the portal's default types.
+USER_TYPE_ALIASES = {
+    "administrator": "Admin-Type",
+    "instructor": "Trainer-Type",
+    "learner": "Learner-Type",
+}
+DEFAULT_USER_TYPES = ("Admin-Type", "Trainer-Type", "Learner-Type")
 
 
 class ApiError(Exception):
@@ -217,7 +248,7 @@ class User:
     created_ts: int
     updated_ts: int
     avatar: str
-    bio: str
+    bio: str | None  # null for a user who never had one (a fresh sign-up), reference §3 S3
     login_key: str
     company: str | None
     newsletter: str
@@ -225,6 +256,26 @@ class User:
     group_ids: list[str] = field(default_factory=list)
     badges: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    credits: str = "0"  # e-commerce credits: set by edituser, shown by no read endpoint
+    # A salted digest, never the password itself; kept out of repr so no log can show it.
+    password_digest: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A checked ``usersignup`` form: what ``Portal.sign_up`` needs to create the account."""
+
+    first_name: str
+    last_name: str
+    email: str
+    login: str
+    password: str = field(repr=False)
+    user_type: str | None = None  # None: the portal's default learner type
+    restrict_email: str = "0"
+    branch_id: str | None = None
+    group_id: str | None = None
+    company: str | None = None
+    newsletter: str = "off"
 
 
 @dataclass
@@ -973,6 +1024,13 @@ class Portal:
     def user(self, user_id: str) -> User:
         return self._live_user(user_id)
 
+    def deleted_user(self, user_id: str) -> User:
+        """A deleted user's record, which the API only answers "no longer available" for."""
+        user = self._users[user_id]
+        if not user.deleted:
+            raise KeyError(user_id)
+        return user
+
     def course(self, course_id: str) -> Course:
         return self._course(course_id)
 
@@ -1026,7 +1084,8 @@ class Portal:
         return [self.user_list_item(u.id) for u in self._live_users()]
 
     def user_list_item(self, user_id: str) -> dict[str, Any]:
-        """Abridged user (reference §4.1): every value a string, ``null`` only for custom fields."""
+        """Abridged user (reference §4.1): every value a string, ``null`` only for custom fields
+        and for the bio of a user signed up through the API without one."""
         user = self._live_user(user_id)
         return {
             "id": user.id,
@@ -1506,3 +1565,98 @@ class Portal:
         user = self._live_user(user_id)
         user.status, user.updated_ts = status, at
         return user
+
+    def require_enrollment(self, user_id: str, course_id: str) -> Enrollment:
+        """The enrollment, else the errors of ``getuserstatusincourse`` (``gotocourse``)."""
+        return self._enrollment_or_error(user_id, course_id)
+
+    def user_type_named(self, name: str) -> str:
+        """A ``usersignup.user_type``: a type the portal has (any case) or a legacy name.
+
+        The SuperAdmin type is the portal owner's and cannot be given away.
+        """
+        wanted = name.strip().lower()
+        if wanted in USER_TYPE_ALIASES:
+            return USER_TYPE_ALIASES[wanted]
+        known = {*DEFAULT_USER_TYPES, *(u.user_type for u in self._users.values())}
+        for user_type in sorted(known - {"SuperAdmin"}):
+            if user_type.lower() == wanted:
+                return user_type
+        raise ApiError(400, MSG_INVALID_ARGS)
+
+    def _check_unique(self, email: str | None, login: str | None, user_id: str = "") -> None:
+        """Emails and logins are unique, case-insensitively, deleted users included (their
+        records stay, as ``users/email:`` answering "no longer available" shows)."""
+        others = [u for u in self._users.values() if u.id != user_id]
+        if email is not None and any(u.email.lower() == email.lower() for u in others):
+            raise ApiError(400, MSG_EMAIL_TAKEN)
+        if login is not None and any(u.login.lower() == login.lower() for u in others):
+            raise ApiError(400, MSG_LOGIN_TAKEN)
+
+    def _portal_defaults(self) -> tuple[str, str]:
+        """Time zone and language of new accounts: the portal owner's (the SuperAdmin's)."""
+        owner = next((u for u in self._users.values() if u.user_type == "SuperAdmin"), None)
+        return (owner.timezone, owner.language) if owner else (TIMEZONES[0], "English")
+
+    def sign_up(self, profile: NewUser, at: int) -> User:
+        """``usersignup``: a new active account with the next id, no courses, no badges.
+
+        Checks in order: user type (400), branch, group (404), then email and login (400).
+        Nothing changes unless every check passes.
+        """
+        user_type = self.user_type_named(profile.user_type) if profile.user_type else None
+        if profile.branch_id is not None:
+            self._branch(profile.branch_id)
+        if profile.group_id is not None:
+            self._group(profile.group_id)
+        self._check_unique(profile.email, profile.login)
+        timezone, language = self._portal_defaults()
+        user_id = str(max((int(uid) for uid in self._users), default=0) + 1)
+        base = f"https://{self.config.domain}"
+        user = User(
+            id=user_id,
+            login=profile.login,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            email=profile.email,
+            restrict_email=profile.restrict_email,
+            user_type=user_type or "Learner-Type",
+            timezone=timezone,
+            language=language,
+            status="active",
+            level="1",
+            points="0",
+            created_ts=at,
+            updated_ts=at,
+            avatar=f"{base}/pages/images/default_user.svg",
+            bio=None,
+            login_key=f"{base}/index/autologin/key:{secrets.token_hex(20)}",
+            company=profile.company,
+            newsletter=profile.newsletter,
+            branch_ids=[profile.branch_id] if profile.branch_id else [],
+            group_ids=[profile.group_id] if profile.group_id else [],
+            password_digest=password_digest(profile.password),
+        )
+        self._users[user_id] = user
+        return user
+
+    def edit_user(
+        self, user_id: str, changes: dict[str, str], password: str | None, at: int
+    ) -> User:
+        """``edituser``: set the given fields (``USER_EDIT_FIELDS`` keys) and bump
+        last_updated. The user must be live; a new email or login must be nobody else's."""
+        user = self._live_user(user_id)
+        self._check_unique(changes.get("email"), changes.get("login"), user_id)
+        for name, value in changes.items():
+            setattr(user, USER_EDIT_FIELDS[name], value)
+        if password is not None:
+            user.password_digest = password_digest(password)
+        user.updated_ts = at
+        return user
+
+
+def password_digest(password: str) -> str:
+    """A salted SHA-256 of ``password``: enough for a simulator that never logs anyone in,
+    and nothing that could show the password itself."""
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
