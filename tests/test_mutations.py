@@ -527,3 +527,118 @@ async def test_no_password_and_no_launch_link_in_any_log_line(
     assert [line["outcome"] for line in audit] == ["ok", "WEAK_PASSWORD", "ok"]
     for secret in (SECRET_PASSWORD, "short", link, link.split("key:")[1][:20]):
         assert secret not in logs.text, secret
+
+
+# --- safety ----------------------------------------------------------------------------------
+
+
+async def test_a_malformed_email_is_refused_before_any_call(demo_settings: Settings):
+    variables = {**example_variables("default")["create_user"], "email": "ada at example"}
+    text = (MUTATIONS / "create_user.graphql").read_text(encoding="utf-8")
+    async with gateway_client(demo_settings) as client:
+        body = (await client.post("/graphql", json={"query": text, "variables": variables})).json()
+    assert body["data"]["createUser"] == {
+        "__typename": "CreateUserPayload",
+        "user": None,
+        "userErrors": [
+            {
+                "__typename": "UserError",
+                "code": "INVALID_EMAIL",
+                "field": ["input", "email"],
+                "message": "This is not an e-mail address",
+            }
+        ],
+    }
+    assert body["extensions"]["upstream"]["calls"] == 0
+
+
+async def test_a_failed_write_is_not_retried(demo_settings: Settings):
+    """A 503 on the write is an error at the mutation's path, after exactly one try: the
+    portal may have acted on it, so only the client (with its Idempotency-Key) may retry."""
+    user = "12"
+    variables = ids(user, not_enrolled(user))
+    async with gateway_client(demo_settings) as client:
+        simulator = client.app.state.runtime.simulator  # type: ignore[attr-defined]
+        admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator), base_url="http://s")
+        async with admin:
+            rule = {"kind": "error", "status": 503, "endpoint": "addusertocourse", "times": 5}
+            assert (await admin.put("/_simulator/faults", json={"faults": [rule]})).is_success
+        body = (
+            await client.post("/graphql", json={"query": ENROLL, "variables": variables})
+        ).json()
+        writes = simulator.state.stats.by_endpoint.get("addusertocourse", 0)
+    assert codes(body) == ["UPSTREAM_ERROR"] and body["errors"][0]["path"] == ["enrollUser"]
+    assert body["extensions"]["upstream"]["retries"] == 0
+    assert writes == 1
+
+
+async def test_an_allow_list_refuses_a_mutation_it_does_not_list(tmp_path: Path):
+    from gateway.cli import main
+
+    manifest = tmp_path / "manifest.json"
+    assert main(["persisted-queries", "build", str(MUTATIONS), "-o", str(manifest)]) == 0
+    settings = replaced(Settings(), persisted_queries={"allowlist": True, "manifest": manifest})
+    listed = (MUTATIONS / "unenroll_user.graphql").read_text(encoding="utf-8")
+    unlisted = UNENROLL  # the same mutation, written otherwise: not in the manifest
+    variables = ids("8", PORTAL.user_detail("8")["courses"][0]["id"])
+    named = {"userId": variables["user"], "courseId": variables["course"]}
+    async with gateway_client(settings) as client:
+        refused = await client.post("/graphql", json={"query": unlisted, "variables": variables})
+        allowed = await client.post("/graphql", json={"query": listed, "variables": named})
+        writes = client.app.state.runtime.simulator.state.stats.by_endpoint  # type: ignore[attr-defined]
+    assert refused.status_code == 403
+    assert codes(refused.json()) == ["PERSISTED_QUERY_NOT_ALLOWED"]
+    assert allowed.json()["data"]["unenrollUser"]["userErrors"] == []
+    assert writes.get("removeuserfromcourse") == 1
+
+
+async def test_learnworlds_refusals_are_user_errors(demo_settings: Settings):
+    school = school_data()
+    learner = next(u for u in school.users if school.user_enrollments(u.id))
+    enrolled = school.user_enrollments(learner.id)[0].course_id
+    user = gid("User", learner.id, SCHOOL)
+    headers = {"X-LMS-Account": SCHOOL}
+    cases = [
+        # (variables, expected code, expected calls)
+        (
+            {"user": user, "course": gid("Course", enrolled, SCHOOL)},
+            "ALREADY_ENROLLED",  # LearnWorlds: "Product is already owned"
+            {"POST users/{id}/enrollment": 1},
+        ),
+        (
+            {"user": user, "course": gid("Course", "no-such-course", SCHOOL)},
+            "COURSE_NOT_FOUND",  # a bare 404, told apart by one read of the course
+            {"POST users/{id}/enrollment": 1, "courses/{id}": 1},
+        ),
+        (
+            {"user": user, "course": gid("Course", enrolled, SCHOOL), "role": "INSTRUCTOR"},
+            "UNSUPPORTED_ROLE",  # no per-course instructors: refused before any call
+            {},
+        ),
+    ]
+    async with gateway_client(demo_settings) as client:
+        await client.post(
+            "/graphql", json={"query": "{ users(first: 1) { nodes { id } } }"}, headers=headers
+        )
+        for variables, code, calls in cases:
+            body = (
+                await client.post(
+                    "/graphql", json={"query": ENROLL, "variables": variables}, headers=headers
+                )
+            ).json()
+            assert [e["code"] for e in body["data"]["enrollUser"]["userErrors"]] == [code]
+            assert body["extensions"]["upstream"]["byEndpoint"] == calls, code
+        password = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($u: ID!) { updateUser(input: {userId: $u, password: "
+                    '"N3w-Passw0rd!"}) { userErrors { code field } } }',
+                    "variables": {"u": user},
+                },
+                headers=headers,
+            )
+        ).json()
+    assert password["data"]["updateUser"]["userErrors"] == [
+        {"code": "NOT_SUPPORTED", "field": ["input", "password"]}
+    ]
