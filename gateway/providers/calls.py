@@ -11,9 +11,24 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from gateway.errors import (
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRejected,
+    UserErrorCode,
+    WriteRejected,
+)
 from gateway.providers.base import Result
 
-__all__ = ["OperationCalls", "fetch_each", "find", "find_in_parents", "per_key"]
+__all__ = [
+    "OperationCalls",
+    "Rejection",
+    "fetch_each",
+    "find",
+    "find_in_parents",
+    "per_key",
+    "rejected_by_message",
+]
 
 P = ParamSpec("P")  # an upstream call's parameters
 R = TypeVar("R")  # and its answer
@@ -27,6 +42,9 @@ class _Identified(Protocol):
 
 
 M = TypeVar("M", bound=_Identified)
+
+# A phrase of an LMS's error message, the expected failure it means, the input field at fault.
+Rejection = tuple[str, UserErrorCode, tuple[str, ...] | None]
 
 
 class OperationCalls:
@@ -118,3 +136,18 @@ async def find_in_parents(
         find(by_parent.get(pair[0]) if pair else None, record_id)
         for record_id, pair in zip(ids, pairs, strict=True)
     ]
+
+
+def rejected_by_message(
+    error: UpstreamError, rejections: Sequence[Rejection], prefix: str
+) -> WriteRejected | None:
+    """The expected failure of a write that the LMS's refusal names (the first of
+    ``rejections`` whose phrase its message holds, in any case), if any; the message loses
+    the client's ``prefix`` ("TalentLMS refused the request:")."""
+    if not isinstance(error, UpstreamNotFound | UpstreamRejected):
+        return None
+    message = error.message.lower()
+    for phrase, code, field in rejections:
+        if phrase in message:
+            return WriteRejected(code, error.message.removeprefix(prefix).strip(), field)
+    return None

@@ -57,12 +57,19 @@ from gateway.errors import (
     UpstreamBadResponse,
     UpstreamError,
     UpstreamNotFound,
-    UpstreamRejected,
     UserErrorCode,
     WriteRejected,
 )
 from gateway.providers.base import LmsProvider, Page, Result
-from gateway.providers.calls import OperationCalls, fetch_each, find, find_in_parents, per_key
+from gateway.providers.calls import (
+    OperationCalls,
+    Rejection,
+    fetch_each,
+    find,
+    find_in_parents,
+    per_key,
+    rejected_by_message,
+)
 from gateway.providers.learnworlds.client import (
     DEFAULT_PAGE_SIZES,
     PROVIDER,
@@ -818,7 +825,7 @@ def _check_ids(user_id: str, course_id: str) -> None:
 # Words of LearnWorlds's error messages for a write's expected failures, by what they mean.
 # The messages are not documented word for word (docs/learnworlds-mapping.md): the markers
 # are the phrases the public sources and the simulator share, read case-insensitively.
-_REJECTIONS: Final = (
+_REJECTIONS: Final[tuple[Rejection, ...]] = (
     ("already owned", UserErrorCode.ALREADY_ENROLLED, None),  # a working client's reading
     ("already enrolled", UserErrorCode.ALREADY_ENROLLED, None),
     ("not enrolled", UserErrorCode.NOT_ENROLLED, None),
@@ -833,13 +840,4 @@ _REJECTIONS: Final = (
 
 def _rejected(error: UpstreamError) -> WriteRejected | None:
     """The expected failure a LearnWorlds error message names, if it names one."""
-    if not isinstance(error, UpstreamNotFound | UpstreamRejected):
-        return None
-    message = error.message.lower()
-    for marker, code, field in _REJECTIONS:
-        if marker in message:
-            return WriteRejected(code, error.message.removeprefix(_REFUSED).strip(), field)
-    return None
-
-
-_REFUSED: Final = "LearnWorlds refused the request:"
+    return rejected_by_message(error, _REJECTIONS, "LearnWorlds refused the request:")

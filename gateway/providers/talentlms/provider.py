@@ -53,12 +53,18 @@ from gateway.errors import (
     UpstreamError,
     UpstreamGone,
     UpstreamNotFound,
-    UpstreamRejected,
     UserErrorCode,
     WriteRejected,
 )
 from gateway.providers.base import LmsProvider, Page, Result
-from gateway.providers.calls import OperationCalls, find, find_in_parents, per_key
+from gateway.providers.calls import (
+    OperationCalls,
+    Rejection,
+    find,
+    find_in_parents,
+    per_key,
+    rejected_by_message,
+)
 from gateway.providers.selection import unselected_passthrough
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
 from gateway.providers.talentlms.cost import TalentLmsCostTable
@@ -596,7 +602,7 @@ def _check_ids(user_id: str, course_id: str) -> None:
 
 
 # TalentLMS's messages for a write's expected failures (reference § 11.2), by what they mean.
-_REJECTIONS: Final = (
+_REJECTIONS: Final[tuple[Rejection, ...]] = (
     ("requested user does not exist", UserErrorCode.USER_NOT_FOUND, ("userId",)),
     ("requested user is no longer available", UserErrorCode.USER_NOT_FOUND, ("userId",)),
     ("requested course does not exist", UserErrorCode.COURSE_NOT_FOUND, ("courseId",)),
@@ -611,13 +617,4 @@ _REJECTIONS: Final = (
 
 def _rejected(error: UpstreamError) -> WriteRejected | None:
     """The expected failure a TalentLMS error message names, if it names one."""
-    if not isinstance(error, UpstreamNotFound | UpstreamRejected):
-        return None
-    message = error.message.lower()
-    for marker, code, field in _REJECTIONS:
-        if marker in message:
-            return WriteRejected(code, error.message.removeprefix(_REFUSED).strip(), field)
-    return None
-
-
-_REFUSED: Final = "TalentLMS refused the request:"
+    return rejected_by_message(error, _REJECTIONS, "TalentLMS refused the request:")
