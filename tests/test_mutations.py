@@ -458,7 +458,7 @@ EXPECTED_CALLS = {
         "create_user": {"POST users": 1},
         "update_user": {"PUT users/{id}": 1},
         "set_user_status": {"PUT users/{id}/suspend": 1},
-        "launch_course": {},
+        "launch_course": {"POST sso": 1},
     },
 }
 
@@ -488,11 +488,9 @@ async def test_the_example_mutations_run_on_both_providers(demo_settings: Settin
             upstream = body["extensions"]["upstream"]
             assert upstream["byEndpoint"] == EXPECTED_CALLS[account][name], name
             assert body["extensions"]["cost"]["estimatedCalls"] >= upstream["calls"], name
-            if account == SCHOOL and name == "launch_course":
-                assert [e["code"] for e in payload["userErrors"]] == ["NOT_SUPPORTED"]
-                assert payload["launchUrl"] is None
-            else:
-                assert payload["userErrors"] == [], (name, payload)
+            if name == "launch_course":  # a link that signs the learner in
+                assert payload["launchUrl"].startswith("https://")
+            assert payload["userErrors"] == [], (name, payload)
 
 
 async def test_no_password_and_no_launch_link_in_any_log_line(
@@ -642,3 +640,30 @@ async def test_learnworlds_refusals_are_user_errors(demo_settings: Settings):
     assert password["data"]["updateUser"]["userErrors"] == [
         {"code": "NOT_SUPPORTED", "field": ["input", "password"]}
     ]
+
+
+async def test_a_learnworlds_launch_link_is_single_sign_on_to_the_course_page(
+    demo_settings: Settings,
+):
+    school = school_data()
+    learner = next(u for u in school.users if school.user_enrollments(u.id))
+    course = school.user_enrollments(learner.id)[0].course_id
+    text = (MUTATIONS / "launch_course.graphql").read_text(encoding="utf-8")
+    variables = {
+        "userId": gid("User", learner.id, SCHOOL),
+        "courseId": gid("Course", course, SCHOOL),
+    }
+    async with gateway_client(demo_settings) as client:
+        body = (
+            await client.post(
+                "/graphql",
+                json={"query": text, "variables": variables},
+                headers={"X-LMS-Account": SCHOOL},
+            )
+        ).json()
+        calls = client.app.state.runtime.learnworlds_simulator.state.stats.by_endpoint  # type: ignore[attr-defined]
+    link = body["data"]["launchCourse"]["launchUrl"]
+    # The school's SSO link, landing on the course's page of the school.
+    landing = "http%3A%2F%2Flearnworlds-simulator.invalid%2Fcourse%2F" + course
+    assert link.startswith("https://") and "token=" in link and link.endswith(landing)
+    assert calls["POST sso"] == 1

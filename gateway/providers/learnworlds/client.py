@@ -482,6 +482,17 @@ class LearnWorldsClient:
         finally:
             await self._forget_users()
 
+    async def sso(self, user: str, redirect_url: str) -> Any:
+        """``POST /sso`` (below the API root, not ``/v2``): a one-time link that signs the
+        user in and lands on ``redirect_url`` (``{success, user_id, url}``)."""
+        body = {"user_id": user, "redirectUrl": redirect_url}
+        return await self._send("POST", f"{self._base_url}/sso", "POST sso", "", body)
+
+    @property
+    def school_url(self) -> str:
+        """The school's own address (the API root without ``/admin/api``)."""
+        return self._base_url.removesuffix("/admin/api")
+
     async def _forget_users(self) -> None:
         """Drop every cached read of the school's users: a user was added or changed, and
         lists, lookups by id or e-mail and rosters may show them."""

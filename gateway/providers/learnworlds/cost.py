@@ -125,8 +125,8 @@ class LearnWorldsCostTable:
                 return FieldCost(calls=3, result_full=True)
             case ("Mutation", "unenrollUser" | "createUser" | "updateUser" | "setUserStatus"):
                 return FieldCost(calls=1, result_full=True)  # user writes answer the User
-            case ("Mutation", "launchCourse"):
-                return _FREE  # LearnWorlds has no launch link: refused without a call
+            case ("Mutation", "launchCourse"):  # one single sign-on call
+                return FieldCost(calls=1)
             case ("Query", "user"):
                 if arguments.get("username") is not None:  # no lookup: the whole user list
                     return FieldCost(calls=self._pages("users"), result_full=True)

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, Final, TypeVar
+from urllib.parse import quote
 
 from gateway.domain.model import (
     Category,
@@ -706,11 +707,20 @@ class LearnWorldsProvider:
         return self._user_answer(raw, "PUT users/{id}/suspend")
 
     async def launch_url(self, user_id: str, course_id: str, return_url: str | None) -> str:
-        raise WriteRejected(
-            UserErrorCode.NOT_SUPPORTED,
-            "LearnWorlds's API has no launch link for a learner; send learners to the course "
-            "page of the school",
-        )
+        """A single sign-on link (``POST /sso``) that lands on the course's page. LearnWorlds
+        takes no return address (``return_url`` is not used), and the page itself tells a
+        learner who is not enrolled how to enroll: no enrollment is checked, no call spent."""
+        _check_ids(user_id, course_id)
+        page = f"{self._client.school_url}/course/{quote(course_id, safe='')}"
+        body = await self._written(self._client.sso(user_id, page))
+        url = body.get("url") if isinstance(body, Mapping) else None
+        if not isinstance(url, str) or not url:
+            raise UpstreamBadResponse(
+                "LearnWorlds answered single sign-on without a url",
+                provider=PROVIDER,
+                endpoint="POST sso",
+            )
+        return url
 
     def _user_answer(self, raw: object, endpoint: str) -> User:
         """The User a write answered with, kept for this operation's reads."""

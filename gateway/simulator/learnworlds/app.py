@@ -52,7 +52,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -746,6 +746,26 @@ async def _unsuspend(sim: Simulator, params: Params, _request: Request) -> Any:
         return sim.school.render_user(user)
 
 
+async def _sso(sim: Simulator, _params: Params, request: Request) -> Any:
+    """``POST /sso`` (below ``/admin/api``, not ``/v2``): a one-time link that signs a user
+    in and lands on ``redirectUrl``, for the user named by ``user_id`` or ``email``, as
+    working clients call it → ``{"success": true, "user_id", "url"}``. The real API creates
+    a user it does not know by that e-mail; the simulator answers 404 instead."""
+    check = _Check(await _body(request))
+    user_id = check.text("user_id")
+    email = check.email(required=user_id is None)
+    check.text("username")
+    redirect = check.text("redirectUrl")
+    check.done()
+    with sim.write_lock:
+        user = sim.school.user(user_id or email or "")
+    token = secrets.token_urlsafe(24)
+    url = f"https://{sim.config.school_host}/sso?token={token}"
+    if redirect:
+        url += f"&redirectUrl={quote(redirect, safe='')}"
+    return {"success": True, "user_id": user.id, "url": url}
+
+
 # ---------------------------------------------------------------------------------------------
 # Routing
 # ---------------------------------------------------------------------------------------------
@@ -773,6 +793,7 @@ ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "v2/user_groups", _user_groups),
     ("GET", "v2/user_groups/{id}", _user_group),
     ("GET", "v2/user_groups/{id}/users", _user_group_users),
+    ("POST", "sso", _sso),
 )
 
 
@@ -817,7 +838,7 @@ def _match(path: str, method: str = "GET") -> _Match:
             elif part != segment:
                 break
         else:
-            name = _named(method, "/".join(template[1:]))
+            name = _named(method, "/".join(template[1:] if template[0] == "v2" else template))
             return _Match(name, handlers.get(method.upper()), params, known=True)
     name = "/".join(segments[1:] if segments[0] == "v2" else segments)
     return _Match(_named(method, name or "(root)"), None, {}, known=False)
