@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ __all__ = [
     "serve_over_http",
     "serving",
     "simulator_stats",
+    "talentlms_over_http",
     "upstream_settings",
     "wait_until_answering",
     "without_typenames",
@@ -150,6 +151,20 @@ class RecordingUpstream(httpx.AsyncBaseTransport):
             return await self._inner.handle_async_request(request)
         finally:
             self.in_flight -= 1
+
+
+@contextmanager
+def talentlms_over_http(**config: Any) -> Iterator[tuple[str, Callable[[], dict[str, int]]]]:
+    """The TalentLMS simulator over real HTTP: its URL and its call counts (without the
+    gateway's /ratelimit reads of the quota)."""
+    app = create_simulator_app(SimulatorConfig(**config))
+    stats = app.state.simulator.stats
+
+    def calls() -> dict[str, int]:
+        return {name: n for name, n in stats.by_endpoint.items() if name != "ratelimit"}
+
+    with serve_over_http(app) as url:
+        yield url, calls
 
 
 def keyed_settings(tmp_path: Path, key: str, **overrides: Mapping[str, Any]) -> Settings:

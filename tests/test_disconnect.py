@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,27 +20,14 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.support import Captured, gid, replaced, serve_over_http
+from gateway.simulator import SimulatorConfig
+from tests.support import Captured, gid, replaced, serve_over_http, talentlms_over_http
 
 pytestmark = pytest.mark.http
 
 # One users page, then one users/id per learner (31 calls).
 NESTED = "{ users(first: 30) { nodes { name enrollments { nodes { course { title } } } } } }"
 LOOKUP = 'query Lookup { user(remoteId: "3") { id remoteId name } }'
-
-
-@contextmanager
-def simulator(**config: Any) -> Iterator[tuple[str, Callable[[], dict[str, int]]]]:
-    """The simulator over HTTP, and its call counts (without the gateway's /ratelimit reads)."""
-    app = create_simulator_app(SimulatorConfig(**config))
-    stats = app.state.simulator.stats
-
-    def calls() -> dict[str, int]:
-        return {name: n for name, n in stats.by_endpoint.items() if name != "ratelimit"}
-
-    with serve_over_http(app) as url:
-        yield url, calls
 
 
 def gateway_settings(simulator_url: str, **overrides: Mapping[str, Any]) -> Settings:
@@ -82,7 +68,7 @@ def logged(logs: Captured, logger: str, request_id: str) -> list[dict[str, Any]]
 @pytest.mark.slow
 def test_a_client_that_leaves_stops_its_operation_and_is_logged_as_gone(logs):
     # One connection upstream: every call is its own round trip, one after the other.
-    with simulator(latency_ms=40) as (url, calls):
+    with talentlms_over_http(latency_ms=40) as (url, calls):
         settings = gateway_settings(url, cache={"enabled": False}, upstream={"max_connections": 1})
         with serve_over_http(create_app(settings)) as base:
             complete = httpx.post(f"{base}/graphql", json={"query": NESTED}, timeout=30)
@@ -107,7 +93,7 @@ def test_a_client_that_leaves_stops_its_operation_and_is_logged_as_gone(logs):
 
 
 def test_a_batch_stops_when_its_client_leaves(logs):
-    with simulator(latency_ms=40) as (url, calls):
+    with talentlms_over_http(latency_ms=40) as (url, calls):
         settings = gateway_settings(url, cache={"enabled": False}, upstream={"max_connections": 1})
         with serve_over_http(create_app(settings)) as base:
             client = open_request(base, [{"query": NESTED}] * 2, "batch-leaves")
@@ -128,7 +114,7 @@ def test_a_batch_stops_when_its_client_leaves(logs):
 def test_a_call_shared_with_another_operation_survives_its_first_caller_leaving(logs):
     # users/id answers slowly, so the second request joins the first one's call in flight.
     slow = {"kind": "latency", "endpoint": "users/id", "latency_ms": 1500}
-    with simulator(faults=(slow,)) as (url, calls):
+    with talentlms_over_http(faults=(slow,)) as (url, calls):
         app = create_app(gateway_settings(url))
         cache = app.state.runtime.cache
         lookups: list[str] = []

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +18,16 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulator import SimulatorConfig, create_simulator_app, generate_portal
 from gateway.tenancy.authorization import hash_key
-from tests.support import ROOT, Captured, codes, gateway_client, gid, replaced, serve_over_http
+from tests.support import (
+    ROOT,
+    Captured,
+    codes,
+    gateway_client,
+    gid,
+    replaced,
+    serve_over_http,
+    talentlms_over_http,
+)
 
 pytestmark = pytest.mark.http
 
@@ -60,19 +67,6 @@ def ids(user: str, course: str) -> dict[str, str]:
     return {"user": gid("User", user), "course": gid("Course", course)}
 
 
-@contextmanager
-def portal(**config: Any) -> Iterator[tuple[str, Callable[[], dict[str, int]]]]:
-    """The TalentLMS simulator over HTTP, and its call counts (without /ratelimit reads)."""
-    app = create_simulator_app(SimulatorConfig(**config))
-    stats = app.state.simulator.stats
-
-    def calls() -> dict[str, int]:
-        return {name: n for name, n in stats.by_endpoint.items() if name != "ratelimit"}
-
-    with serve_over_http(app) as url:
-        yield url, calls
-
-
 def keyed(tmp_path: Path, simulator_url: str, **overrides: Any) -> Settings:
     """A real portal (not demo mode) behind two gateway keys: one may write, one only read."""
     accounts = tmp_path / "accounts.toml"
@@ -99,7 +93,7 @@ def test_enroll_is_seen_at_once_and_a_retry_with_its_key_writes_nothing(tmp_path
     course = not_enrolled(user)
     variables = ids(user, course)
     with (
-        portal() as (url, calls),
+        talentlms_over_http() as (url, calls),
         serve_over_http(create_app(keyed(tmp_path, url))) as base,
         httpx.Client(base_url=base, headers=bearer(WRITER)) as http,
     ):
@@ -156,7 +150,7 @@ def test_a_mutation_under_a_dropped_connection_is_answered_to_its_retry(tmp_path
     key = "dropped-connection-1"
     # Each portal call takes 300 ms: the client is gone long before the write is made.
     with (
-        portal(latency_ms=300) as (url, calls),
+        talentlms_over_http(latency_ms=300) as (url, calls),
         serve_over_http(create_app(keyed(tmp_path, url))) as base,
     ):
         address = urlsplit(base)

@@ -28,6 +28,7 @@ __all__ = [
     "find_in_parents",
     "per_key",
     "rejected_by_message",
+    "require_ids",
 ]
 
 P = ParamSpec("P")  # an upstream call's parameters
@@ -151,3 +152,12 @@ def rejected_by_message(
         if phrase in message:
             return WriteRejected(code, error.message.removeprefix(prefix).strip(), field)
     return None
+
+
+def require_ids(valid: Callable[[str], bool], user_id: str, course_id: str | None = None) -> None:
+    """Refuse, before any call, a write naming ids the LMS cannot have (``valid`` says which
+    it can): no record has them."""
+    if not valid(user_id):
+        raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
+    if course_id is not None and not valid(course_id):
+        raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))

@@ -70,6 +70,7 @@ from gateway.providers.calls import (
     find_in_parents,
     per_key,
     rejected_by_message,
+    require_ids,
 )
 from gateway.providers.learnworlds.client import (
     DEFAULT_PAGE_SIZES,
@@ -648,7 +649,7 @@ class LearnWorldsProvider:
     async def enroll_user(
         self, user_id: str, course_id: str, role: EnrollmentRole
     ) -> CourseEnrollment | None:
-        _check_ids(user_id, course_id)
+        require_ids(is_key, user_id, course_id)
         if role is not EnrollmentRole.LEARNER:
             # A school's instructors are a user role, not a part in one course.
             raise WriteRejected(
@@ -664,7 +665,7 @@ class LearnWorldsProvider:
         return enrollment
 
     async def unenroll_user(self, user_id: str, course_id: str) -> None:
-        _check_ids(user_id, course_id)
+        require_ids(is_key, user_id, course_id)
         await self._written(self._client.unenroll(user_id, course_id), course_id)
         self._wrote(user_id, course_id)
 
@@ -681,7 +682,7 @@ class LearnWorldsProvider:
         return self._user_answer(raw, "POST users")
 
     async def update_user(self, user_id: str, changes: UserChanges) -> User | None:
-        _check_user(user_id)
+        require_ids(is_key, user_id)
         if changes.password is not None:  # LearnWorlds's user update takes no password
             raise WriteRejected(
                 UserErrorCode.NOT_SUPPORTED,
@@ -702,7 +703,7 @@ class LearnWorldsProvider:
         return self._user_answer(raw, "PUT users/{id}")
 
     async def set_user_status(self, user_id: str, *, active: bool) -> User | None:
-        _check_user(user_id)
+        require_ids(is_key, user_id)
         raw = await self._written(self._client.suspend(user_id, suspended=not active))
         return self._user_answer(raw, "PUT users/{id}/suspend")
 
@@ -710,7 +711,7 @@ class LearnWorldsProvider:
         """A single sign-on link (``POST /sso``) that lands on the course's page. LearnWorlds
         takes no return address (``return_url`` is not used), and the page itself tells a
         learner who is not enrolled how to enroll: no enrollment is checked, no call spent."""
-        _check_ids(user_id, course_id)
+        require_ids(is_key, user_id, course_id)
         page = f"{self._client.school_url}/course/{quote(course_id, safe='')}"
         body = await self._written(self._client.sso(user_id, page))
         url = body.get("url") if isinstance(body, Mapping) else None
@@ -817,19 +818,6 @@ def _course_params(
         params = [(k, v) for k, v in params if k not in remote_query]
         params += sorted(remote_query.items())
     return tuple(params)
-
-
-def _check_user(user_id: str) -> None:
-    """An id LearnWorlds cannot have names nobody: refused before any call."""
-    if not is_key(user_id):
-        raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
-
-
-def _check_ids(user_id: str, course_id: str) -> None:
-    """Ids LearnWorlds cannot have name nobody: refused before any call."""
-    _check_user(user_id)
-    if not is_key(course_id):
-        raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
 
 
 # Words of LearnWorlds's error messages for a write's expected failures, by what they mean.

@@ -64,6 +64,7 @@ from gateway.providers.calls import (
     find_in_parents,
     per_key,
     rejected_by_message,
+    require_ids,
 )
 from gateway.providers.selection import unselected_passthrough
 from gateway.providers.talentlms.client import PROVIDER, TalentLmsClient
@@ -463,7 +464,7 @@ class TalentLmsProvider:
     async def enroll_user(
         self, user_id: str, course_id: str, role: EnrollmentRole
     ) -> CourseEnrollment | None:
-        _check_ids(user_id, course_id)
+        require_ids(is_id, user_id, course_id)
         await _written(
             self._client.add_user_to_course(user_id=user_id, course_id=course_id, role=role.value)
         )
@@ -474,7 +475,7 @@ class TalentLmsProvider:
         return enrollment
 
     async def unenroll_user(self, user_id: str, course_id: str) -> None:
-        _check_ids(user_id, course_id)
+        require_ids(is_id, user_id, course_id)
         await _written(self._client.remove_user_from_course(user_id=user_id, course_id=course_id))
         self._wrote(user_id, course_id)
 
@@ -500,7 +501,7 @@ class TalentLmsProvider:
         )
 
     async def update_user(self, user_id: str, changes: UserChanges) -> User | None:
-        _check_user(user_id)
+        require_ids(is_id, user_id)
         form: dict[str, object] = {"user_id": user_id}
         for field, value in (
             ("first_name", changes.first_name),
@@ -516,14 +517,14 @@ class TalentLmsProvider:
         return await self._user_now(user_id)
 
     async def set_user_status(self, user_id: str, *, active: bool) -> User | None:
-        _check_user(user_id)
+        require_ids(is_id, user_id)
         status = "active" if active else "inactive"
         await _written(self._client.set_user_status(user_id=user_id, status=status))
         self._calls.forget(("users/id", user_id))
         return await self._user_now(user_id)
 
     async def launch_url(self, user_id: str, course_id: str, return_url: str | None) -> str:
-        _check_ids(user_id, course_id)
+        require_ids(is_id, user_id, course_id)
         body = await _written(
             self._client.go_to_course(user_id=user_id, course_id=course_id, return_url=return_url)
         )
@@ -586,19 +587,6 @@ async def _written(write: Awaitable[R]) -> R:
         return await write
     except UpstreamError as error:
         raise _rejected(error) or error from None
-
-
-def _check_user(user_id: str) -> None:
-    """An id TalentLMS cannot have names nobody: refused before any call."""
-    if not is_id(user_id):
-        raise WriteRejected(UserErrorCode.USER_NOT_FOUND, "No user has this id", ("userId",))
-
-
-def _check_ids(user_id: str, course_id: str) -> None:
-    """Ids TalentLMS cannot have name nobody: refused before any call."""
-    _check_user(user_id)
-    if not is_id(course_id):
-        raise WriteRejected(UserErrorCode.COURSE_NOT_FOUND, "No course has this id", ("courseId",))
 
 
 # TalentLMS's messages for a write's expected failures (reference § 11.2), by what they mean.
