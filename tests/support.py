@@ -30,6 +30,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.http.serving import serve_in_thread
 from gateway.simulator import SimulatorConfig, create_simulator_app
+from gateway.simulator.learnworlds.data import MSG_NOT_FOUND as LEARNWORLDS_MSG_NOT_FOUND
 from gateway.tenancy.accounts import DEFAULT_ACCOUNT_ID
 from gateway.tenancy.authorization import hash_key
 from schema.types.node import encode_global_id
@@ -37,6 +38,10 @@ from schema.types.node import encode_global_id
 __all__ = [
     "DOCS",
     "EXAMPLES",
+    "LEARNWORLDS_DENIED",
+    "LEARNWORLDS_NOT_FOUND",
+    "LEARNWORLDS_OBJECT_ID",
+    "LEARNWORLDS_TOO_MANY",
     "QUERIES",
     "README_EXAMPLES",
     "ROOT",
@@ -165,6 +170,22 @@ def talentlms_over_http(**config: Any) -> Iterator[tuple[str, Callable[[], dict[
 
     with serve_over_http(app) as url:
         yield url, calls
+
+
+# The LearnWorlds API's own answers, as its simulator sends them (both simulator test files).
+LEARNWORLDS_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+LEARNWORLDS_NOT_FOUND = {"error": LEARNWORLDS_MSG_NOT_FOUND}
+LEARNWORLDS_DENIED = {
+    "errors": [
+        {
+            "code": "401",
+            "context": "access_denied",
+            "message": "The resource owner or authorization server denied the request.",
+        }
+    ],
+    "success": False,
+}
+LEARNWORLDS_TOO_MANY = {"error": "Too many requests"}
 
 
 def keyed_settings(tmp_path: Path, key: str, **overrides: Mapping[str, Any]) -> Settings:

@@ -28,9 +28,20 @@ from gateway.simulator import (
 )
 from gateway.simulator.learnworlds import FAULT_KINDS, School
 from gateway.simulator.learnworlds.data import (
-    MSG_NOT_FOUND,
     PROGRESS_STATUSES,
     UNIT_TYPES,
+)
+from tests.support import (
+    LEARNWORLDS_DENIED as DENIED,
+)
+from tests.support import (
+    LEARNWORLDS_NOT_FOUND as NOT_FOUND,
+)
+from tests.support import (
+    LEARNWORLDS_OBJECT_ID as HEX,
+)
+from tests.support import (
+    LEARNWORLDS_TOO_MANY as TOO_MANY,
 )
 from tests.support import console_script, free_port, running, serve_over_http
 
@@ -39,19 +50,6 @@ CLIENT = CONFIG.client_id
 SECRET = CONFIG.client_secret
 STATIC = CONFIG.static_token or ""
 API = "/admin/api"
-HEX = re.compile(r"^[0-9a-f]{24}$")
-NOT_FOUND = {"error": MSG_NOT_FOUND}
-DENIED = {
-    "errors": [
-        {
-            "code": "401",
-            "context": "access_denied",
-            "message": "The resource owner or authorization server denied the request.",
-        }
-    ],
-    "success": False,
-}
-TOO_MANY = {"error": "Too many requests"}
 CREDENTIALS = {"client_id": CLIENT, "client_secret": SECRET, "grant_type": "client_credentials"}
 UNLIMITED = LearnWorldsConfig(rate_limit=0)
 

@@ -7,7 +7,6 @@ counted under their own names and stay whole when they race."""
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +24,21 @@ from gateway.simulator.learnworlds.data import (
     MSG_ALREADY_OWNED,
     MSG_EMAIL_TAKEN,
     MSG_NOT_ENROLLED,
-    MSG_NOT_FOUND,
     MSG_USERNAME_TAKEN,
     PROFILE_KEYS,
     User,
+)
+from tests.support import (
+    LEARNWORLDS_DENIED as DENIED,
+)
+from tests.support import (
+    LEARNWORLDS_NOT_FOUND as NOT_FOUND,
+)
+from tests.support import (
+    LEARNWORLDS_OBJECT_ID as HEX,
+)
+from tests.support import (
+    LEARNWORLDS_TOO_MANY as TOO_MANY,
 )
 from tests.support import serve_over_http
 
@@ -36,20 +46,7 @@ CONFIG = LearnWorldsConfig(rate_limit=0)
 CLIENT = CONFIG.client_id
 STATIC = CONFIG.static_token or ""
 API = "/admin/api/v2"
-HEX = re.compile(r"^[0-9a-f]{24}$")
 DAY = 86_400
-NOT_FOUND = {"error": MSG_NOT_FOUND}
-DENIED = {
-    "errors": [
-        {
-            "code": "401",
-            "context": "access_denied",
-            "message": "The resource owner or authorization server denied the request.",
-        }
-    ],
-    "success": False,
-}
-TOO_MANY = {"error": "Too many requests"}
 WRITE_TIME = DEFAULT_NOW + 3 * DAY + 0.25  # the wall clock the in-process tests run at
 
 

@@ -283,9 +283,9 @@ class Mutation:
             password=input.password,
         )
         user_id = _user_id(info, input.user_id)
-        problem = user_id if isinstance(user_id, UserError) else _change_problem(changes)
-        if problem is not None or isinstance(user_id, UserError):
-            payload.user_errors = _refused(info, "updateUser", problem or _nothing_to_change())
+        problem = _change_problem(changes)
+        if isinstance(user_id, UserError) or problem is not None:
+            payload.user_errors = _refused(info, "updateUser", _first(user_id, problem))
             return payload
         write = info.context.provider.update_user(user_id, changes)
         payload.user, payload.user_errors = await _write(
@@ -329,9 +329,9 @@ class Mutation:
             launch_url=None, user_errors=[], client_mutation_id=input.client_mutation_id
         )
         ids = _user_and_course(info, input.user_id, input.course_id)
-        problem = ids if isinstance(ids, UserError) else _invalid_return_url(input.return_url)
-        if problem is not None or isinstance(ids, UserError):
-            payload.user_errors = _refused(info, "launchCourse", problem or _nothing_to_change())
+        problem = _invalid_return_url(input.return_url)
+        if isinstance(ids, UserError) or problem is not None:
+            payload.user_errors = _refused(info, "launchCourse", _first(ids, problem))
             return payload
         user_id, course_id = ids
         write = info.context.provider.launch_url(user_id, course_id, input.return_url)
@@ -349,13 +349,9 @@ def require_scope(info: Info, scope: str) -> None:
 def _user_and_course(info: Info, user: str, course: str) -> tuple[str, str] | UserError:
     """The provider's ids of the input's user and course, or the ``UserError`` of the first
     that names no record of this account (a bad id is ``BAD_USER_INPUT``, an error)."""
-    user_id = reference_id(info, user, ("User",), "input.userId")
-    if user_id is None:
-        return UserError(
-            code=UserErrorCode.USER_NOT_FOUND,
-            field=["input", "userId"],
-            message="No user of this account has this id",
-        )
+    user_id = _user_id(info, user)
+    if isinstance(user_id, UserError):
+        return user_id
     course_id = reference_id(info, course, ("Course",), "input.courseId")
     if course_id is None:
         return UserError(
@@ -392,17 +388,21 @@ def _invalid_email(email: str) -> UserError | None:
     )
 
 
+def _first(ids: object, problem: UserError | None) -> UserError:
+    """The input's first problem: its ids' (``ids`` is a ``UserError``), else ``problem``."""
+    if isinstance(ids, UserError):
+        return ids
+    assert problem is not None
+    return problem
+
+
 def _change_problem(changes: UserChanges) -> UserError | None:
     """What makes ``changes`` unusable, before any call: nothing to change, a bad e-mail."""
     if changes.empty:
-        return _nothing_to_change()
+        return UserError(
+            code=UserErrorCode.INVALID_INPUT, field=None, message="The input changes nothing"
+        )
     return _invalid_email(changes.email) if changes.email is not None else None
-
-
-def _nothing_to_change() -> UserError:
-    return UserError(
-        code=UserErrorCode.INVALID_INPUT, field=None, message="The input changes nothing"
-    )
 
 
 def _invalid_return_url(url: str | None) -> UserError | None:

@@ -157,19 +157,9 @@ class LearnWorldsCostTable:
             case ("Query", "users"):
                 return self._users(arguments, selected)
             case ("Query", "courses"):
-                first = _list(("courses",), "courses", ())
-                return FieldCost(
-                    calls=self._pages("courses"),
-                    result_full=True,
-                    cached=self._cached_count([first]),
-                )
+                return self._whole_list("courses")
             case ("Query", "groups"):
-                first = _list(("user_groups",), "user_groups", ())
-                return FieldCost(
-                    calls=self._pages("user_groups"),
-                    result_full=True,
-                    cached=self._cached_count([first]),
-                )
+                return self._whole_list("user_groups")
             case ("Query", "courseEnrollments"):
                 f = arguments.get("filter") or {}
                 if f.get("userId") is not None:
@@ -213,6 +203,13 @@ class LearnWorldsCostTable:
 
     def _user_courses(self) -> int:
         return self._school.seen.get("user_courses", UNSEEN_USER_COURSES)
+
+    def _whole_list(self, kind: str) -> FieldCost:
+        """A list read whole (``courses``, ``user_groups``), its first page perhaps cached."""
+        first = _list((kind,), kind, ())
+        return FieldCost(
+            calls=self._pages(kind), result_full=True, cached=self._cached_count([first])
+        )
 
     def _pages(self, kind: str) -> int:
         """Calls to read a whole list of ``kind``: one per 200 rows seen, at least one."""

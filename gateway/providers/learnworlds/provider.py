@@ -383,14 +383,14 @@ class LearnWorldsProvider:
 
         The pages are planned at the page size asked for (200), and planned again with the
         size the school's ``meta`` reports should it page by another."""
-        size = self._school.seen.get("users_page_size") or _USERS_PAGE
+        size = self._school.users_page_size or _USERS_PAGE
         number = offset // size + 1
         page = await self._users_page(number)
         real = page.meta.items_per_page
         if not page.meta.present:  # no envelope: the body is the whole list
             return _objects(page.rows)[offset : offset + count]
         if real and real != size:
-            self._school.seen["users_page_size"] = size = real
+            self._school.users_page_size = size = real
             if offset // size + 1 != number:
                 number = offset // size + 1
                 page = await self._users_page(number)

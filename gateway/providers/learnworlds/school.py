@@ -36,6 +36,9 @@ class LearnWorldsSchool:
         # "user_groups", "group_members", "user_group_refs"), for cost estimates.
         self.seen: dict[str, int] = {}
         self._totals: dict[str, tuple[int, float]] = {}  # list → (total, when read)
+        # Rows per page of /users as the school's meta reported it, when it differs from
+        # the size asked for (a school may cap items_per_page lower).
+        self.users_page_size: int | None = None
         self.clock = clock
 
     def observe(self, kind: str, size: int) -> None:
